@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages execrec needs to build, test and run its demo.
+# Idempotent: packages already installed are left alone and apt is not touched.
+set -euo pipefail
+
+PACKAGES=(build-essential cmake pkg-config
+          librdkafka-dev libavro-dev libjansson-dev libpq-dev check libsubunit-dev
+          postgresql postgresql-contrib kcat python3)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's postgresql package starts a system cluster; execrec never uses it.
+echo "setup: packages present" >&2

@@ -1,0 +1,23 @@
+/* Subcommand entry points. Each parses its own options with getopt_long, prints
+ * its usage on --help (exit 0) and a one-line reason on misuse (exit 2); runtime
+ * failures exit 1. Only main() turns these return values into an exit status. */
+#ifndef EXECREC_CLI_H
+#define EXECREC_CLI_H
+
+#define EXECREC_EXIT_OK 0
+#define EXECREC_EXIT_FAIL 1
+#define EXECREC_EXIT_USAGE 2
+
+typedef struct execrec_cli_cmd_s {
+    const char *name;
+    int (*handler)(int argc, char **argv);
+    const char *help; /* one line */
+} execrec_cli_cmd_t;
+
+/** The command table, terminated by an entry with name NULL. */
+extern const execrec_cli_cmd_t execrec_cli_commands[];
+
+int execrec_cli_migrate(int argc, char **argv);
+int execrec_cli_decode(int argc, char **argv);
+
+#endif

@@ -1,0 +1,9 @@
+/* The subcommand table scanned by main(). */
+#include <stddef.h>
+#include "execrec/cli.h"
+
+const execrec_cli_cmd_t execrec_cli_commands[] = {
+    {"migrate", execrec_cli_migrate, "apply the SQL migrations to the database"},
+    {"decode", execrec_cli_decode, "decode messages from files and print the records (no Kafka)"},
+    {NULL, NULL, NULL},
+};
