@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test from a fresh Debian machine: installs the packages, builds with
+# AddressSanitizer + UndefinedBehaviorSanitizer, starts a throwaway PostgreSQL
+# server, runs ctest (unit, integration and CLI tests), and removes the server.
+# Extra arguments go to ctest (e.g. -R writer, -L unit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash deploy/setup.sh
+build=build/test
+cmake -S . -B "$build" -DEXECREC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$build" -j"$(nproc)"
+
+pgdir=$(mktemp -d /tmp/execrec-test-pg.XXXXXX)
+trap 'bash deploy/pg.sh destroy "$pgdir"' EXIT
+eval "$(bash deploy/pg.sh start "$pgdir")"
+export EXECREC_TEST_PGDIR="$pgdir"
+echo "test.sh: PostgreSQL on $PGHOST:$PGPORT ($pgdir)" >&2
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$build"
+ctest --output-on-failure -j2 "$@"
