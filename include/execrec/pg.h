@@ -1,0 +1,51 @@
+/* PostgreSQL connection helpers shared by the migrator, the batch writer and the
+ * CLI: connecting (conninfo or PG* environment), running a statement with its error
+ * text in errstr, classifying errors as retryable, and redacting a conninfo string
+ * for logs. Nothing here knows about records or Kafka. */
+#ifndef EXECREC_PG_H
+#define EXECREC_PG_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+#include "execrec/err.h"
+
+/** Connects to PostgreSQL. conninfo is a libpq connection string or URI; NULL or ""
+ *  means the PG* environment alone. The session uses client_encoding UTF8,
+ *  fallback_application_name "execrec", and routes server NOTICEs to the logger
+ *  (info level) instead of stderr.
+ *  @returns the connection (close with PQfinish), or NULL with the reason in errstr.
+ *  errstr never contains the conninfo or a password: only libpq's message, which
+ *  names host and port but not credentials. */
+PGconn *execrec_pg_connect(const char *conninfo, char *errstr, size_t errstr_size);
+
+/** Runs sql (one or more statements, no parameters) and PQclear's the result(s).
+ *  @returns EXECREC_OK; EXECREC_ERR_PG with PostgreSQL's error in errstr
+ *           ("SQLSTATE: message"); EXECREC_ERR_INVALID if conn or sql is NULL. */
+execrec_err_t execrec_pg_exec(PGconn *conn, const char *sql, char *errstr,
+                              size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** Checks a result: PGRES_COMMAND_OK, PGRES_TUPLES_OK and PGRES_COPY_* are success.
+ *  Does not PQclear res (the caller still owns it). res may be NULL (libpq out of
+ *  memory or connection lost): the connection's error is used.
+ *  @returns EXECREC_OK, or EXECREC_ERR_PG with "SQLSTATE: message" in errstr. */
+execrec_err_t execrec_pg_result_check(PGconn *conn, const PGresult *res, char *errstr,
+                                      size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** @returns 1 if a failed statement is worth retrying as a whole transaction on
+ *  this or a new connection: the connection is gone (PQstatus bad, SQLSTATE class
+ *  08, 57P01-57P03 shutdown/cannot connect now) or the transaction lost a race
+ *  (40001 serialization failure, 40P01 deadlock, 55P03 lock not available);
+ *  0 for everything else (bad data, constraint violations, syntax: retrying would
+ *  fail the same way). res may be NULL. */
+int execrec_pg_error_retryable(PGconn *conn, const PGresult *res);
+
+/** @returns 1 if the connection is unusable (PQstatus is CONNECTION_BAD). */
+int execrec_pg_conn_lost(PGconn *conn);
+
+/** Returns conninfo rewritten for logs: every password (keyword form or URI) is
+ *  replaced by "***". NULL or "" gives "(PG* environment)". A string libpq cannot
+ *  parse gives "(unparseable conninfo)" rather than risk echoing a secret.
+ *  @returns a malloc'd string the caller frees, or NULL if out of memory. */
+char *execrec_pg_redact_conninfo(const char *conninfo);
+
+#endif
