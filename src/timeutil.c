@@ -1,0 +1,255 @@
+/* RFC 3339 and epoch parsing to microseconds, and timestamptz text formatting.
+ * Hand-written rather than strptime/timegm: those depend on the locale and TZ, do
+ * not take fractions or "+HH:MM", and silently normalise Feb 30 to Mar 2. */
+#include <stdio.h>
+#include <string.h>
+#include "execrec/timeutil.h"
+#include "execrec/normalise.h"
+
+static execrec_err_t reject(execrec_reject_t *rej, const char *code, const char *detail,
+                            const char *s, size_t len) {
+    rej->code = code;
+    snprintf(rej->message, sizeof(rej->message), "%s: \"%.*s%s\"", detail,
+             (int)(len > 48 ? 48 : len), s, len > 48 ? "..." : "");
+    return EXECREC_ERR_REJECT;
+}
+
+/* Howard Hinnant's days_from_civil. */
+int64_t execrec_time_days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+/* Reads n digits at s. @returns the value, or -1 if any is not a digit. */
+static int digits(const char *s, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!is_digit(s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static int days_in_month(int y, int m) {
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return dm[m - 1];
+}
+
+static execrec_err_t check_range(int64_t us, int64_t *out, execrec_reject_t *rej,
+                                 const char *s, size_t len) {
+    if (us < EXECREC_TIME_MIN_US || us >= EXECREC_TIME_MAX_US)
+        return reject(rej, EXECREC_REJ_TIME_RANGE, "time outside [1970-01-01, 2200-01-01)", s,
+                      len);
+    *out = us;
+    return EXECREC_OK;
+}
+
+/* Parses 1-9 fraction digits at s[*i] (after the point): microseconds, truncated. */
+static int fraction_us(const char *s, size_t len, size_t *i, int64_t *frac) {
+    size_t start = *i;
+    int64_t v = 0;
+    while (*i < len && is_digit(s[*i])) {
+        if (*i - start < 6)
+            v = v * 10 + (s[*i] - '0');
+        (*i)++;
+    }
+    size_t n = *i - start;
+    if (n == 0 || n > 9)
+        return -1;
+    for (size_t k = n; k < 6; k++)
+        v *= 10;
+    *frac = v;
+    return 0;
+}
+
+execrec_err_t execrec_time_parse_epoch(const char *s, size_t len, int64_t *us,
+                                       execrec_reject_t *rej) {
+    size_t i = 0;
+    if (len > 0 && s[0] == '-') {
+        for (i = 1; i < len && (is_digit(s[i]) || s[i] == '.'); i++)
+            ;
+        if (i == len && len > 1)
+            return reject(rej, EXECREC_REJ_TIME_RANGE, "negative epoch (before 1970)", s, len);
+        return reject(rej, EXECREC_REJ_BAD_TIME, "not an epoch", s, len);
+    }
+    uint64_t n = 0;
+    int ndig = 0;
+    while (i < len && is_digit(s[i])) {
+        if (ndig || s[i] != '0')
+            ndig++; /* significant digits: leading zeros do not count */
+        if (ndig <= 19)
+            n = n * 10 + (uint64_t)(s[i] - '0');
+        i++;
+    }
+    if (i == 0)
+        return reject(rej, EXECREC_REJ_BAD_TIME, "not a time (RFC 3339 or epoch)", s, len);
+    if (ndig > 19) /* >= 1e19 before leading zeros were skipped: beyond ns range */
+        return reject(rej, EXECREC_REJ_TIME_RANGE, "epoch too large", s, len);
+    int64_t frac = 0;
+    int has_frac = 0;
+    if (i < len && s[i] == '.') {
+        i++;
+        if (fraction_us(s, len, &i, &frac) < 0)
+            return reject(rej, EXECREC_REJ_BAD_TIME, "epoch fraction needs 1 to 9 digits", s,
+                          len);
+        has_frac = 1;
+    }
+    if (i != len)
+        return reject(rej, EXECREC_REJ_BAD_TIME, "not an epoch (digits, optional fraction)", s,
+                      len);
+    int64_t v;
+    if (n < UINT64_C(100000000000)) {
+        if (n > (uint64_t)(EXECREC_TIME_MAX_US / 1000000))
+            return reject(rej, EXECREC_REJ_TIME_RANGE, "time outside [1970-01-01, 2200-01-01)", s,
+                          len);
+        v = (int64_t)n * 1000000 + frac;
+    } else if (has_frac) {
+        return reject(rej, EXECREC_REJ_BAD_TIME,
+                      "a fraction is only allowed on a seconds epoch (below 1e11)", s, len);
+    } else if (n < UINT64_C(100000000000000)) {
+        v = (int64_t)n * 1000;
+    } else if (n < UINT64_C(100000000000000000)) {
+        v = (int64_t)n;
+    } else {
+        v = (int64_t)(n / 1000);
+    }
+    return check_range(v, us, rej, s, len);
+}
+
+execrec_err_t execrec_time_parse_text(const char *s, size_t len, int64_t *us,
+                                      execrec_reject_t *rej) {
+    if (len == 0)
+        return reject(rej, EXECREC_REJ_BAD_TIME, "empty time", s, len);
+    /* Digits only (with an optional fraction): an epoch in a string. */
+    if (len < 10 || s[4] != '-')
+        return execrec_time_parse_epoch(s, len, us, rej);
+    int y = digits(s, 4), mo = -1, d = -1, h = -1, mi = -1, se = -1;
+    if (len >= 10 && s[7] == '-') {
+        mo = digits(s + 5, 2);
+        d = digits(s + 8, 2);
+    }
+    if (y < 0 || mo < 0 || d < 0)
+        return reject(rej, EXECREC_REJ_BAD_TIME, "bad date (want YYYY-MM-DD)", s, len);
+    if (len == 10)
+        return reject(rej, EXECREC_REJ_BAD_TIME, "date without time and zone", s, len);
+    if (len < 19 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
+        s[16] != ':' || (h = digits(s + 11, 2)) < 0 || (mi = digits(s + 14, 2)) < 0 ||
+        (se = digits(s + 17, 2)) < 0)
+        return reject(rej, EXECREC_REJ_BAD_TIME, "bad time of day (want THH:MM:SS)", s, len);
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+        return reject(rej, EXECREC_REJ_BAD_TIME, "no such date", s, len);
+    if (h > 23 || mi > 59 || se > 60)
+        return reject(rej, EXECREC_REJ_BAD_TIME, "no such time of day", s, len);
+    size_t i = 19;
+    int64_t frac = 0;
+    if (i < len && s[i] == '.') {
+        i++;
+        if (fraction_us(s, len, &i, &frac) < 0)
+            return reject(rej, EXECREC_REJ_BAD_TIME, "fractional seconds need 1 to 9 digits", s,
+                          len);
+    }
+    if (i == len)
+        return reject(rej, EXECREC_REJ_BAD_TIME,
+                      "time zone missing (add Z or an offset such as +00:00)", s, len);
+    int64_t off_s = 0;
+    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
+        off_s = 0;
+    } else if (s[i] == '+' || s[i] == '-') {
+        int sign = s[i] == '-' ? -1 : 1;
+        int oh = -1, om = -1;
+        if (len - i == 6 && s[i + 3] == ':') {
+            oh = digits(s + i + 1, 2);
+            om = digits(s + i + 4, 2);
+        } else if (len - i == 5) {
+            oh = digits(s + i + 1, 2);
+            om = digits(s + i + 3, 2);
+        }
+        if (oh < 0 || om < 0 || oh > 23 || om > 59)
+            return reject(rej, EXECREC_REJ_BAD_TIME, "bad zone offset (want +HH:MM)", s, len);
+        off_s = sign * (oh * 3600 + om * 60);
+    } else {
+        return reject(rej, EXECREC_REJ_BAD_TIME, "bad time zone (want Z or +HH:MM)", s, len);
+    }
+    int64_t secs = execrec_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+                   off_s;
+    return check_range(secs * 1000000 + frac, us, rej, s, len);
+}
+
+static char *put2(char *o, int v) {
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+    return o + 2;
+}
+
+size_t execrec_time_format(int64_t us, char *out, size_t out_size) {
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    char tmp[48], *o = tmp;
+    if (y >= 0 && y <= 9999) {
+        *o++ = (char)('0' + y / 1000);
+        *o++ = (char)('0' + y / 100 % 10);
+        *o++ = (char)('0' + y / 10 % 10);
+        *o++ = (char)('0' + y % 10);
+    } else {
+        o += snprintf(o, 24, "%lld", (long long)y);
+    }
+    *o++ = '-';
+    o = put2(o, m);
+    *o++ = '-';
+    o = put2(o, d);
+    *o++ = ' ';
+    o = put2(o, (int)(sod / 3600));
+    *o++ = ':';
+    o = put2(o, (int)(sod / 60 % 60));
+    *o++ = ':';
+    o = put2(o, (int)(sod % 60));
+    if (frac) {
+        *o++ = '.';
+        for (int64_t div = 100000; div; div /= 10)
+            *o++ = (char)('0' + frac / div % 10);
+    }
+    *o++ = '+';
+    *o++ = '0';
+    *o++ = '0';
+    size_t n = (size_t)(o - tmp);
+    if (out_size == 0)
+        return n;
+    size_t c = n < out_size - 1 ? n : out_size - 1;
+    memcpy(out, tmp, c);
+    out[c] = '\0';
+    return c;
+}
