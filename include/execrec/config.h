@@ -1,0 +1,78 @@
+/* Configuration: one table of keys (name, type, default, help) from which command
+ * line flags, EXECREC_* environment variables, the properties file and the --help
+ * text are all derived (pgbouncer's config table). Precedence, lowest first:
+ * built-in default, properties file, environment, command line.
+ *
+ * Keys that start with "kafka." in the properties file, and every -X key=value on
+ * the command line, are passed through to librdkafka unchanged (kcat's -X). */
+#ifndef EXECREC_CONFIG_H
+#define EXECREC_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "execrec/err.h"
+
+typedef enum execrec_conf_type_e {
+    EXECREC_CONF_STRING,
+    EXECREC_CONF_INT,    /* non-negative 64-bit integer */
+    EXECREC_CONF_BOOL,   /* true/false, yes/no, on/off, 1/0 */
+    EXECREC_CONF_SECRET  /* a string never printed (passwords) */
+} execrec_conf_type_t;
+
+typedef struct execrec_confdef_s {
+    const char *key;     /* "batch.size": flag --batch-size, env EXECREC_BATCH_SIZE */
+    execrec_conf_type_t type;
+    const char *def;     /* default as text; NULL = unset */
+    const char *help;    /* one line for --help */
+} execrec_confdef_t;
+
+typedef struct execrec_config_s execrec_config_t;
+
+/** @returns the table of every known key, terminated by an entry with key NULL. */
+const execrec_confdef_t *execrec_config_table(void);
+
+/** @returns a configuration holding the defaults, or NULL on OOM. */
+execrec_config_t *execrec_config_new(void);
+void execrec_config_destroy(execrec_config_t *conf);
+
+/** Sets key to value after checking its type. Unknown keys and bad values are
+ *  EXECREC_ERR_INVALID with errstr naming the key (and source, if given). */
+execrec_err_t execrec_config_set(execrec_config_t *conf, const char *key, const char *value,
+                                 const char *source, char *errstr,
+                                 size_t errstr_size) EXECREC_MUSTCHECK;
+/** Adds a librdkafka property ("key=value", as kcat's -X). */
+execrec_err_t execrec_config_set_kafka(execrec_config_t *conf, const char *kv, char *errstr,
+                                       size_t errstr_size) EXECREC_MUSTCHECK;
+/** Reads a properties file: "key = value" lines, '#' comments; "kafka.<prop>" keys
+ *  go to librdkafka. Errors name the file and line. */
+execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path, char *errstr,
+                                       size_t errstr_size) EXECREC_MUSTCHECK;
+/** Applies EXECREC_<KEY> environment variables (dots become underscores, upper case). */
+execrec_err_t execrec_config_load_env(execrec_config_t *conf, char *errstr,
+                                      size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** Values: NULL when unset. get_int/get_bool assume the key has that type. */
+const char *execrec_config_get(const execrec_config_t *conf, const char *key);
+int64_t execrec_config_get_int(const execrec_config_t *conf, const char *key);
+int execrec_config_get_bool(const execrec_config_t *conf, const char *key);
+
+/** librdkafka pass-through properties, in the order given. */
+int execrec_config_kafka_count(const execrec_config_t *conf);
+void execrec_config_kafka_get(const execrec_config_t *conf, int i, const char **key,
+                              const char **value);
+
+/** Parses a subcommand's command line. keys lists the configuration keys this
+ *  command accepts (each becomes --<key with dots as dashes> VALUE, or a plain
+ *  --flag for booleans); also --config FILE, -X key=value, --help. Positional
+ *  arguments are returned in *rest / *nrest (pointers into argv).
+ *  @returns 0 ok, 1 --help was given (usage printed to stdout), 2 misuse (a
+ *  one-line reason printed to stderr). The file and environment are applied
+ *  before the flags whatever their order on the line. */
+int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const char *summary,
+                              const char *const *keys, int argc, char **argv, char ***rest,
+                              int *nrest);
+
+/** Prints "--flag VALUE  help (default)" lines for keys. */
+void execrec_config_usage(FILE *out, const char *const *keys);
+
+#endif

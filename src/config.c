@@ -1,0 +1,376 @@
+/* The configuration table and everything derived from it: flags, environment,
+ * properties file and --help text. See config.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "execrec/config.h"
+
+static const execrec_confdef_t table[] = {
+    {"dsn", EXECREC_CONF_SECRET, NULL,
+     "PostgreSQL connection string (libpq conninfo or URI); default: PG* environment"},
+    {"kind", EXECREC_CONF_STRING, NULL,
+     "message kind of the input: order, order_event, trade, order_manager"},
+    {"format", EXECREC_CONF_STRING, "auto",
+     "wire format: auto (JSON object or Confluent Avro), json, avro (plain, needs --avro-schema)"},
+    {"avro.schema", EXECREC_CONF_STRING, NULL, "Avro schema (.avsc) for plain Avro input"},
+    {"registry", EXECREC_CONF_STRING, NULL,
+     "offline schema registry: map file of '<id> <file.avsc>' lines for Confluent Avro"},
+    {"max.message.bytes", EXECREC_CONF_INT, "1048576",
+     "messages larger than this are rejected (message_too_large)"},
+    {"batch.size", EXECREC_CONF_INT, "5000", "messages per PostgreSQL transaction"},
+    {"batch.ms", EXECREC_CONF_INT, "200", "longest time a batch stays open, in milliseconds"},
+    {"log.level", EXECREC_CONF_STRING, "info", "error, warn, info or debug"},
+    {NULL, 0, NULL, NULL},
+};
+
+typedef struct kv_s {
+    char *key, *value;
+} kv_t;
+
+struct execrec_config_s {
+    char *value[sizeof(table) / sizeof(table[0])];
+    kv_t *kafka;
+    int nkafka;
+};
+
+const execrec_confdef_t *execrec_config_table(void) {
+    return table;
+}
+
+static int find_key(const char *key) {
+    for (int i = 0; table[i].key; i++)
+        if (!strcmp(table[i].key, key))
+            return i;
+    return -1;
+}
+
+execrec_config_t *execrec_config_new(void) {
+    execrec_config_t *conf = calloc(1, sizeof(*conf));
+    if (!conf)
+        return NULL;
+    for (int i = 0; table[i].key; i++) {
+        if (table[i].def && !(conf->value[i] = strdup(table[i].def))) {
+            execrec_config_destroy(conf);
+            return NULL;
+        }
+    }
+    return conf;
+}
+
+void execrec_config_destroy(execrec_config_t *conf) {
+    if (!conf)
+        return;
+    for (int i = 0; table[i].key; i++)
+        free(conf->value[i]);
+    for (int i = 0; i < conf->nkafka; i++) {
+        free(conf->kafka[i].key);
+        free(conf->kafka[i].value);
+    }
+    free(conf->kafka);
+    free(conf);
+}
+
+static int parse_bool(const char *s, int *b) {
+    static const char *yes[] = {"true", "yes", "on", "1"}, *no[] = {"false", "no", "off", "0"};
+    for (int i = 0; i < 4; i++) {
+        if (!strcasecmp(s, yes[i])) {
+            *b = 1;
+            return 0;
+        }
+        if (!strcasecmp(s, no[i])) {
+            *b = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_int(const char *s, int64_t *v) {
+    char *end;
+    errno = 0;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    long long n = strtoll(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *v = n;
+    return 0;
+}
+
+execrec_err_t execrec_config_set(execrec_config_t *conf, const char *key, const char *value,
+                                 const char *source, char *errstr, size_t errstr_size) {
+    int i = find_key(key);
+    if (i < 0) {
+        snprintf(errstr, errstr_size, "%s%sunknown configuration key '%s'", source ? source : "",
+                 source ? ": " : "", key);
+        return EXECREC_ERR_INVALID;
+    }
+    int b;
+    int64_t n;
+    if ((table[i].type == EXECREC_CONF_INT && parse_int(value, &n) < 0) ||
+        (table[i].type == EXECREC_CONF_BOOL && parse_bool(value, &b) < 0)) {
+        snprintf(errstr, errstr_size, "%s%s'%s' must be %s, not '%s'", source ? source : "",
+                 source ? ": " : "", key,
+                 table[i].type == EXECREC_CONF_INT ? "a non-negative integer" : "true or false",
+                 value);
+        return EXECREC_ERR_INVALID;
+    }
+    char *copy = strdup(value);
+    if (!copy)
+        return EXECREC_ERR_NOMEM;
+    free(conf->value[i]);
+    conf->value[i] = copy;
+    return EXECREC_OK;
+}
+
+execrec_err_t execrec_config_set_kafka(execrec_config_t *conf, const char *kv, char *errstr,
+                                       size_t errstr_size) {
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) {
+        snprintf(errstr, errstr_size, "-X expects key=value, got '%s'", kv);
+        return EXECREC_ERR_INVALID;
+    }
+    kv_t *k = realloc(conf->kafka, sizeof(*k) * (size_t)(conf->nkafka + 1));
+    if (!k)
+        return EXECREC_ERR_NOMEM;
+    conf->kafka = k;
+    k[conf->nkafka].key = strndup(kv, (size_t)(eq - kv));
+    k[conf->nkafka].value = strdup(eq + 1);
+    if (!k[conf->nkafka].key || !k[conf->nkafka].value) {
+        free(k[conf->nkafka].key);
+        free(k[conf->nkafka].value);
+        return EXECREC_ERR_NOMEM;
+    }
+    conf->nkafka++;
+    return EXECREC_OK;
+}
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path, char *errstr,
+                                       size_t errstr_size) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(errstr, errstr_size, "cannot open configuration file %s: %s", path,
+                 strerror(errno));
+        return EXECREC_ERR_IO;
+    }
+    char line[4096], where[512];
+    int lineno = 0;
+    execrec_err_t err = EXECREC_OK;
+    while (!err && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        snprintf(where, sizeof(where), "%s:%d", path, lineno);
+        if (!eq) {
+            snprintf(errstr, errstr_size, "%s: expected 'key = value'", where);
+            err = EXECREC_ERR_INVALID;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        if (!strncmp(key, "kafka.", 6)) {
+            char kv[4096];
+            snprintf(kv, sizeof(kv), "%s=%s", key + 6, value);
+            err = execrec_config_set_kafka(conf, kv, errstr, errstr_size);
+        } else {
+            err = execrec_config_set(conf, key, value, where, errstr, errstr_size);
+        }
+    }
+    fclose(f);
+    return err;
+}
+
+/* "batch.size" -> "EXECREC_BATCH_SIZE"; "avro.schema" -> "EXECREC_AVRO_SCHEMA". */
+static void env_name(const char *key, char *out, size_t size) {
+    size_t n = (size_t)snprintf(out, size, "EXECREC_");
+    for (; *key && n + 1 < size; key++)
+        out[n++] = (*key == '.' || *key == '-') ? '_' : (char)toupper((unsigned char)*key);
+    out[n] = '\0';
+}
+
+execrec_err_t execrec_config_load_env(execrec_config_t *conf, char *errstr,
+                                      size_t errstr_size) {
+    char name[128];
+    for (int i = 0; table[i].key; i++) {
+        env_name(table[i].key, name, sizeof(name));
+        const char *v = getenv(name);
+        if (v) {
+            execrec_err_t err = execrec_config_set(conf, table[i].key, v, name, errstr,
+                                                   errstr_size);
+            if (err)
+                return err;
+        }
+    }
+    return EXECREC_OK;
+}
+
+const char *execrec_config_get(const execrec_config_t *conf, const char *key) {
+    int i = find_key(key);
+    return i < 0 ? NULL : conf->value[i];
+}
+
+int64_t execrec_config_get_int(const execrec_config_t *conf, const char *key) {
+    const char *v = execrec_config_get(conf, key);
+    int64_t n = 0;
+    if (v && parse_int(v, &n) < 0)
+        n = 0;
+    return n;
+}
+
+int execrec_config_get_bool(const execrec_config_t *conf, const char *key) {
+    const char *v = execrec_config_get(conf, key);
+    int b = 0;
+    if (v && parse_bool(v, &b) < 0)
+        b = 0;
+    return b;
+}
+
+int execrec_config_kafka_count(const execrec_config_t *conf) {
+    return conf->nkafka;
+}
+
+void execrec_config_kafka_get(const execrec_config_t *conf, int i, const char **key,
+                              const char **value) {
+    *key = conf->kafka[i].key;
+    *value = conf->kafka[i].value;
+}
+
+static void flag_name(const char *key, char *out, size_t size) {
+    size_t n = 0;
+    for (; *key && n + 1 < size; key++)
+        out[n++] = *key == '.' ? '-' : *key;
+    out[n] = '\0';
+}
+
+void execrec_config_usage(FILE *out, const char *const *keys) {
+    for (int k = 0; keys[k]; k++) {
+        int i = find_key(keys[k]);
+        if (i < 0)
+            continue;
+        char flag[128], env[128], left[160];
+        flag_name(table[i].key, flag, sizeof(flag));
+        env_name(table[i].key, env, sizeof(env));
+        snprintf(left, sizeof(left), "--%s%s", flag,
+                 table[i].type == EXECREC_CONF_BOOL ? "" : " VALUE");
+        fprintf(out, "  %-28s %s\n  %-28s (env %s%s%s%s)\n", left, table[i].help, "", env,
+                table[i].def ? ", default " : "", table[i].def ? table[i].def : "", "");
+    }
+    fprintf(out, "  %-28s %s\n", "--config FILE",
+             "properties file of 'key = value' lines (kafka.* keys go to librdkafka)");
+    fprintf(out, "  %-28s %s\n", "-X KEY=VALUE", "librdkafka property, as in kcat");
+    fprintf(out, "  %-28s %s\n", "-h, --help", "show this help");
+}
+
+int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const char *summary,
+                              const char *const *keys, int argc, char **argv, char ***rest,
+                              int *nrest) {
+    int nkeys = 0;
+    while (keys[nkeys])
+        nkeys++;
+    struct option *opts = calloc((size_t)nkeys + 3, sizeof(*opts));
+    char(*names)[128] = calloc((size_t)nkeys + 1, sizeof(*names));
+    const char **setkeys = calloc((size_t)argc + 1, sizeof(*setkeys));
+    const char **setvals = calloc((size_t)argc + 1, sizeof(*setvals));
+    int nset = 0, rc = 0;
+    const char *config_file = NULL;
+    char errstr[512];
+    if (!opts || !names || !setkeys || !setvals) {
+        fprintf(stderr, "execrec %s: out of memory\n", cmd);
+        rc = 2;
+        goto done;
+    }
+    int n = 0;
+    for (int k = 0; k < nkeys; k++) {
+        int i = find_key(keys[k]);
+        if (i < 0)
+            continue;
+        flag_name(table[i].key, names[n], sizeof(names[n]));
+        opts[n].name = names[n];
+        opts[n].has_arg = table[i].type == EXECREC_CONF_BOOL ? optional_argument : required_argument;
+        opts[n].val = 1000 + i;
+        n++;
+    }
+    opts[n++] = (struct option){"config", required_argument, NULL, 'c'};
+    opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:X:c:h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            printf("usage: execrec %s [options]%s\n\n%s\n\noptions:\n", cmd,
+                   rest ? " [FILE...]" : "", summary);
+            execrec_config_usage(stdout, keys);
+            rc = 1;
+            goto done;
+        } else if (c == 'c') {
+            config_file = optarg;
+        } else if (c == 'X') {
+            if (execrec_config_set_kafka(conf, optarg, errstr, sizeof(errstr))) {
+                fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+                rc = 2;
+                goto done;
+            }
+        } else if (c >= 1000) {
+            const execrec_confdef_t *d = &table[c - 1000];
+            setkeys[nset] = d->key;
+            setvals[nset++] = optarg ? optarg : (d->type == EXECREC_CONF_BOOL ? "true" : "");
+        } else if (c == ':') {
+            fprintf(stderr, "execrec %s: option '%s' needs a value (see --help)\n", cmd,
+                    argv[optind - 1]);
+            rc = 2;
+            goto done;
+        } else {
+            fprintf(stderr, "execrec %s: unknown option '%s' (see --help)\n", cmd,
+                    argv[optind - 1]);
+            rc = 2;
+            goto done;
+        }
+    }
+    if (config_file && execrec_config_load_file(conf, config_file, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+        rc = 2;
+        goto done;
+    }
+    if (execrec_config_load_env(conf, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+        rc = 2;
+        goto done;
+    }
+    for (int i = 0; i < nset; i++) {
+        char flag[160];
+        snprintf(flag, sizeof(flag), "--%s", setkeys[i]);
+        if (execrec_config_set(conf, setkeys[i], setvals[i], flag, errstr, sizeof(errstr))) {
+            fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+            rc = 2;
+            goto done;
+        }
+    }
+    if (rest) {
+        *rest = argv + optind;
+        *nrest = argc - optind;
+    } else if (optind < argc) {
+        fprintf(stderr, "execrec %s: unexpected argument '%s' (see --help)\n", cmd, argv[optind]);
+        rc = 2;
+    }
+done:
+    free(opts);
+    free(names);
+    free(setkeys);
+    free(setvals);
+    return rc;
+}

@@ -1,0 +1,137 @@
+/* The configuration table: defaults, types, file, environment, flags, precedence,
+ * -X pass-through, and the exit codes of --help and misuse. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "execrec/config.h"
+#include "testutil.h"
+
+static const char *const keys[] = {"dsn", "batch.size", "format", "log.level", NULL};
+
+static int parse(execrec_config_t *conf, int argc, char **argv, char ***rest, int *nrest) {
+    FILE *saved = stdout;
+    stdout = fopen("/dev/null", "w"); /* --help prints the usage */
+    int rc = execrec_config_parse_args(conf, "test", "A test command.", keys, argc, argv, rest,
+                                       nrest);
+    fclose(stdout);
+    stdout = saved;
+    return rc;
+}
+
+START_TEST(test_defaults_and_types) {
+    char errstr[256];
+    execrec_config_t *conf = execrec_config_new();
+    ck_assert_int_eq(execrec_config_get_int(conf, "batch.size"), 5000);
+    ck_assert_str_eq(execrec_config_get(conf, "format"), "auto");
+    ck_assert_ptr_null(execrec_config_get(conf, "dsn"));
+    ck_assert_int_eq(execrec_config_set(conf, "batch.size", "12x", NULL, errstr, sizeof(errstr)),
+                     EXECREC_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(errstr, "batch.size"));
+    ck_assert_int_eq(execrec_config_set(conf, "batch.size", "-3", NULL, errstr, sizeof(errstr)),
+                     EXECREC_ERR_INVALID);
+    ck_assert_int_eq(execrec_config_set(conf, "no.such", "1", "f:3", errstr, sizeof(errstr)),
+                     EXECREC_ERR_INVALID);
+    ck_assert_str_eq(errstr, "f:3: unknown configuration key 'no.such'");
+    ck_assert_int_eq(execrec_config_set(conf, "batch.size", "250", NULL, errstr, sizeof(errstr)),
+                     EXECREC_OK);
+    ck_assert_int_eq(execrec_config_get_int(conf, "batch.size"), 250);
+    execrec_config_destroy(conf);
+    execrec_config_destroy(NULL);
+}
+END_TEST
+
+START_TEST(test_file_env_flag_precedence) {
+    char path[] = "/tmp/execrec_conf_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# comment\n batch.size = 10 \nformat=json\nlog.level = debug\n"
+               "kafka.fetch.max.bytes = 1048576\n");
+    fclose(f);
+    setenv("EXECREC_BATCH_SIZE", "20", 1);
+    setenv("EXECREC_FORMAT", "avro", 1);
+    execrec_config_t *conf = execrec_config_new();
+    char *argv[] = {"test", "--config", path, "--format", "json", "-X", "linger.ms=5", "a", "b",
+                    NULL};
+    char **rest;
+    int nrest;
+    ck_assert_int_eq(parse(conf, 9, argv, &rest, &nrest), 0);
+    ck_assert_int_eq(execrec_config_get_int(conf, "batch.size"), 20);   /* env over file */
+    ck_assert_str_eq(execrec_config_get(conf, "format"), "json");        /* flag over env */
+    ck_assert_str_eq(execrec_config_get(conf, "log.level"), "debug");    /* file */
+    ck_assert_int_eq(nrest, 2);
+    ck_assert_str_eq(rest[0], "a");
+    ck_assert_int_eq(execrec_config_kafka_count(conf), 2);
+    const char *k, *v;
+    execrec_config_kafka_get(conf, 0, &k, &v);
+    ck_assert_str_eq(k, "linger.ms");
+    ck_assert_str_eq(v, "5");
+    execrec_config_kafka_get(conf, 1, &k, &v);
+    ck_assert_str_eq(k, "fetch.max.bytes");
+    ck_assert_str_eq(v, "1048576");
+    unsetenv("EXECREC_BATCH_SIZE");
+    unsetenv("EXECREC_FORMAT");
+    execrec_config_destroy(conf);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_file_errors_name_the_line) {
+    char errstr[256];
+    char path[] = "/tmp/execrec_conf_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "batch.size = 1\nthis line is wrong\n");
+    fclose(f);
+    execrec_config_t *conf = execrec_config_new();
+    ck_assert_int_eq(execrec_config_load_file(conf, path, errstr, sizeof(errstr)),
+                     EXECREC_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(errstr, ":2: expected 'key = value'"));
+    ck_assert_int_eq(execrec_config_load_file(conf, "/nonexistent/x", errstr, sizeof(errstr)),
+                     EXECREC_ERR_IO);
+    execrec_config_destroy(conf);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_exit_codes) {
+    execrec_config_t *conf = execrec_config_new();
+    char **rest;
+    int nrest;
+    char *help[] = {"test", "--help", NULL};
+    ck_assert_int_eq(parse(conf, 2, help, &rest, &nrest), 1);
+    char *unknown[] = {"test", "--bogus", NULL};
+    ck_assert_int_eq(parse(conf, 2, unknown, &rest, &nrest), 2);
+    char *noval[] = {"test", "--batch-size", NULL};
+    ck_assert_int_eq(parse(conf, 2, noval, &rest, &nrest), 2);
+    char *badx[] = {"test", "-X", "novalue", NULL};
+    ck_assert_int_eq(parse(conf, 3, badx, &rest, &nrest), 2);
+    char *badint[] = {"test", "--batch-size", "lots", NULL};
+    ck_assert_int_eq(parse(conf, 3, badint, &rest, &nrest), 2);
+    char *extra[] = {"test", "stray", NULL};
+    ck_assert_int_eq(parse(conf, 2, extra, NULL, NULL), 2);
+    execrec_config_destroy(conf);
+}
+END_TEST
+
+static Suite *config_suite(void) {
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("table");
+    tcase_add_test(tc, test_defaults_and_types);
+    tcase_add_test(tc, test_file_env_flag_precedence);
+    tcase_add_test(tc, test_file_errors_name_the_line);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cli");
+    tcase_add_test(tc, test_exit_codes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(config_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
