@@ -7,6 +7,11 @@
 #include <unistd.h>
 #include "testutil.h"
 
+static void quiet(void *arg, const char *message) {
+    (void)arg;
+    (void)message;
+}
+
 char *tu_pg_create_db(const char *prefix) {
     static int n;
     char name[128], sql[256];
@@ -15,6 +20,7 @@ char *tu_pg_create_db(const char *prefix) {
     if (PQstatus(admin) != CONNECTION_OK)
         ck_abort_msg("PostgreSQL is required (PG* environment, see deploy/test.sh): %s",
                      PQerrorMessage(admin));
+    PQsetNoticeProcessor(admin, quiet, NULL);
     snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
     PQclear(PQexec(admin, sql));
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
@@ -34,6 +40,7 @@ void tu_pg_drop_db(char *conninfo) {
     PGconn *admin = PQconnectdb("dbname=postgres");
     if (PQstatus(admin) == CONNECTION_OK) {
         char sql[256];
+        PQsetNoticeProcessor(admin, quiet, NULL);
         snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", conninfo + 7);
         PQclear(PQexec(admin, sql));
     }
@@ -45,6 +52,7 @@ PGconn *tu_pg_connect(const char *conninfo) {
     PGconn *conn = PQconnectdb(conninfo);
     if (PQstatus(conn) != CONNECTION_OK)
         ck_abort_msg("connect %s: %s", conninfo, PQerrorMessage(conn));
+    PQsetNoticeProcessor(conn, quiet, NULL);
     return conn;
 }
 

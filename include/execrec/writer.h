@@ -1,0 +1,93 @@
+/* The batch writer: collects normalised records, rejects and next offsets, and
+ * writes them in ONE PostgreSQL transaction, so that rows, rejects and the consumer
+ * position commit together or not at all (DESIGN.md, "Data flow").
+ *
+ * How a batch is written (see docs/writer.md for the reasoning):
+ *   BEGIN
+ *   COPY each kind's rows, as text, into a temporary staging table
+ *   INSERT INTO <table> SELECT <casts> FROM staging ON CONFLICT DO NOTHING
+ *     (OrderManager: upsert only when the incoming intent is newer)
+ *     -- a row PostgreSQL refuses (out of range, check constraint) is isolated by
+ *        bisecting the staging rows under savepoints and becomes a pg_refused reject
+ *   COPY rejects, INSERT INTO ingest_rejects ... ON CONFLICT DO NOTHING
+ *   compare-and-set each partition's next offset in ingest_offsets
+ *   COMMIT
+ * The writer knows nothing of JSON or Avro: it sees column texts (record.h). */
+#ifndef EXECREC_WRITER_H
+#define EXECREC_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+#include "execrec/err.h"
+#include "execrec/record.h"
+
+/** Where a message came from. For messages not read from Kafka (execrec load) the
+ *  topic is "file:<name>" and the offset is the line number. */
+typedef struct execrec_msgmeta_s {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp_ms; /* Kafka message timestamp; -1 when there is none */
+    const void *key;      /* message key bytes, or NULL */
+    size_t key_len;
+} execrec_msgmeta_t;
+
+/** Totals of one flush (and, summed, of a run). */
+typedef struct execrec_writer_stats_s {
+    int64_t messages;                        /* records + rejects added */
+    int64_t inserted[EXECREC_KIND__CNT];     /* new rows (OrderManager: inserted or updated) */
+    int64_t duplicates[EXECREC_KIND__CNT];   /* already recorded (same natural key), or an
+                                                older OrderManager intent */
+    int64_t rejected;                        /* rows written to ingest_rejects in this batch */
+    int64_t rejects_duplicate;               /* rejects already recorded by an earlier run */
+    int64_t pg_refused;                      /* of rejected: rows PostgreSQL refused */
+} execrec_writer_stats_t;
+
+typedef struct execrec_writer_s execrec_writer_t;
+
+/** @returns a writer using conn (borrowed: the caller keeps and closes it), or NULL. */
+execrec_writer_t *execrec_writer_new(PGconn *conn, char *errstr, size_t errstr_size);
+void execrec_writer_destroy(execrec_writer_t *w);
+
+/** Replaces the connection (after a reconnect). The open batch is kept. */
+void execrec_writer_set_conn(execrec_writer_t *w, PGconn *conn);
+
+/** Adds a record to the open batch. The record's texts are copied: the caller may
+ *  reset its arena afterwards. @returns EXECREC_OK or EXECREC_ERR_NOMEM. */
+execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *meta,
+                                 const execrec_record_t *rec) EXECREC_MUSTCHECK;
+
+/** Adds a rejected message (payload bytes as received, any content). */
+execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgmeta_t *meta,
+                                        const void *payload, size_t len,
+                                        const execrec_reject_t *rej) EXECREC_MUSTCHECK;
+
+/** Records that this batch moves (group, topic, partition) to next_offset, and that
+ *  the stored value must still be expected (-1: no row must exist yet). Calling it
+ *  again for the same partition in one batch updates next_offset only. */
+execrec_err_t execrec_writer_set_offset(execrec_writer_t *w, const char *group, const char *topic,
+                                        int32_t partition, int64_t expected,
+                                        int64_t next_offset) EXECREC_MUSTCHECK;
+
+/** Number of messages (records + rejects) in the open batch. */
+int64_t execrec_writer_pending(const execrec_writer_t *w);
+
+/** Writes the open batch in one transaction.
+ *  @returns EXECREC_OK: committed, the batch is emptied and *stats filled;
+ *           EXECREC_ERR_CONFLICT: an offset compare-and-set failed (another recorder
+ *             moved the partition): rolled back, errstr names the partition, the
+ *             batch is KEPT so the caller can drop it (execrec_writer_clear);
+ *           EXECREC_ERR_PG: the statement or connection failed: rolled back (or the
+ *             connection is gone), the batch is KEPT for a retry after reconnecting;
+ *           EXECREC_ERR_NOMEM. */
+execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *stats,
+                                   char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** Drops the open batch without writing it. */
+void execrec_writer_clear(execrec_writer_t *w);
+
+/** Adds the counters of b into a. */
+void execrec_writer_stats_add(execrec_writer_stats_t *a, const execrec_writer_stats_t *b);
+
+#endif

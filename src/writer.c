@@ -1,0 +1,582 @@
+/* The batch writer: one PostgreSQL transaction per batch, COPY into staging
+ * tables, de-duplicating INSERT ... SELECT, bisection of rows PostgreSQL refuses,
+ * rejects, and the offsets compare-and-set. See writer.h and docs/writer.md. */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "execrec/buf.h"
+#include "execrec/log.h"
+#include "execrec/normalise.h"
+#include "execrec/writer.h"
+
+typedef struct offset_s {
+    char *group, *topic;
+    int32_t partition;
+    int64_t expected, next;
+} offset_t;
+
+struct execrec_writer_s {
+    PGconn *conn;
+    int staging_ready;                 /* temp tables exist on this connection */
+    execrec_buf_t rows[EXECREC_KIND__CNT]; /* COPY text per kind */
+    int32_t nrows[EXECREC_KIND__CNT];
+    execrec_buf_t rejects;             /* COPY text of rejects */
+    int32_t nrejects;
+    offset_t *offsets;
+    int noffsets, offsets_cap;
+    char *insert_sql[EXECREC_KIND__CNT];
+    char *stage_sql[EXECREC_KIND__CNT];
+};
+
+/* Columns every fact table carries after the kind's own, in staging order. */
+#define COMMON_STAGE_COLS                                                                  \
+    "raw_payload text, kafka_topic text, kafka_partition int, kafka_offset bigint, "      \
+    "kafka_timestamp text, kafka_key text"
+
+static const char *sql_type(execrec_coltype_t t) {
+    switch (t) {
+    case EXECREC_COL_DECIMAL:
+        return "numeric";
+    case EXECREC_COL_TIME:
+        return "timestamptz";
+    case EXECREC_COL_INT64:
+        return "bigint";
+    default:
+        return NULL; /* text: no cast */
+    }
+}
+
+/* Builds the staging table DDL and the INSERT ... SELECT for one kind. The SELECT
+ * takes rows n BETWEEN $1 AND $2, so a refused row can be isolated by bisection. */
+static int build_sql(execrec_writer_t *w, execrec_kind_t kind) {
+    int ncols;
+    const execrec_coldef_t *cols = execrec_kind_columns(kind, &ncols);
+    const char *kname = execrec_kind_name(kind);
+    execrec_buf_t b = EXECREC_BUF_INIT;
+
+    execrec_buf_printf(&b, "CREATE TEMP TABLE IF NOT EXISTS execrec_stage_%s (n int", kname);
+    for (int i = 0; i < ncols; i++)
+        execrec_buf_printf(&b, ", %s text", cols[i].name);
+    execrec_buf_puts(&b, ", " COMMON_STAGE_COLS ") ON COMMIT DELETE ROWS");
+    if (b.oom)
+        return -1;
+    w->stage_sql[kind] = execrec_buf_steal(&b);
+
+    execrec_buf_printf(&b, "INSERT INTO %s AS t (", execrec_kind_table(kind));
+    for (int i = 0; i < ncols; i++)
+        execrec_buf_printf(&b, "%s, ", cols[i].name);
+    if (kind == EXECREC_KIND_ORDER_MANAGER)
+        execrec_buf_puts(&b, "as_of, ");
+    execrec_buf_puts(&b, "raw_payload, kafka_topic, kafka_partition, kafka_offset, "
+                         "kafka_timestamp, kafka_key) SELECT ");
+    if (kind == EXECREC_KIND_ORDER_MANAGER)
+        execrec_buf_puts(&b, "DISTINCT ON (unique_identifier) ");
+    for (int i = 0; i < ncols; i++) {
+        const char *type = sql_type(cols[i].type);
+        if (type)
+            execrec_buf_printf(&b, "%s::%s, ", cols[i].name, type);
+        else
+            execrec_buf_printf(&b, "%s, ", cols[i].name);
+    }
+    if (kind == EXECREC_KIND_ORDER_MANAGER)
+        /* The version of an intent: its updated_at, else the Kafka timestamp, else
+         * nothing (-infinity), in which case the later offset wins. */
+        execrec_buf_puts(&b, "coalesce(updated_at::timestamptz, kafka_timestamp::timestamptz, "
+                             "'-infinity') AS v_as_of, ");
+    execrec_buf_printf(&b, "raw_payload::jsonb, kafka_topic, kafka_partition, kafka_offset, "
+                           "kafka_timestamp::timestamptz, kafka_key "
+                           "FROM pg_temp.execrec_stage_%s WHERE n BETWEEN $1 AND $2 ",
+                       kname);
+    if (kind == EXECREC_KIND_ORDER_MANAGER) {
+        execrec_buf_puts(&b, "ORDER BY unique_identifier, v_as_of DESC, kafka_offset DESC "
+                             "ON CONFLICT (unique_identifier) DO UPDATE SET ");
+        for (int i = 1; i < ncols; i++)
+            execrec_buf_printf(&b, "%s = excluded.%s, ", cols[i].name, cols[i].name);
+        execrec_buf_puts(&b, "as_of = excluded.as_of, raw_payload = excluded.raw_payload, "
+                             "kafka_topic = excluded.kafka_topic, "
+                             "kafka_partition = excluded.kafka_partition, "
+                             "kafka_offset = excluded.kafka_offset, "
+                             "kafka_timestamp = excluded.kafka_timestamp, "
+                             "kafka_key = excluded.kafka_key, ingested_at = now() "
+                             "WHERE (excluded.as_of, excluded.kafka_offset) > "
+                             "(t.as_of, t.kafka_offset)");
+    } else {
+        execrec_buf_puts(&b, "ORDER BY n ON CONFLICT DO NOTHING");
+    }
+    if (b.oom)
+        return -1;
+    w->insert_sql[kind] = execrec_buf_steal(&b);
+    return 0;
+}
+
+execrec_writer_t *execrec_writer_new(PGconn *conn, char *errstr, size_t errstr_size) {
+    execrec_writer_t *w = calloc(1, sizeof(*w));
+    if (!w) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    w->conn = conn;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        if (build_sql(w, (execrec_kind_t)k) < 0) {
+            snprintf(errstr, errstr_size, "out of memory");
+            execrec_writer_destroy(w);
+            return NULL;
+        }
+    }
+    return w;
+}
+
+void execrec_writer_destroy(execrec_writer_t *w) {
+    if (!w)
+        return;
+    execrec_writer_clear(w);
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        execrec_buf_free(&w->rows[k]);
+        free(w->insert_sql[k]);
+        free(w->stage_sql[k]);
+    }
+    execrec_buf_free(&w->rejects);
+    free(w->offsets);
+    free(w);
+}
+
+void execrec_writer_set_conn(execrec_writer_t *w, PGconn *conn) {
+    w->conn = conn;
+    w->staging_ready = 0;
+}
+
+/* Appends s as a COPY text field: backslash, tab, newline and CR escaped. */
+static void copy_field(execrec_buf_t *b, const char *s, size_t n) {
+    if (execrec_buf_reserve(b, n + 16) < 0)
+        return;
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c != '\\' && c != '\t' && c != '\n' && c != '\r')
+            continue;
+        execrec_buf_append(b, s + start, i - start);
+        execrec_buf_puts(b, c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : "\\r");
+        start = i + 1;
+    }
+    execrec_buf_append(b, s + start, n - start);
+}
+
+static void copy_hex(execrec_buf_t *b, const void *p, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = p;
+    if (execrec_buf_reserve(b, 2 * n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        b->data[b->len++] = hex[s[i] >> 4];
+        b->data[b->len++] = hex[s[i] & 15];
+    }
+    b->data[b->len] = '\0';
+}
+
+/* @returns 1 when p holds valid UTF-8 without NUL (storable as PostgreSQL text). */
+static int text_ok(const unsigned char *p, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + len > n)
+            return 0;
+        for (size_t j = 1; j < len; j++) {
+            if ((p[i + j] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i + j] & 0x3F);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* Appends the Kafka coordinates shared by rows and rejects. Keys that are not
+ * storable text are written as "\x<hex>" in text columns. */
+static void copy_meta(execrec_buf_t *b, const execrec_msgmeta_t *meta, int key_as_bytea) {
+    char ts[64];
+    copy_field(b, meta->topic, strlen(meta->topic));
+    execrec_buf_printf(b, "\t%" PRId32 "\t%" PRId64 "\t", meta->partition, meta->offset);
+    if (meta->timestamp_ms >= 0) {
+        size_t n = execrec_time_format(meta->timestamp_ms * 1000, ts, sizeof(ts));
+        execrec_buf_append(b, ts, n);
+    } else {
+        execrec_buf_puts(b, "\\N");
+    }
+    execrec_buf_putc(b, '\t');
+    if (!meta->key) {
+        execrec_buf_puts(b, "\\N");
+    } else if (!key_as_bytea && text_ok(meta->key, meta->key_len)) {
+        copy_field(b, meta->key, meta->key_len);
+    } else {
+        execrec_buf_puts(b, key_as_bytea ? "" : "\\\\x");
+        copy_hex(b, meta->key, meta->key_len);
+    }
+}
+
+execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *meta,
+                                 const execrec_record_t *rec) {
+    execrec_buf_t *b = &w->rows[rec->kind];
+    int ncols;
+    execrec_kind_columns(rec->kind, &ncols);
+    assert(rec->ncols == ncols);
+    execrec_buf_printf(b, "%" PRId32, ++w->nrows[rec->kind]);
+    for (int i = 0; i < ncols; i++) {
+        execrec_buf_putc(b, '\t');
+        if (rec->val[i])
+            copy_field(b, rec->val[i], rec->len[i]);
+        else
+            execrec_buf_puts(b, "\\N");
+    }
+    execrec_buf_putc(b, '\t');
+    copy_field(b, rec->raw, rec->raw_len);
+    execrec_buf_putc(b, '\t');
+    copy_meta(b, meta, 0);
+    execrec_buf_putc(b, '\n');
+    return b->oom ? EXECREC_ERR_NOMEM : EXECREC_OK;
+}
+
+execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgmeta_t *meta,
+                                        const void *payload, size_t len,
+                                        const execrec_reject_t *rej) {
+    execrec_buf_t *b = &w->rejects;
+    execrec_buf_printf(b, "%" PRId32 "\t", ++w->nrejects);
+    copy_meta(b, meta, 1);
+    execrec_buf_putc(b, '\t');
+    copy_hex(b, payload, len);
+    execrec_buf_putc(b, '\t');
+    if (text_ok(payload, len))
+        copy_field(b, payload, len);
+    else
+        execrec_buf_puts(b, "\\N");
+    execrec_buf_putc(b, '\t');
+    copy_field(b, rej->code, strlen(rej->code));
+    execrec_buf_putc(b, '\t');
+    copy_field(b, rej->message, strnlen(rej->message, sizeof(rej->message)));
+    execrec_buf_putc(b, '\n');
+    return b->oom ? EXECREC_ERR_NOMEM : EXECREC_OK;
+}
+
+execrec_err_t execrec_writer_set_offset(execrec_writer_t *w, const char *group, const char *topic,
+                                        int32_t partition, int64_t expected,
+                                        int64_t next_offset) {
+    for (int i = 0; i < w->noffsets; i++) {
+        offset_t *o = &w->offsets[i];
+        if (o->partition == partition && !strcmp(o->topic, topic) && !strcmp(o->group, group)) {
+            o->next = next_offset;
+            return EXECREC_OK;
+        }
+    }
+    if (w->noffsets == w->offsets_cap) {
+        int cap = w->offsets_cap ? 2 * w->offsets_cap : 16;
+        offset_t *p = realloc(w->offsets, sizeof(*p) * (size_t)cap);
+        if (!p)
+            return EXECREC_ERR_NOMEM;
+        w->offsets = p;
+        w->offsets_cap = cap;
+    }
+    offset_t *o = &w->offsets[w->noffsets];
+    o->group = strdup(group);
+    o->topic = strdup(topic);
+    if (!o->group || !o->topic) {
+        free(o->group);
+        free(o->topic);
+        return EXECREC_ERR_NOMEM;
+    }
+    o->partition = partition;
+    o->expected = expected;
+    o->next = next_offset;
+    w->noffsets++;
+    return EXECREC_OK;
+}
+
+int64_t execrec_writer_pending(const execrec_writer_t *w) {
+    int64_t n = w->nrejects;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++)
+        n += w->nrows[k];
+    return n;
+}
+
+void execrec_writer_clear(execrec_writer_t *w) {
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        execrec_buf_reset(&w->rows[k]);
+        w->nrows[k] = 0;
+    }
+    execrec_buf_reset(&w->rejects);
+    w->nrejects = 0;
+    for (int i = 0; i < w->noffsets; i++) {
+        free(w->offsets[i].group);
+        free(w->offsets[i].topic);
+    }
+    w->noffsets = 0;
+}
+
+void execrec_writer_stats_add(execrec_writer_stats_t *a, const execrec_writer_stats_t *b) {
+    a->messages += b->messages;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        a->inserted[k] += b->inserted[k];
+        a->duplicates[k] += b->duplicates[k];
+    }
+    a->rejected += b->rejected;
+    a->rejects_duplicate += b->rejects_duplicate;
+    a->pg_refused += b->pg_refused;
+}
+
+/* ---- statement helpers ------------------------------------------------------ */
+
+typedef enum { ST_OK, ST_ROW_REFUSED, ST_FAILED } st_t;
+
+/* Classifies a failed statement: data exceptions (22), integrity violations (23)
+ * and program limits such as an oversized index row (54) are about the row, so the
+ * row is isolated and rejected; anything else fails the batch. */
+static st_t classify(PGconn *conn, PGresult *res, char *errstr, size_t errstr_size) {
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    snprintf(errstr, errstr_size, "%s", msg ? msg : PQerrorMessage(conn));
+    size_t n = strlen(errstr);
+    while (n && (errstr[n - 1] == '\n' || errstr[n - 1] == ' '))
+        errstr[--n] = '\0';
+    if (PQstatus(conn) == CONNECTION_OK && state &&
+        (!strncmp(state, "22", 2) || !strncmp(state, "23", 2) || !strncmp(state, "54", 2)))
+        return ST_ROW_REFUSED;
+    return ST_FAILED;
+}
+
+static st_t exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                 int64_t *affected, char *errstr, size_t errstr_size) {
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType s = PQresultStatus(res);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        if (affected)
+            *affected = atoll(PQcmdTuples(res));
+        PQclear(res);
+        return ST_OK;
+    }
+    st_t st = classify(conn, res, errstr, errstr_size);
+    PQclear(res);
+    return st;
+}
+
+static int copy_in(PGconn *conn, const char *table, const execrec_buf_t *b, char *errstr,
+                   size_t errstr_size) {
+    char sql[160];
+    snprintf(sql, sizeof(sql), "COPY pg_temp.%s FROM STDIN", table);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        classify(conn, res, errstr, errstr_size);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    if (PQputCopyData(conn, b->data, (int)b->len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
+        snprintf(errstr, errstr_size, "COPY failed: %s", PQerrorMessage(conn));
+        return -1;
+    }
+    int rc = 0;
+    while ((res = PQgetResult(conn))) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            classify(conn, res, errstr, errstr_size);
+            rc = -1;
+        }
+        PQclear(res);
+    }
+    return rc;
+}
+
+/* Moves the staged row n of kind into ingest_rejects as pg_refused, with
+ * PostgreSQL's own message. */
+static st_t reject_staged(execrec_writer_t *w, execrec_kind_t kind, int32_t n, const char *why,
+                          int64_t *added, char *errstr, size_t errstr_size) {
+    char sql[1024], nbuf[16], msg[600];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO execution.ingest_rejects (kafka_topic, kafka_partition, kafka_offset, "
+             "kafka_timestamp, kafka_key, payload, payload_text, reason, message) "
+             "SELECT kafka_topic, kafka_partition, kafka_offset, kafka_timestamp::timestamptz, "
+             "convert_to(kafka_key, 'UTF8'), convert_to(raw_payload, 'UTF8'), raw_payload, "
+             "'pg_refused', $2 FROM pg_temp.execrec_stage_%s WHERE n = $1 "
+             "ON CONFLICT DO NOTHING",
+             execrec_kind_name(kind));
+    snprintf(nbuf, sizeof(nbuf), "%" PRId32, n);
+    snprintf(msg, sizeof(msg), "PostgreSQL refused the %s row: %s", execrec_kind_name(kind), why);
+    const char *params[2] = {nbuf, msg};
+    return exec(w->conn, sql, 2, params, added, errstr, errstr_size);
+}
+
+/* Inserts staged rows lo..hi of kind. When PostgreSQL refuses the statement because
+ * of a row's data, the range is split in halves under savepoints until the refused
+ * rows stand alone; those become rejects and the rest is inserted. Costs
+ * O(bad * log(rows)) statements, nothing when every row is good. */
+static st_t insert_range(execrec_writer_t *w, execrec_kind_t kind, int32_t lo, int32_t hi,
+                         execrec_writer_stats_t *stats, char *errstr, size_t errstr_size) {
+    char lobuf[16], hibuf[16], why[512];
+    snprintf(lobuf, sizeof(lobuf), "%" PRId32, lo);
+    snprintf(hibuf, sizeof(hibuf), "%" PRId32, hi);
+    const char *params[2] = {lobuf, hibuf};
+    int64_t affected = 0;
+
+    st_t st = exec(w->conn, "SAVEPOINT execrec_rows", 0, NULL, NULL, errstr, errstr_size);
+    if (st != ST_OK)
+        return ST_FAILED;
+    st = exec(w->conn, w->insert_sql[kind], 2, params, &affected, why, sizeof(why));
+    if (st == ST_OK) {
+        stats->inserted[kind] += affected;
+        stats->duplicates[kind] += (hi - lo + 1) - affected;
+        return exec(w->conn, "RELEASE SAVEPOINT execrec_rows", 0, NULL, NULL, errstr,
+                    errstr_size) == ST_OK ? ST_OK : ST_FAILED;
+    }
+    if (st == ST_FAILED) {
+        snprintf(errstr, errstr_size, "%s", why);
+        return ST_FAILED;
+    }
+    if (exec(w->conn, "ROLLBACK TO SAVEPOINT execrec_rows", 0, NULL, NULL, errstr,
+             errstr_size) != ST_OK)
+        return ST_FAILED;
+    if (lo == hi) {
+        int64_t added = 0;
+        execrec_log_warn("PostgreSQL refused a %s row (staged #%" PRId32 "): %s",
+                         execrec_kind_name(kind), lo, why);
+        if (reject_staged(w, kind, lo, why, &added, errstr, errstr_size) != ST_OK)
+            return ST_FAILED;
+        stats->rejected += added;
+        stats->pg_refused += added;
+        stats->rejects_duplicate += 1 - added;
+        return ST_OK;
+    }
+    int32_t mid = lo + (hi - lo) / 2;
+    st = insert_range(w, kind, lo, mid, stats, errstr, errstr_size);
+    if (st != ST_OK)
+        return st;
+    return insert_range(w, kind, mid + 1, hi, stats, errstr, errstr_size);
+}
+
+static int ensure_staging(execrec_writer_t *w, char *errstr, size_t errstr_size) {
+    if (w->staging_ready)
+        return 0;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++)
+        if (exec(w->conn, w->stage_sql[k], 0, NULL, NULL, errstr, errstr_size) != ST_OK)
+            return -1;
+    if (exec(w->conn,
+             "CREATE TEMP TABLE IF NOT EXISTS execrec_stage_rejects (n int, kafka_topic text, "
+             "kafka_partition int, kafka_offset bigint, kafka_timestamp text, kafka_key text, "
+             "payload text, payload_text text, reason text, message text) "
+             "ON COMMIT DELETE ROWS",
+             0, NULL, NULL, errstr, errstr_size) != ST_OK)
+        return -1;
+    w->staging_ready = 1;
+    return 0;
+}
+
+static execrec_err_t fail(execrec_writer_t *w, execrec_err_t err) {
+    if (PQstatus(w->conn) == CONNECTION_OK && PQtransactionStatus(w->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(w->conn, "ROLLBACK"));
+    return err;
+}
+
+execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *stats,
+                                   char *errstr, size_t errstr_size) {
+    memset(stats, 0, sizeof(*stats));
+    for (int k = 0; k < EXECREC_KIND__CNT; k++)
+        if (w->rows[k].oom)
+            return EXECREC_ERR_NOMEM;
+    if (w->rejects.oom)
+        return EXECREC_ERR_NOMEM;
+    if (execrec_writer_pending(w) == 0 && w->noffsets == 0)
+        return EXECREC_OK;
+    if (PQstatus(w->conn) != CONNECTION_OK) {
+        snprintf(errstr, errstr_size, "not connected to PostgreSQL");
+        return EXECREC_ERR_PG;
+    }
+    if (ensure_staging(w, errstr, errstr_size) < 0)
+        return fail(w, EXECREC_ERR_PG);
+    if (exec(w->conn, "BEGIN", 0, NULL, NULL, errstr, errstr_size) != ST_OK)
+        return fail(w, EXECREC_ERR_PG);
+
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        if (!w->nrows[k])
+            continue;
+        char table[64];
+        snprintf(table, sizeof(table), "execrec_stage_%s", execrec_kind_name((execrec_kind_t)k));
+        if (copy_in(w->conn, table, &w->rows[k], errstr, errstr_size) < 0)
+            return fail(w, EXECREC_ERR_PG);
+        if (insert_range(w, (execrec_kind_t)k, 1, w->nrows[k], stats, errstr, errstr_size) != ST_OK)
+            return fail(w, EXECREC_ERR_PG);
+    }
+
+    if (w->nrejects) {
+        int64_t added = 0;
+        if (copy_in(w->conn, "execrec_stage_rejects", &w->rejects, errstr, errstr_size) < 0 ||
+            exec(w->conn,
+                 "INSERT INTO execution.ingest_rejects (kafka_topic, kafka_partition, "
+                 "kafka_offset, kafka_timestamp, kafka_key, payload, payload_text, reason, "
+                 "message) SELECT kafka_topic, kafka_partition, kafka_offset, "
+                 "kafka_timestamp::timestamptz, decode(kafka_key, 'hex'), decode(payload, 'hex'), "
+                 "payload_text, reason, message FROM pg_temp.execrec_stage_rejects ORDER BY n "
+                 "ON CONFLICT DO NOTHING",
+                 0, NULL, &added, errstr, errstr_size) != ST_OK)
+            return fail(w, EXECREC_ERR_PG);
+        stats->rejected += added;
+        stats->rejects_duplicate += w->nrejects - added;
+    }
+
+    for (int i = 0; i < w->noffsets; i++) {
+        offset_t *o = &w->offsets[i];
+        char part[16], next[24], expected[24];
+        snprintf(part, sizeof(part), "%" PRId32, o->partition);
+        snprintf(next, sizeof(next), "%" PRId64, o->next);
+        snprintf(expected, sizeof(expected), "%" PRId64, o->expected);
+        const char *params[5] = {o->group, o->topic, part, next, expected};
+        int64_t affected = 0;
+        st_t st;
+        if (o->expected < 0)
+            st = exec(w->conn,
+                      "INSERT INTO execution.ingest_offsets (consumer_group, topic, partition, "
+                      "next_offset, updated_at) VALUES ($1, $2, $3, $4, now()) "
+                      "ON CONFLICT DO NOTHING",
+                      4, params, &affected, errstr, errstr_size);
+        else
+            st = exec(w->conn,
+                      "UPDATE execution.ingest_offsets SET next_offset = $4, updated_at = now() "
+                      "WHERE consumer_group = $1 AND topic = $2 AND partition = $3 "
+                      "AND next_offset = $5",
+                      5, params, &affected, errstr, errstr_size);
+        if (st != ST_OK)
+            return fail(w, EXECREC_ERR_PG);
+        if (affected != 1) {
+            snprintf(errstr, errstr_size,
+                     "offset of %s [%" PRId32 "] for group %s is no longer %s: another recorder "
+                     "moved it; batch rolled back",
+                     o->topic, o->partition, o->group, o->expected < 0 ? "unset" : expected);
+            return fail(w, EXECREC_ERR_CONFLICT);
+        }
+    }
+
+    if (exec(w->conn, "COMMIT", 0, NULL, NULL, errstr, errstr_size) != ST_OK)
+        return fail(w, EXECREC_ERR_PG);
+    stats->messages = execrec_writer_pending(w);
+    execrec_writer_clear(w);
+    return EXECREC_OK;
+}

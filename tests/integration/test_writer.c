@@ -1,0 +1,297 @@
+/* The batch writer against a real PostgreSQL: exact counts, exact decimals,
+ * de-duplication on natural keys, isolation of rows PostgreSQL refuses, rejects,
+ * the offsets compare-and-set (fencing), OrderManager "only when newer", and a
+ * connection lost mid-flush. Records are built by hand: the writer must not care
+ * where they came from. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "execrec/migrate.h"
+#include "execrec/pg.h"
+#include "execrec/writer.h"
+#include "testutil.h"
+
+static char *dsn;
+static PGconn *conn;
+static execrec_writer_t *w;
+
+static void setup(void) {
+    char errstr[512];
+    int applied;
+    dsn = tu_pg_create_db("writer");
+    conn = tu_pg_connect(dsn);
+    ck_assert_msg(execrec_migrate(conn, NULL, &applied, errstr, sizeof(errstr)) == EXECREC_OK,
+                  "%s", errstr);
+    w = execrec_writer_new(conn, errstr, sizeof(errstr));
+    ck_assert_ptr_nonnull(w);
+}
+
+static void teardown(void) {
+    execrec_writer_destroy(w);
+    PQfinish(conn);
+    tu_pg_drop_db(dsn);
+}
+
+/* A trade record: columns trade_id, order_id, quantity, price, trade_time, ... */
+static void make_trade(execrec_record_t *rec, const char *trade_id, const char *qty,
+                       const char *price, const char *time) {
+    memset(rec, 0, sizeof(*rec));
+    rec->kind = EXECREC_KIND_TRADE;
+    execrec_kind_columns(EXECREC_KIND_TRADE, &rec->ncols);
+    const char *v[] = {trade_id, "O-1", qty, price, time, "ACC-1", "BTC-USD", "buy",
+                       "0.01", "USD", "maker", "XNAS"};
+    for (int i = 0; i < rec->ncols; i++) {
+        rec->val[i] = v[i];
+        rec->len[i] = strlen(v[i]);
+    }
+    static char raw[256];
+    snprintf(raw, sizeof(raw), "{\"trade_id\":\"%s\",\"quantity\":%s,\"note\":\"tab\\there\"}",
+             trade_id, qty);
+    rec->raw = raw;
+    rec->raw_len = strlen(raw);
+}
+
+static void make_manager(execrec_record_t *rec, const char *uid, const char *status,
+                         const char *updated_at) {
+    memset(rec, 0, sizeof(*rec));
+    rec->kind = EXECREC_KIND_ORDER_MANAGER;
+    execrec_kind_columns(EXECREC_KIND_ORDER_MANAGER, &rec->ncols);
+    const char *v[] = {uid, "ACC-9", "2026-11-21 10:00:00+00", status, "twap", NULL, updated_at};
+    for (int i = 0; i < rec->ncols; i++) {
+        rec->val[i] = v[i];
+        rec->len[i] = v[i] ? strlen(v[i]) : 0;
+    }
+    rec->raw = "{}";
+    rec->raw_len = 2;
+}
+
+static execrec_msgmeta_t meta_at(int64_t offset) {
+    execrec_msgmeta_t m = {"trades", 0, offset, 1763719883123, "O-1", 3};
+    return m;
+}
+
+static void flush_ok(execrec_writer_stats_t *stats) {
+    char errstr[512];
+    execrec_err_t err = execrec_writer_flush(w, stats, errstr, sizeof(errstr));
+    ck_assert_msg(err == EXECREC_OK, "flush: %s: %s", execrec_err_name(err), errstr);
+}
+
+START_TEST(test_exact_and_dedup) {
+    execrec_record_t rec;
+    execrec_writer_stats_t st;
+    execrec_msgmeta_t m;
+    make_trade(&rec, "T-1", "0.00000001", "123456789.12345678", "2026-11-21 07:51:23.123456+00");
+    m = meta_at(0);
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    make_trade(&rec, "T-2", "1.50", "0.1", "2026-11-21 07:51:24+00");
+    m = meta_at(1);
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    make_trade(&rec, "T-1", "0.00000001", "123456789.12345678", "2026-11-21 07:51:23.123456+00");
+    m = meta_at(2); /* the same fact re-sent by the producer */
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    execrec_reject_t rej = {"json_syntax", "unexpected '}' at byte 3"};
+    m = meta_at(3);
+    ck_assert_int_eq(execrec_writer_add_reject(w, &m, "{\"a}\x00\xff", 7, &rej), EXECREC_OK);
+    ck_assert_int_eq(execrec_writer_pending(w), 4);
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 2);
+    ck_assert_int_eq(st.duplicates[EXECREC_KIND_TRADE], 1);
+    ck_assert_int_eq(st.rejected, 1);
+    ck_assert_int_eq(execrec_writer_pending(w), 0);
+
+    char *v = tu_pg_scalar(conn, "SELECT quantity::text || ' ' || price::text FROM "
+                                 "execution.TradesTS WHERE trade_id = 'T-1'");
+    ck_assert_str_eq(v, "0.00000001 123456789.12345678");
+    free(v);
+    v = tu_pg_scalar(conn, "SELECT quantity::text FROM execution.TradesTS WHERE trade_id='T-2'");
+    ck_assert_str_eq(v, "1.50");
+    free(v);
+    v = tu_pg_scalar(conn, "SELECT raw_payload->>'note' || '|' || kafka_key || '|' || "
+                           "kafka_timestamp::text FROM execution.TradesTS WHERE trade_id='T-2'");
+    ck_assert_str_eq(v, "tab\there|O-1|2025-11-21 10:11:23.123+00");
+    free(v);
+    v = tu_pg_scalar(conn, "SELECT reason || '|' || message || '|' || encode(payload, 'hex') || "
+                           "'|' || coalesce(payload_text, 'NULL') || '|' || kafka_offset "
+                           "FROM execution.ingest_rejects");
+    ck_assert_str_eq(v, "json_syntax|unexpected '}' at byte 3|7b22617d00ff00|NULL|3");
+    free(v);
+
+    /* A replay of the whole batch changes nothing. */
+    make_trade(&rec, "T-1", "0.00000001", "123456789.12345678", "2026-11-21 07:51:23.123456+00");
+    m = meta_at(0);
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    m = meta_at(3);
+    ck_assert_int_eq(execrec_writer_add_reject(w, &m, "{\"a}\x00\xff", 7, &rej), EXECREC_OK);
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 0);
+    ck_assert_int_eq(st.duplicates[EXECREC_KIND_TRADE], 1);
+    ck_assert_int_eq(st.rejected, 0);
+    ck_assert_int_eq(st.rejects_duplicate, 1);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 2);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.ingest_rejects"), 1);
+}
+END_TEST
+
+START_TEST(test_refused_rows_isolated) {
+    execrec_record_t rec;
+    execrec_writer_stats_t st;
+    char id[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof(id), "T-%d", i);
+        const char *qty = "1", *time = "2026-11-21 08:00:00+00";
+        if (i == 7)
+            qty = "-5"; /* violates tradests_quantity_positive */
+        if (i == 13)
+            time = "2026-11-21 25:99:00+00"; /* not a time: the cast fails */
+        make_trade(&rec, id, qty, "100.25", time);
+        execrec_msgmeta_t m = meta_at(100 + i);
+        ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    }
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 18);
+    ck_assert_int_eq(st.pg_refused, 2);
+    ck_assert_int_eq(st.rejected, 2);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 18);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.ingest_rejects "
+                                       "WHERE reason = 'pg_refused'"),
+                     2);
+    char *v = tu_pg_scalar(conn, "SELECT string_agg(kafka_offset::text || ':' || "
+                                 "(message LIKE '%tradests_quantity_positive%' OR message LIKE "
+                                 "'%date/time field value out of range%')::text, ',' ORDER BY "
+                                 "kafka_offset) FROM execution.ingest_rejects");
+    ck_assert_str_eq(v, "107:true,113:true");
+    free(v);
+    v = tu_pg_scalar(conn, "SELECT payload_text::jsonb->>'trade_id' FROM execution.ingest_rejects "
+                           "WHERE kafka_offset = 107");
+    ck_assert_str_eq(v, "T-7");
+    free(v);
+}
+END_TEST
+
+START_TEST(test_offsets_compare_and_set) {
+    char errstr[512];
+    execrec_writer_stats_t st;
+    execrec_record_t rec;
+    execrec_msgmeta_t m = meta_at(0);
+    make_trade(&rec, "T-1", "2", "3", "2026-11-21 08:00:00+00");
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    ck_assert_int_eq(execrec_writer_set_offset(w, "g", "trades", 0, -1, 10), EXECREC_OK);
+    flush_ok(&st);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT next_offset FROM execution.ingest_offsets "
+                                       "WHERE consumer_group='g' AND topic='trades'"),
+                     10);
+
+    /* A recorder that still believes the partition is unset is fenced. */
+    make_trade(&rec, "T-2", "2", "3", "2026-11-21 08:00:00+00");
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    ck_assert_int_eq(execrec_writer_set_offset(w, "g", "trades", 0, -1, 11), EXECREC_OK);
+    ck_assert_int_eq(execrec_writer_flush(w, &st, errstr, sizeof(errstr)), EXECREC_ERR_CONFLICT);
+    ck_assert_ptr_nonnull(strstr(errstr, "trades [0]"));
+    ck_assert_int_eq(execrec_writer_pending(w), 1); /* kept for the caller to drop */
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 1);
+    execrec_writer_clear(w);
+
+    /* So is one with a stale expectation (another recorder moved it to 10). */
+    char errstr2[512];
+    PGconn *other = tu_pg_connect(dsn);
+    execrec_writer_t *w2 = execrec_writer_new(other, errstr2, sizeof(errstr2));
+    ck_assert_int_eq(execrec_writer_set_offset(w2, "g", "trades", 0, 10, 15), EXECREC_OK);
+    ck_assert_int_eq(execrec_writer_flush(w2, &st, errstr2, sizeof(errstr2)), EXECREC_OK);
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    ck_assert_int_eq(execrec_writer_set_offset(w, "g", "trades", 0, 10, 12), EXECREC_OK);
+    ck_assert_int_eq(execrec_writer_flush(w, &st, errstr, sizeof(errstr)), EXECREC_ERR_CONFLICT);
+    execrec_writer_clear(w);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT next_offset FROM execution.ingest_offsets "
+                                       "WHERE consumer_group='g'"),
+                     15);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 1);
+    execrec_writer_destroy(w2);
+    PQfinish(other);
+}
+END_TEST
+
+START_TEST(test_manager_only_when_newer) {
+    execrec_record_t rec;
+    execrec_writer_stats_t st;
+    execrec_msgmeta_t m = meta_at(0);
+    m.topic = "order-managers";
+    make_manager(&rec, "M-1", "active", "2026-11-21 10:00:02+00");
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_ORDER_MANAGER], 1);
+
+    /* An older intent arriving later does not regress the row. */
+    m.offset = 1;
+    make_manager(&rec, "M-1", "paused", "2026-11-21 10:00:01+00");
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_ORDER_MANAGER], 0);
+    ck_assert_int_eq(st.duplicates[EXECREC_KIND_ORDER_MANAGER], 1);
+    char *v = tu_pg_scalar(conn, "SELECT status FROM execution.OrderManager");
+    ck_assert_str_eq(v, "active");
+    free(v);
+
+    /* Two versions in one batch: the newest wins, whatever the order. */
+    m.offset = 2;
+    make_manager(&rec, "M-1", "stopped", "2026-11-21 10:00:05+00");
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    m.offset = 3;
+    make_manager(&rec, "M-1", "active", "2026-11-21 10:00:03+00");
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    flush_ok(&st);
+    v = tu_pg_scalar(conn, "SELECT status || ' ' || kafka_offset FROM execution.OrderManager");
+    ck_assert_str_eq(v, "stopped 2");
+    free(v);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.OrderManager"), 1);
+}
+END_TEST
+
+START_TEST(test_connection_lost_keeps_batch) {
+    char errstr[512];
+    execrec_writer_stats_t st;
+    execrec_record_t rec;
+    execrec_msgmeta_t m = meta_at(5);
+    make_trade(&rec, "T-9", "4", "5", "2026-11-21 08:00:00+00");
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    ck_assert_int_eq(execrec_writer_set_offset(w, "g", "trades", 0, -1, 6), EXECREC_OK);
+
+    PGconn *killer = tu_pg_connect(dsn);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(conn));
+    tu_pg_exec(killer, sql);
+    PQfinish(killer);
+
+    ck_assert_int_eq(execrec_writer_flush(w, &st, errstr, sizeof(errstr)), EXECREC_ERR_PG);
+    ck_assert_int_eq(execrec_writer_pending(w), 1);
+    PQfinish(conn);
+    conn = tu_pg_connect(dsn);
+    execrec_writer_set_conn(w, conn);
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 1);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 1);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT next_offset FROM execution.ingest_offsets"), 6);
+}
+END_TEST
+
+static Suite *writer_suite(void) {
+    Suite *s = suite_create("writer");
+    TCase *tc = tcase_create("batch");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_exact_and_dedup);
+    tcase_add_test(tc, test_refused_rows_isolated);
+    tcase_add_test(tc, test_offsets_compare_and_set);
+    tcase_add_test(tc, test_manager_only_when_newer);
+    tcase_add_test(tc, test_connection_lost_keeps_batch);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(writer_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
