@@ -667,9 +667,10 @@ static int read_len(dec_t *d, const char *what, size_t *n) {
         return fail(d, EXECREC_REJ_AVRO_BAD, "negative %s length %" PRId64, what, v);
     }
     if ((uint64_t)v > left(d)) {
+        size_t avail = left(d);
         d->p = at;
-        return fail(d, EXECREC_REJ_AVRO_TRUNCATED, "%s length %" PRId64 " exceeds the %zu bytes left",
-                    what, v, left(d));
+        return fail(d, EXECREC_REJ_AVRO_TRUNCATED,
+                    "%s length %" PRId64 " exceeds the %zu bytes left", what, v, avail);
     }
     *n = (size_t)v;
     return 0;
