@@ -18,13 +18,21 @@ static void set_err(char *errstr, size_t errstr_size, const char *prefix, const 
         errstr[--n] = '\0';
 }
 
-/* Server NOTICE/WARNING messages go to our logger, not libpq's default stderr. */
-static void notice_processor(void *arg, const char *message) {
+/* Server NOTICE/WARNING messages go to our logger, not libpq's default stderr.
+ * "already exists, skipping" notices of IF NOT EXISTS (SQLSTATE class 42) are
+ * expected on every start and go to debug; warnings to warn; the rest to info. */
+static void notice_receiver(void *arg, const PGresult *res) {
     (void)arg;
-    size_t n = strlen(message);
-    while (n > 0 && message[n - 1] == '\n')
-        n--;
-    execrec_log_info("postgresql: %.*s", (int)n, message);
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    execrec_log_level_t level = EXECREC_LOG_INFO;
+    if (severity && !strcmp(severity, "WARNING"))
+        level = EXECREC_LOG_WARN;
+    else if (state && !strncmp(state, "42", 2))
+        level = EXECREC_LOG_DEBUG;
+    execrec_log(level, "postgresql: %s: %s", severity ? severity : "NOTICE",
+                msg ? msg : "(no message)");
 }
 
 PGconn *execrec_pg_connect(const char *conninfo, char *errstr, size_t errstr_size) {
@@ -43,7 +51,7 @@ PGconn *execrec_pg_connect(const char *conninfo, char *errstr, size_t errstr_siz
         PQfinish(conn);
         return NULL;
     }
-    PQsetNoticeProcessor(conn, notice_processor, NULL);
+    PQsetNoticeReceiver(conn, notice_receiver, NULL);
     return conn;
 }
 
