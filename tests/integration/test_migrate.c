@@ -63,6 +63,22 @@ START_TEST(test_apply_empty) {
                                        "WHERE checksum ~ '^[0-9a-f]{64}$' AND name LIKE '%.sql'"),
                      n_embedded());
 
+    /* The recorded checksum is the file's sha256, as sha256sum(1) prints it. */
+    for (int i = 0; execrec_migrations_embedded[i].name; i++) {
+        char cmd[2048], sql[512], *out = NULL;
+        snprintf(cmd, sizeof(cmd), "sha256sum '%s/migrations/%s'", tu_source_dir(),
+                 execrec_migrations_embedded[i].name);
+        ck_assert_int_eq(tu_run(cmd, &out), 0);
+        snprintf(sql, sizeof(sql),
+                 "SELECT checksum FROM execution.schema_migrations WHERE name = '%s'",
+                 execrec_migrations_embedded[i].name);
+        char *sum = tu_pg_scalar(conn, sql);
+        ck_assert_msg(sum && strlen(out) > 64 && !strncmp(out, sum, 64), "%s vs %s", out,
+                      sum ? sum : "NULL");
+        free(sum);
+        free(out);
+    }
+
     static const char *partitioned[] = {"ordersts", "ordereventsts", "tradests"};
     for (int i = 0; i < 3; i++) {
         const char *t = partitioned[i];
