@@ -18,6 +18,7 @@
 #include <avro.h>
 #include <jansson.h>
 #include "execrec/avro.h"
+#include "execrec/json.h"
 
 #define DEPTH_MAX 64          /* nesting of records/arrays/maps/unions in one datum */
 #define DECIMAL_MAX_BYTES 64  /* longest decimal unscaled value accepted (154 digits) */
@@ -63,41 +64,6 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(errstr, errstr_size, fmt, ap);
     va_end(ap);
-}
-
-/* JSON string escaper for text already known to be valid UTF-8. */
-static void json_escape(execrec_buf_t *out, const char *s, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    execrec_buf_putc(out, '"');
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        execrec_buf_append(out, s + run, i - run);
-        run = i + 1;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t elen = 2;
-        switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            elen = 6;
-        }
-        execrec_buf_append(out, esc, elen);
-    }
-    execrec_buf_append(out, s + run, n - run);
-    execrec_buf_putc(out, '"');
 }
 
 static int plan_add(execrec_avro_schema_t *schema, ntype_t type) {
@@ -240,7 +206,7 @@ static int parse_logical(execrec_avro_schema_t *schema, int idx, json_t *j, char
 
 static int render_key(node_t *nd, int i, const char *name, int colon) {
     execrec_buf_t b = EXECREC_BUF_INIT;
-    json_escape(&b, name, strlen(name));
+    execrec_json_append_string(&b, name, strlen(name));
     if (colon)
         execrec_buf_putc(&b, ':');
     if (b.oom) {
@@ -676,68 +642,6 @@ static int read_len(dec_t *d, const char *what, size_t *n) {
     return 0;
 }
 
-/* @returns 0 when s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF),
- * else -1 with *bad the offset of the first bad byte. */
-static int utf8_check(const uint8_t *s, size_t n, size_t *bad) {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1; cp = c & 0x1f; min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2; cp = c & 0x0f; min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3; cp = c & 0x07; min = 0x10000;
-        } else {
-            *bad = i;
-            return -1;
-        }
-        if (n - i <= k) {
-            *bad = i;
-            return -1;
-        }
-        for (size_t m = 1; m <= k; m++) {
-            if ((s[i + m] & 0xc0) != 0x80) {
-                *bad = i;
-                return -1;
-            }
-            cp = (cp << 6) | (s[i + m] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            *bad = i;
-            return -1;
-        }
-        i += k + 1;
-    }
-    return 0;
-}
-
-/* Bytes and fixed: Avro's JSON encoding, one code point per byte; printable ASCII
- * is written as itself, the rest as \u00XX. */
-static void put_bytes(execrec_buf_t *out, const uint8_t *s, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    execrec_buf_putc(out, '"');
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = s[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-            execrec_buf_putc(out, (char)c);
-        } else if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            execrec_buf_append(out, e, 2);
-        } else {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            execrec_buf_append(out, e, 6);
-        }
-    }
-    execrec_buf_putc(out, '"');
-}
-
 /* Two's-complement big-endian unscaled value + scale -> exact decimal text, by
  * repeated division of the magnitude's bytes by 10^9 (never through a double). */
 static int put_decimal(dec_t *d, const node_t *nd, const uint8_t *b, size_t n) {
@@ -951,11 +855,11 @@ static int decode_items(dec_t *d, const node_t *nd) {
                 size_t n, bad;
                 if (read_len(d, "map key", &n) < 0)
                     return -1;
-                if (utf8_check(d->p, n, &bad) < 0) {
+                if (!execrec_json_utf8_valid((const char *)d->p, n, &bad)) {
                     d->p += bad;
                     return fail(d, EXECREC_REJ_UTF8, "map key is not valid UTF-8");
                 }
-                json_escape(d->out, (const char *)d->p, n);
+                execrec_json_append_string(d->out, (const char *)d->p, n);
                 execrec_buf_putc(d->out, ':');
                 d->p += n;
             }
@@ -1023,13 +927,13 @@ static int decode(dec_t *d, int idx) {
             if (put_decimal(d, nd, d->p, n) < 0)
                 return -1;
         } else if (nd->type == T_BYTES) {
-            put_bytes(d->out, d->p, n);
+            execrec_json_append_bytes(d->out, d->p, n);
         } else {
-            if (utf8_check(d->p, n, &bad) < 0) {
+            if (!execrec_json_utf8_valid((const char *)d->p, n, &bad)) {
                 d->p += bad;
                 return fail(d, EXECREC_REJ_UTF8, "string is not valid UTF-8");
             }
-            json_escape(d->out, (const char *)d->p, n);
+            execrec_json_append_string(d->out, (const char *)d->p, n);
         }
         d->p += n;
         return 0;
@@ -1041,7 +945,7 @@ static int decode(dec_t *d, int idx) {
             if (put_decimal(d, nd, d->p, nd->size) < 0)
                 return -1;
         } else {
-            put_bytes(d->out, d->p, nd->size);
+            execrec_json_append_bytes(d->out, d->p, nd->size);
         }
         d->p += nd->size;
         return 0;
