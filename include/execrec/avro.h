@@ -6,8 +6,19 @@
  * Rendering rules: records -> objects; unions -> the branch's value (null stays
  * null); decimal logical type (bytes or fixed; avro-c does not implement it) ->
  * a JSON number with the exact decimal text from the two's-complement value and the
- * schema's scale; timestamp-millis / timestamp-micros -> RFC 3339 strings in UTC
- * with microseconds; enums -> their symbol; bytes/fixed -> strings of \u00XX. */
+ * schema's scale (12345 scale 2 -> 123.45, zero at scale 2 -> 0.00);
+ * timestamp-millis / timestamp-micros -> RFC 3339 strings in UTC with microseconds
+ * ("2026-11-21T07:51:23.123456Z"); local-timestamp-* -> the same without "Z";
+ * date -> "YYYY-MM-DD"; time-millis -> "HH:MM:SS.mmm"; time-micros ->
+ * "HH:MM:SS.ffffff"; uuid -> the string; enums -> their symbol; bytes/fixed ->
+ * strings of one code point per byte (printable ASCII as itself, others \u00XX);
+ * float/double -> the shortest text that reads back to the same value, NaN and
+ * infinities as the strings "NaN", "Infinity", "-Infinity" (JSON has no such
+ * numbers; a decimal column then rejects them as bad_decimal, never a silent NULL).
+ *
+ * Schemas are validated by avro-c, then compiled into our own decoding plan; the
+ * binary decoder is ours (see avro.c for why). A decimal schema without a valid
+ * precision/scale is refused at load time rather than read as plain bytes. */
 #ifndef EXECREC_AVRO_H
 #define EXECREC_AVRO_H
 
@@ -30,10 +41,15 @@ void execrec_avro_schema_destroy(execrec_avro_schema_t *schema);
 
 /** Renders one Avro binary datum (exactly len bytes: trailing bytes are an error) as
  *  JSON text appended to out.
- *  @returns EXECREC_OK; EXECREC_ERR_REJECT with rej->code avro_truncated or
- *           avro_bad_data (rej->message says where); EXECREC_ERR_NOMEM. Never
- *           allocates more than a small multiple of len, whatever lengths the
- *           data claims. */
+ *  @returns EXECREC_OK; EXECREC_ERR_REJECT with rej->code avro_truncated (input ends,
+ *           or a length/count exceeds the bytes left), avro_bad_data (over-long
+ *           varint, bad union/enum index, boolean byte > 1, trailing bytes, nesting
+ *           deeper than 64), invalid_utf8 (a string or map key),
+ *           decimal_out_of_range (more than 64 bytes or more digits than the
+ *           precision) or time_out_of_range (outside years 1-9999); rej->message
+ *           names the field path and byte offset, and out is left as it was;
+ *           EXECREC_ERR_NOMEM. Never allocates more than a small multiple of len,
+ *           whatever lengths the data claims. */
 execrec_err_t execrec_avro_to_json(const execrec_avro_schema_t *schema, const void *body,
                                    size_t len, execrec_buf_t *out,
                                    execrec_reject_t *rej) EXECREC_MUSTCHECK;
@@ -55,8 +71,11 @@ const execrec_avro_schema_t *execrec_avro_registry_get(const execrec_avro_regist
                                                        int32_t id);
 
 /** Decodes a Confluent wire-format value with reg and renders it as JSON into out.
+ *  reg may be NULL (no registry configured: every id is unknown).
  *  @returns EXECREC_OK; EXECREC_ERR_REJECT (avro_truncated when shorter than 5 bytes,
- *           avro_unknown_schema for an id reg does not know, or a body error). */
+ *           avro_bad_data when byte 0 is not 0, avro_unknown_schema for an id reg
+ *           does not know, or a body error, with offsets counted from byte 0 of
+ *           value). */
 execrec_err_t execrec_avro_confluent_to_json(const execrec_avro_registry_t *reg,
                                              const void *value, size_t len, execrec_buf_t *out,
                                              execrec_reject_t *rej) EXECREC_MUSTCHECK;
