@@ -725,6 +725,14 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *dd) {
     *y = yy + (*m <= 2);
 }
 
+/* Writes v as exactly width decimal digits, zero-padded. */
+static void digits(char *p, unsigned v, int width) {
+    for (int i = width; i-- > 0;) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 /* Microseconds since the epoch -> "YYYY-MM-DDTHH:MM:SS.ffffff[Z]", years 1-9999. */
 static int put_timestamp(dec_t *d, int64_t us, int zulu) {
     int64_t days = floor_div(us, INT64_C(86400000000));
@@ -735,12 +743,21 @@ static int put_timestamp(dec_t *d, int64_t us, int zulu) {
     if (y < 1 || y > 9999)
         return fail(d, EXECREC_REJ_TIME_RANGE, "timestamp %" PRId64 " us is outside years 1-9999",
                     us);
-    int64_t secs = rem / 1000000;
-    char txt[40];
-    int n = snprintf(txt, sizeof(txt), "\"%04d-%02u-%02uT%02d:%02d:%02d.%06d%s\"", (int)y, m, dd,
-                     (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
-                     (int)(rem % 1000000), zulu ? "Z" : "");
-    execrec_buf_append(d->out, txt, (size_t)n);
+    /* By hand: snprintf was a fifth of the whole decode of a trade. */
+    unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
+    char txt[32] = "\"0000-00-00T00:00:00.000000";
+    digits(txt + 1, (unsigned)y, 4);
+    digits(txt + 6, m, 2);
+    digits(txt + 9, dd, 2);
+    digits(txt + 12, secs / 3600, 2);
+    digits(txt + 15, secs / 60 % 60, 2);
+    digits(txt + 18, secs % 60, 2);
+    digits(txt + 21, frac, 6);
+    size_t n = 27;
+    if (zulu)
+        txt[n++] = 'Z';
+    txt[n++] = '"';
+    execrec_buf_append(d->out, txt, n);
     return 0;
 }
 
@@ -830,7 +847,7 @@ static int decode_items(dec_t *d, const node_t *nd) {
                 return fail(d, EXECREC_REJ_AVRO_BAD, "bad block count");
             }
             count = -count;
-            size_t bytes;
+            size_t bytes = 0;
             if (read_len(d, "block", &bytes) < 0)
                 return -1;
         }
@@ -852,7 +869,7 @@ static int decode_items(dec_t *d, const node_t *nd) {
                 execrec_buf_putc(d->out, ',');
             first = 0;
             if (is_map) {
-                size_t n, bad;
+                size_t n = 0, bad = 0;
                 if (read_len(d, "map key", &n) < 0)
                     return -1;
                 if (!execrec_json_utf8_valid((const char *)d->p, n, &bad)) {
@@ -874,7 +891,7 @@ static int decode_items(dec_t *d, const node_t *nd) {
 static int decode(dec_t *d, int idx) {
     const node_t *nd = &d->schema->nodes[idx];
     int64_t v;
-    size_t n, bad;
+    size_t n = 0, bad = 0;
     switch (nd->type) {
     case T_NULL:
         execrec_buf_append(d->out, "null", 4);
