@@ -21,12 +21,12 @@
  * disconnected migrator can never leave it held. */
 #define MIGRATE_LOCK_SQL "SELECT pg_advisory_xact_lock(28549142042707299)"
 
-#define MIGRATE_TABLE_SQL                                                                      \
-    "CREATE SCHEMA IF NOT EXISTS execution;"                                                   \
-    "CREATE TABLE IF NOT EXISTS execution.schema_migrations ("                                 \
-    " version text PRIMARY KEY,"                                                               \
-    " name text NOT NULL,"                                                                     \
-    " checksum text NOT NULL," /* sha256 of the file's bytes, lower-case hex */                \
+#define MIGRATE_TABLE_SQL                                                                          \
+    "CREATE SCHEMA IF NOT EXISTS execution;"                                                       \
+    "CREATE TABLE IF NOT EXISTS execution.schema_migrations ("                                     \
+    " version text PRIMARY KEY,"                                                                   \
+    " name text NOT NULL,"                                                                         \
+    " checksum text NOT NULL," /* sha256 of the file's bytes, lower-case hex */                    \
     " applied_at timestamptz NOT NULL DEFAULT now())"
 
 typedef struct mig_s {
@@ -121,8 +121,8 @@ static execrec_err_t miglist_add(miglist_t *list, const char *name, unsigned cha
 }
 
 /* Reads a whole file, NUL-terminated (migrations are executed as C strings). */
-static execrec_err_t read_file(const char *path, unsigned char **data, size_t *len,
-                               char *errstr, size_t errstr_size) {
+static execrec_err_t read_file(const char *path, unsigned char **data, size_t *len, char *errstr,
+                               size_t errstr_size) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         snprintf(errstr, errstr_size, "cannot open %s: %s", path, strerror(errno));
@@ -170,8 +170,7 @@ static execrec_err_t miglist_load(miglist_t *list, const char *dir, char *errstr
     execrec_err_t err = EXECREC_OK;
     if (!dir) {
         for (const execrec_migration_file_t *f = execrec_migrations_embedded; f->name; f++)
-            if ((err = miglist_add(list, f->name, NULL, f->data, f->len, errstr,
-                                   errstr_size)))
+            if ((err = miglist_add(list, f->name, NULL, f->data, f->len, errstr, errstr_size)))
                 return err;
     } else {
         DIR *dp = opendir(dir);
@@ -259,8 +258,7 @@ static const mig_t *miglist_find(const miglist_t *list, const char *version) {
 
 /* @returns 1 if execution.schema_migrations exists, 0 if not, -1 on error. */
 static int table_exists(PGconn *conn, char *errstr, size_t errstr_size) {
-    PGresult *res =
-        PQexec(conn, "SELECT to_regclass('execution.schema_migrations') IS NOT NULL");
+    PGresult *res = PQexec(conn, "SELECT to_regclass('execution.schema_migrations') IS NOT NULL");
     int ret = -1;
     if (!execrec_pg_result_check(conn, res, errstr, errstr_size) && PQntuples(res) == 1)
         ret = PQgetvalue(res, 0, 0)[0] == 't';
@@ -365,9 +363,8 @@ static execrec_err_t check_conn(PGconn *conn, char *errstr, size_t errstr_size) 
     return EXECREC_OK;
 }
 
-execrec_err_t execrec_migrate_ensure_partitions(PGconn *conn, int months_back,
-                                                int months_ahead, int *created,
-                                                char *errstr, size_t errstr_size) {
+execrec_err_t execrec_migrate_ensure_partitions(PGconn *conn, int months_back, int months_ahead,
+                                                int *created, char *errstr, size_t errstr_size) {
     if (created)
         *created = 0;
     if (months_back < 0 || months_ahead < 0 || months_back > 1200 || months_ahead > 1200) {
@@ -387,7 +384,8 @@ execrec_err_t execrec_migrate_ensure_partitions(PGconn *conn, int months_back,
         conn,
         "SELECT execution.ensure_partitions("
         " (date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => $1::int))::date,"
-        " (date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => $2::int))::date)",
+        " (date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => "
+        "$2::int))::date)",
         2, NULL, values, NULL, NULL, 0);
     err = execrec_pg_result_check(conn, res, errstr, errstr_size);
     if (!err && created && PQntuples(res) == 1)
@@ -472,9 +470,8 @@ const char *execrec_migrate_state_name(execrec_migrate_state_t state) {
     return "?";
 }
 
-execrec_err_t execrec_migrate_status(PGconn *conn, const char *dir,
-                                     execrec_migrate_status_cb_t *cb, void *opaque,
-                                     int *pending, int *problems, char *errstr,
+execrec_err_t execrec_migrate_status(PGconn *conn, const char *dir, execrec_migrate_status_cb_t *cb,
+                                     void *opaque, int *pending, int *problems, char *errstr,
                                      size_t errstr_size) {
     if (pending)
         *pending = 0;
@@ -511,14 +508,13 @@ execrec_err_t execrec_migrate_status(PGconn *conn, const char *dir,
         execrec_migrate_state_t state = EXECREC_MIGRATE_PENDING;
         if (row >= 0)
             state = strcmp(PQgetvalue(res, row, 2), mig->checksum) ? EXECREC_MIGRATE_CHANGED
-                                                                    : EXECREC_MIGRATE_APPLIED;
+                                                                   : EXECREC_MIGRATE_APPLIED;
         if (state == EXECREC_MIGRATE_PENDING && pending)
             (*pending)++;
         if (state == EXECREC_MIGRATE_CHANGED && problems)
             (*problems)++;
         if (cb)
-            cb(mig->version, mig->name, state, row >= 0 ? PQgetvalue(res, row, 3) : NULL,
-               opaque);
+            cb(mig->version, mig->name, state, row >= 0 ? PQgetvalue(res, row, 3) : NULL, opaque);
     }
     for (int r = 0; r < nrows; r++) {
         if (miglist_find(&list, PQgetvalue(res, r, 0)))

@@ -94,8 +94,7 @@ execrec_err_t execrec_pg_result_check(PGconn *conn, const PGresult *res, char *e
     return EXECREC_ERR_PG;
 }
 
-execrec_err_t execrec_pg_exec(PGconn *conn, const char *sql, char *errstr,
-                              size_t errstr_size) {
+execrec_err_t execrec_pg_exec(PGconn *conn, const char *sql, char *errstr, size_t errstr_size) {
     if (!conn || !sql) {
         set_err(errstr, errstr_size, NULL, "execrec_pg_exec: no connection or no SQL");
         return EXECREC_ERR_INVALID;

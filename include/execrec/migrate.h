@@ -54,17 +54,16 @@ typedef enum execrec_migrate_state_e {
 
 /** Called once per migration, in version order. applied_at is NULL unless applied. */
 typedef void(execrec_migrate_status_cb_t)(const char *version, const char *name,
-                                          execrec_migrate_state_t state,
-                                          const char *applied_at, void *opaque);
+                                          execrec_migrate_state_t state, const char *applied_at,
+                                          void *opaque);
 
 /** Reports each migration's state without changing anything (a database without
  *  execution.schema_migrations has every file pending).
  *  @param pending set to the number of pending files; may be NULL.
  *  @param problems set to the number of CHANGED or UNKNOWN entries; may be NULL.
  *  @returns EXECREC_OK, or an error as for execrec_migrate. */
-execrec_err_t execrec_migrate_status(PGconn *conn, const char *dir,
-                                     execrec_migrate_status_cb_t *cb, void *opaque,
-                                     int *pending, int *problems, char *errstr,
+execrec_err_t execrec_migrate_status(PGconn *conn, const char *dir, execrec_migrate_status_cb_t *cb,
+                                     void *opaque, int *pending, int *problems, char *errstr,
                                      size_t errstr_size) EXECREC_MUSTCHECK;
 
 /** Calls execution.ensure_partitions for months_back months before the current
@@ -72,9 +71,8 @@ execrec_err_t execrec_migrate_status(PGconn *conn, const char *dir,
  *  Used by execrec_migrate, and by the recorder to keep partitions ahead of time.
  *  @param created set to the number of partitions created; may be NULL.
  *  @returns EXECREC_OK, or EXECREC_ERR_PG with the error in errstr. */
-execrec_err_t execrec_migrate_ensure_partitions(PGconn *conn, int months_back,
-                                                int months_ahead, int *created,
-                                                char *errstr,
+execrec_err_t execrec_migrate_ensure_partitions(PGconn *conn, int months_back, int months_ahead,
+                                                int *created, char *errstr,
                                                 size_t errstr_size) EXECREC_MUSTCHECK;
 
 /** @returns the name of a state ("applied", "pending", "changed", "unknown"). */

@@ -8,27 +8,25 @@
 #include "execrec/pg.h"
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: execrec migrate [--dsn CONNINFO] [--dir DIR] [--status]\n"
-            "\n"
-            "Creates or updates the execution schema: applies every pending migration in\n"
-            "version order, each in its own transaction, then creates the monthly\n"
-            "partitions from last month to 12 months ahead. Safe to run concurrently and\n"
-            "repeatedly; an applied migration whose file has changed is refused.\n"
-            "\n"
-            "options:\n"
-            "  --dsn CONNINFO  libpq connection string or URI (default: $EXECREC_DSN,\n"
-            "                  else the PG* environment variables)\n"
-            "  --dir DIR       read NNNN_name.sql files from DIR instead of the set\n"
-            "                  built into this binary\n"
-            "  --status        list each migration's state; change nothing\n"
-            "                  (exit 1 if a migration is changed or unknown)\n"
-            "  -h, --help      show this help\n");
+    fprintf(out, "usage: execrec migrate [--dsn CONNINFO] [--dir DIR] [--status]\n"
+                 "\n"
+                 "Creates or updates the execution schema: applies every pending migration in\n"
+                 "version order, each in its own transaction, then creates the monthly\n"
+                 "partitions from last month to 12 months ahead. Safe to run concurrently and\n"
+                 "repeatedly; an applied migration whose file has changed is refused.\n"
+                 "\n"
+                 "options:\n"
+                 "  --dsn CONNINFO  libpq connection string or URI (default: $EXECREC_DSN,\n"
+                 "                  else the PG* environment variables)\n"
+                 "  --dir DIR       read NNNN_name.sql files from DIR instead of the set\n"
+                 "                  built into this binary\n"
+                 "  --status        list each migration's state; change nothing\n"
+                 "                  (exit 1 if a migration is changed or unknown)\n"
+                 "  -h, --help      show this help\n");
 }
 
-static void print_status(const char *version, const char *name,
-                         execrec_migrate_state_t state, const char *applied_at,
-                         void *opaque) {
+static void print_status(const char *version, const char *name, execrec_migrate_state_t state,
+                         const char *applied_at, void *opaque) {
     (void)version;
     (void)opaque;
     printf("%-8s %-40s %s\n", execrec_migrate_state_name(state), name,
@@ -67,14 +65,12 @@ int execrec_cli_migrate(int argc, char **argv) {
                     argv[optind - 1]);
             return EXECREC_EXIT_USAGE;
         default:
-            fprintf(stderr, "execrec migrate: unknown option %s (see --help)\n",
-                    argv[optind - 1]);
+            fprintf(stderr, "execrec migrate: unknown option %s (see --help)\n", argv[optind - 1]);
             return EXECREC_EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "execrec migrate: unexpected argument '%s' (see --help)\n",
-                argv[optind]);
+        fprintf(stderr, "execrec migrate: unexpected argument '%s' (see --help)\n", argv[optind]);
         return EXECREC_EXIT_USAGE;
     }
 
@@ -95,8 +91,7 @@ int execrec_cli_migrate(int argc, char **argv) {
         } else {
             printf("%d pending migration(s)\n", pending);
             if (problems) {
-                fprintf(stderr, "execrec migrate: %d migration(s) changed or unknown\n",
-                        problems);
+                fprintf(stderr, "execrec migrate: %d migration(s) changed or unknown\n", problems);
                 ret = EXECREC_EXIT_FAIL;
             }
         }

@@ -139,10 +139,14 @@ START_TEST(test_apply_empty) {
     static const struct {
         const char *table, *cols;
     } idx[] = {
-        {"ordersts", "(order_time)"},      {"ordersts", "(account_uid, order_time)"},
-        {"ordersts", "(asset, order_time)"}, {"ordereventsts", "(event_time)"},
-        {"tradests", "(trade_time)"},      {"tradests", "(order_id)"},
-        {"tradests", "(account_uid, trade_time)"}, {"tradests", "(asset, trade_time)"},
+        {"ordersts", "(order_time)"},
+        {"ordersts", "(account_uid, order_time)"},
+        {"ordersts", "(asset, order_time)"},
+        {"ordereventsts", "(event_time)"},
+        {"tradests", "(trade_time)"},
+        {"tradests", "(order_id)"},
+        {"tradests", "(account_uid, trade_time)"},
+        {"tradests", "(asset, trade_time)"},
     };
     for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++) {
         char sql[512];
@@ -150,8 +154,7 @@ START_TEST(test_apply_empty) {
                  "SELECT count(*) FROM pg_indexes WHERE schemaname = 'execution' AND "
                  "tablename = '%s' AND indexdef LIKE '%% USING btree %s'",
                  idx[i].table, idx[i].cols);
-        ck_assert_msg(tu_pg_count(conn, sql) == 1, "%s lacks index %s", idx[i].table,
-                      idx[i].cols);
+        ck_assert_msg(tu_pg_count(conn, sql) == 1, "%s lacks index %s", idx[i].table, idx[i].cols);
         snprintf(sql, sizeof(sql),
                  "SELECT count(*) FROM pg_indexes WHERE schemaname = 'execution' AND "
                  "tablename = '%s_default' AND indexdef LIKE '%% USING btree %s'",
@@ -179,9 +182,9 @@ START_TEST(test_reapply_noop) {
                      n_embedded());
     int pending = -1, problems = -1;
     char errstr[512];
-    ck_assert_int_eq(execrec_migrate_status(conn, NULL, NULL, NULL, &pending, &problems, errstr,
-                                            sizeof(errstr)),
-                     EXECREC_OK);
+    ck_assert_int_eq(
+        execrec_migrate_status(conn, NULL, NULL, NULL, &pending, &problems, errstr, sizeof(errstr)),
+        EXECREC_OK);
     ck_assert_int_eq(pending, 0);
     ck_assert_int_eq(problems, 0);
 }
@@ -243,8 +246,7 @@ START_TEST(test_edited_file_refused) {
     execrec_err_t err = execrec_migrate(conn, dir, &applied, errstr, sizeof(errstr));
     ck_assert_int_eq(err, EXECREC_ERR_MIGRATE);
     ck_assert_int_eq(applied, 0);
-    ck_assert_msg(strstr(errstr, edited) != NULL, "error does not name %s: %s", edited,
-                  errstr);
+    ck_assert_msg(strstr(errstr, edited) != NULL, "error does not name %s: %s", edited, errstr);
     ck_assert_msg(strstr(errstr, "sha256") != NULL, "%s", errstr);
     /* Nothing applied: the pending file stayed pending. */
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.schema_migrations"),
@@ -253,9 +255,9 @@ START_TEST(test_edited_file_refused) {
         tu_pg_count(conn, "SELECT count(*) FROM pg_class WHERE relname = 'must_not_exist'"), 0);
 
     int pending = -1, problems = -1;
-    ck_assert_int_eq(execrec_migrate_status(conn, dir, NULL, NULL, &pending, &problems, errstr,
-                                            sizeof(errstr)),
-                     EXECREC_OK);
+    ck_assert_int_eq(
+        execrec_migrate_status(conn, dir, NULL, NULL, &pending, &problems, errstr, sizeof(errstr)),
+        EXECREC_OK);
     ck_assert_int_eq(pending, 1);
     ck_assert_int_eq(problems, 1);
 
@@ -283,8 +285,8 @@ START_TEST(test_failing_file_rolled_back) {
     ck_assert_int_eq(applied, n_embedded());
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.schema_migrations"),
                      n_embedded());
-    ck_assert_int_eq(
-        tu_pg_count(conn, "SELECT count(*) FROM pg_class WHERE relname = 'half_done'"), 0);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM pg_class WHERE relname = 'half_done'"),
+                     0);
     ck_assert_int_eq(PQtransactionStatus(conn), PQTRANS_IDLE);
     remove_dir(dir);
 }
@@ -360,8 +362,8 @@ START_TEST(test_columns_match_record) {
                  table);
         PGresult *res = PQexec(conn, sql);
         ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-        ck_assert_msg(PQntuples(res) == n, "%s has %d columns, expected %d", table,
-                      PQntuples(res), n);
+        ck_assert_msg(PQntuples(res) == n, "%s has %d columns, expected %d", table, PQntuples(res),
+                      n);
         for (int i = 0; i < n; i++) {
             ck_assert_msg(!strcmp(PQgetvalue(res, i, 0), want[i].name),
                           "%s column %d is %s, expected %s", table, i + 1, PQgetvalue(res, i, 0),
@@ -405,8 +407,8 @@ static void insert_all(const char *t_order, const char *t_event, const char *t_t
 
 static void expect_text(const char *sql, const char *want) {
     char *got = tu_pg_scalar(conn, sql);
-    ck_assert_msg(got && !strcmp(got, want), "%s: got %s, expected %s", sql,
-                  got ? got : "NULL", want);
+    ck_assert_msg(got && !strcmp(got, want), "%s: got %s, expected %s", sql, got ? got : "NULL",
+                  want);
     free(got);
 }
 
@@ -482,8 +484,7 @@ END_TEST
 
 START_TEST(test_ensure_partitions_moves_rows) {
     migrate_ok(NULL, -1);
-    insert_all("2040-03-15 12:00:00+00", "2040-03-31 23:59:59.999999+00",
-               "2040-03-01 00:00:00+00");
+    insert_all("2040-03-15 12:00:00+00", "2040-03-31 23:59:59.999999+00", "2040-03-01 00:00:00+00");
     insert_all("2040-04-01 00:00:00+00", "2040-02-29 23:59:59+00", "2040-05-02 00:00:00+00");
     tu_pg_exec(conn, "UPDATE execution.TradesTS SET ingested_at = '2001-01-01Z'");
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.tradests_default"), 2);
@@ -513,13 +514,13 @@ START_TEST(test_ensure_partitions_moves_rows) {
     /* Through the C helper (around now): nothing new after migrate did it. */
     int created = -1;
     char errstr[512];
-    ck_assert_int_eq(execrec_migrate_ensure_partitions(conn, 1, 12, &created, errstr,
-                                                       sizeof(errstr)),
-                     EXECREC_OK);
+    ck_assert_int_eq(
+        execrec_migrate_ensure_partitions(conn, 1, 12, &created, errstr, sizeof(errstr)),
+        EXECREC_OK);
     ck_assert_int_eq(created, 0);
-    ck_assert_int_eq(execrec_migrate_ensure_partitions(conn, 1, 13, &created, errstr,
-                                                       sizeof(errstr)),
-                     EXECREC_OK);
+    ck_assert_int_eq(
+        execrec_migrate_ensure_partitions(conn, 1, 13, &created, errstr, sizeof(errstr)),
+        EXECREC_OK);
     ck_assert_int_eq(created, 3);
 }
 END_TEST
@@ -572,8 +573,7 @@ START_TEST(test_pg_helpers) {
     char errstr[512];
     ck_assert_int_eq(execrec_pg_exec(conn, "SELECT 1; SELECT 2", errstr, sizeof(errstr)),
                      EXECREC_OK);
-    ck_assert_int_eq(execrec_pg_exec(conn, "SELECT * FROM no_such_table", errstr,
-                                     sizeof(errstr)),
+    ck_assert_int_eq(execrec_pg_exec(conn, "SELECT * FROM no_such_table", errstr, sizeof(errstr)),
                      EXECREC_ERR_PG);
     ck_assert_msg(strstr(errstr, "42P01") && strstr(errstr, "no_such_table"), "%s", errstr);
     PGresult *res = PQexec(conn, "SELECT 1/0");
@@ -589,8 +589,8 @@ START_TEST(test_pg_helpers) {
 
     char *s = execrec_pg_redact_conninfo("host=db user=rec password=hunter2 dbname=x");
     ck_assert_ptr_nonnull(s);
-    ck_assert_msg(!strstr(s, "hunter2") && strstr(s, "password=***") && strstr(s, "host=db"),
-                  "%s", s);
+    ck_assert_msg(!strstr(s, "hunter2") && strstr(s, "password=***") && strstr(s, "host=db"), "%s",
+                  s);
     free(s);
     s = execrec_pg_redact_conninfo("postgresql://rec:hunter2@db:5433/x?sslmode=disable");
     ck_assert_msg(s && !strstr(s, "hunter2") && strstr(s, "port=5433"), "%s", s);
@@ -635,8 +635,8 @@ START_TEST(test_cli) {
     ck_assert_msg(strstr(out, "applied") && strstr(out, "0 pending"), "%s", out);
     free(out);
     /* A server that is not there: exit 1, a reason, no password. */
-    snprintf(cmd, sizeof(cmd),
-             "'%s' migrate --dsn 'host=127.0.0.1 port=1 password=hunter2' 2>&1", tu_bin());
+    snprintf(cmd, sizeof(cmd), "'%s' migrate --dsn 'host=127.0.0.1 port=1 password=hunter2' 2>&1",
+             tu_bin());
     ck_assert_int_eq(tu_run(cmd, &out), 1);
     ck_assert_msg(strstr(out, "hunter2") == NULL && strstr(out, "cannot connect"), "%s", out);
     free(out);
