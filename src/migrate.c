@@ -19,7 +19,7 @@
 /* Key of the transaction-level advisory lock that serialises migrators: "execrec"
  * in ASCII. Transaction-level rather than session-level so that a crashed or
  * disconnected migrator can never leave it held. */
-#define MIGRATE_LOCK_SQL "SELECT pg_advisory_xact_lock(28549142042707299)"
+#define MIGRATE_LOCK_SQL "SELECT pg_advisory_xact_lock(28561349503247715)"
 
 #define MIGRATE_TABLE_SQL                                                                          \
     "CREATE SCHEMA IF NOT EXISTS execution;"                                                       \
