@@ -335,6 +335,16 @@ static execrec_err_t apply_one(PGconn *conn, const mig_t *mig, int *did, char *e
         rollback(conn);
         return EXECREC_ERR_MIGRATE;
     }
+    if (PQtransactionStatus(conn) != PQTRANS_INTRANS) {
+        /* The file ended our transaction (COMMIT/ROLLBACK in it): its effects can
+         * no longer be recorded atomically. */
+        snprintf(errstr, errstr_size,
+                 "migration %s ended the transaction it runs in: remove BEGIN/COMMIT/"
+                 "ROLLBACK from it (each file already runs in its own transaction)",
+                 mig->name);
+        rollback(conn);
+        return EXECREC_ERR_MIGRATE;
+    }
     res = PQexecParams(conn,
                        "INSERT INTO execution.schema_migrations (version, name, checksum) "
                        "VALUES ($1, $2, $3)",

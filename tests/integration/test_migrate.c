@@ -292,6 +292,22 @@ START_TEST(test_failing_file_rolled_back) {
 }
 END_TEST
 
+START_TEST(test_commit_in_file_refused) {
+    char *dir = copy_migrations();
+    const char *bad = "CREATE TABLE execution.early (x int);\nCOMMIT;\n";
+    write_file(dir, "9002_commit.sql", bad, strlen(bad), "wb");
+    char errstr[1024];
+    int applied = -1;
+    ck_assert_int_eq(execrec_migrate(conn, dir, &applied, errstr, sizeof(errstr)),
+                     EXECREC_ERR_MIGRATE);
+    ck_assert_msg(strstr(errstr, "9002_commit.sql") && strstr(errstr, "COMMIT"), "%s", errstr);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.schema_migrations"),
+                     n_embedded());
+    ck_assert_int_eq(PQtransactionStatus(conn), PQTRANS_IDLE);
+    remove_dir(dir);
+}
+END_TEST
+
 START_TEST(test_unknown_version_refused) {
     migrate_ok(NULL, n_embedded());
     tu_pg_exec(conn, "INSERT INTO execution.schema_migrations (version, name, checksum) "
@@ -659,6 +675,7 @@ static Suite *migrate_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_edited_file_refused);
     tcase_add_test(tc, test_failing_file_rolled_back);
+    tcase_add_test(tc, test_commit_in_file_refused);
     tcase_add_test(tc, test_unknown_version_refused);
     suite_add_tcase(s, tc);
 
