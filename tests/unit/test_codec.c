@@ -321,6 +321,56 @@ START_TEST(test_plain_avro) {
 }
 END_TEST
 
+/* A writer's own schema with the decimal logical type: the column gets the exact
+ * value at the schema's scale (see schemas/README.md for why ours use strings). */
+START_TEST(test_decimal_logical_type) {
+    const char *json =
+        "{\"type\":\"record\",\"name\":\"T\",\"fields\":["
+        "{\"name\":\"trade_id\",\"type\":\"string\"},{\"name\":\"order_id\",\"type\":\"string\"},"
+        "{\"name\":\"quantity\",\"type\":{\"type\":\"bytes\",\"logicalType\":\"decimal\","
+        "\"precision\":38,\"scale\":18}},"
+        "{\"name\":\"price\",\"type\":{\"type\":\"fixed\",\"name\":\"P\",\"size\":4,"
+        "\"logicalType\":\"decimal\",\"precision\":9,\"scale\":2}},"
+        "{\"name\":\"trade_time\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}";
+    char errstr[256];
+    execrec_avro_schema_t *schema = execrec_avro_schema_new(json, strlen(json), errstr,
+                                                            sizeof(errstr));
+    ck_assert_msg(schema != NULL, "%s", errstr);
+    execrec_codec_conf_t conf;
+    memset(&conf, 0, sizeof(conf));
+    conf.format[EXECREC_KIND_TRADE] = EXECREC_FORMAT_AVRO;
+    conf.plain_schema[EXECREC_KIND_TRADE] = schema;
+    execrec_codec_t *codec = execrec_codec_new(&conf, errstr, sizeof(errstr));
+    ck_assert_ptr_nonnull(codec);
+    unsigned char body[64];
+    size_t n = 0;
+    n += put_str(body + n, "T-1");
+    n += put_str(body + n, "O-1");
+    /* 1.5 * 10^18 */
+    static const unsigned char q[] = {0x14, 0xd1, 0x12, 0x0d, 0x7b, 0x16, 0x00, 0x00};
+    n += put_long(body + n, sizeof(q));
+    memcpy(body + n, q, sizeof(q));
+    n += sizeof(q);
+    /* -123.45 as 4 bytes */
+    static const unsigned char p[] = {0xff, 0xff, 0xcf, 0xc7};
+    memcpy(body + n, p, sizeof(p));
+    n += sizeof(p);
+    n += put_long(body + n, INT64_C(1795247483123));
+    execrec_record_t rec;
+    execrec_reject_t rej;
+    execrec_err_t err = decode(codec, EXECREC_KIND_TRADE, body, n, &rec, &rej);
+    ck_assert_msg(err == EXECREC_OK, "%s: %s", rej.code, rej.message);
+    ck_assert_str_eq(col(&rec, "quantity"), "1.500000000000000000");
+    ck_assert_str_eq(col(&rec, "price"), "-123.45");
+    ck_assert_str_eq(col(&rec, "trade_time"), "2026-11-21 07:51:23.123000+00");
+    ck_assert_str_eq(rec.raw, "{\"trade_id\":\"T-1\",\"order_id\":\"O-1\","
+                              "\"quantity\":1.500000000000000000,\"price\":-123.45,"
+                              "\"trade_time\":\"2026-11-21T07:51:23.123000Z\"}");
+    execrec_codec_destroy(codec);
+    execrec_avro_schema_destroy(schema);
+}
+END_TEST
+
 static Suite *codec_suite(void) {
     Suite *s = suite_create("codec");
     TCase *tc = tcase_create("detect");
@@ -337,6 +387,7 @@ static Suite *codec_suite(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_confluent_trade);
     tcase_add_test(tc, test_plain_avro);
+    tcase_add_test(tc, test_decimal_logical_type);
     suite_add_tcase(s, tc);
     return s;
 }
