@@ -37,16 +37,15 @@ execrec_err_t execrec_decimal_canon(const char *s, size_t len, char *out, size_t
     size_t ni = i - ip;
     size_t fp = i, nf = 0;
     if (ni == 0)
-        return reject(rej, EXECREC_REJ_BAD_DECIMAL, "not a decimal number (need a digit first)",
-                      s, len);
+        return reject(rej, EXECREC_REJ_BAD_DECIMAL, "not a decimal number (need a digit first)", s,
+                      len);
     if (i < len && s[i] == '.') {
         fp = ++i;
         while (i < len && is_digit(s[i]))
             i++;
         nf = i - fp;
         if (nf == 0)
-            return reject(rej, EXECREC_REJ_BAD_DECIMAL, "no digit after the decimal point", s,
-                          len);
+            return reject(rej, EXECREC_REJ_BAD_DECIMAL, "no digit after the decimal point", s, len);
     }
     long exp = 0;
     if (i < len && (s[i] == 'e' || s[i] == 'E')) {

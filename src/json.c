@@ -6,11 +6,11 @@
 #include "execrec/json.h"
 
 typedef struct parser_s {
-    const unsigned char *s;   /* input */
+    const unsigned char *s; /* input */
     size_t len, pos;
     execrec_arena_t *arena;
     execrec_reject_t *rej;
-    const char *key;          /* key of the member being parsed, for messages */
+    const char *key; /* key of the member being parsed, for messages */
     size_t key_len;
     int depth;
     int nomem;
@@ -102,13 +102,12 @@ static int unexpected(parser_t *p, const char *what) {
             return fail(p, EXECREC_REJ_UTF8, p->pos, "invalid UTF-8 byte 0x%02x", c);
         if (p->pos == 0 && c == 0xEF && p->len >= 3 && p->s[1] == 0xBB && p->s[2] == 0xBF)
             return fail(p, EXECREC_REJ_JSON_SYNTAX, p->pos, "byte order mark not allowed");
-        return fail(p, EXECREC_REJ_JSON_SYNTAX, p->pos, "unexpected non-ASCII character, expected %s",
-                    what);
+        return fail(p, EXECREC_REJ_JSON_SYNTAX, p->pos,
+                    "unexpected non-ASCII character, expected %s", what);
     }
     if (c >= 0x20 && c < 0x7f)
         return fail(p, EXECREC_REJ_JSON_SYNTAX, p->pos, "unexpected '%c', expected %s", c, what);
-    return fail(p, EXECREC_REJ_JSON_SYNTAX, p->pos, "unexpected byte 0x%02x, expected %s", c,
-                what);
+    return fail(p, EXECREC_REJ_JSON_SYNTAX, p->pos, "unexpected byte 0x%02x, expected %s", c, what);
 }
 
 static inline void skip_ws(parser_t *p) {
@@ -228,18 +227,35 @@ static int parse_string(parser_t *p, const char **out, size_t *out_len) {
             }
             unsigned char e = s[j + 1];
             switch (e) {
-            case '"': o[olen++] = '"'; break;
-            case '\\': o[olen++] = '\\'; break;
-            case '/': o[olen++] = '/'; break;
-            case 'b': o[olen++] = '\b'; break;
-            case 'f': o[olen++] = '\f'; break;
-            case 'n': o[olen++] = '\n'; break;
-            case 'r': o[olen++] = '\r'; break;
-            case 't': o[olen++] = '\t'; break;
+            case '"':
+                o[olen++] = '"';
+                break;
+            case '\\':
+                o[olen++] = '\\';
+                break;
+            case '/':
+                o[olen++] = '/';
+                break;
+            case 'b':
+                o[olen++] = '\b';
+                break;
+            case 'f':
+                o[olen++] = '\f';
+                break;
+            case 'n':
+                o[olen++] = '\n';
+                break;
+            case 'r':
+                o[olen++] = '\r';
+                break;
+            case 't':
+                o[olen++] = '\t';
+                break;
             case 'u': {
                 long cp = hex4(p, j + 2);
                 if (cp < 0 || j + 6 > i)
-                    return fail(p, EXECREC_REJ_JSON_SYNTAX, j, "bad \\u escape (need 4 hex digits)");
+                    return fail(p, EXECREC_REJ_JSON_SYNTAX, j,
+                                "bad \\u escape (need 4 hex digits)");
                 size_t esc_len = 6;
                 if (cp == 0)
                     return fail(p, EXECREC_REJ_JSON_NUL, j,
@@ -522,14 +538,15 @@ static int parse_value(parser_t *p, execrec_json_t **out) {
     case 't':
     case 'f':
     case 'n':
-        if (!(v = node_new(p, c == 't' ? EXECREC_JSON_TRUE
-                             : c == 'f' ? EXECREC_JSON_FALSE
-                                        : EXECREC_JSON_NULL)))
+        if (!(v = node_new(p, c == 't'   ? EXECREC_JSON_TRUE
+                              : c == 'f' ? EXECREC_JSON_FALSE
+                                         : EXECREC_JSON_NULL)))
             return oom(p);
-        if (literal(p, c == 't' ? "true" : c == 'f' ? "false" : "null",
-                    c == 'f' ? 5 : 4) < 0)
+        if (literal(p, c == 't' ? "true" : c == 'f' ? "false" : "null", c == 'f' ? 5 : 4) < 0)
             return fail(p, EXECREC_REJ_JSON_SYNTAX, p->pos, "bad literal (expected %s)",
-                        c == 't' ? "true" : c == 'f' ? "false" : "null");
+                        c == 't'   ? "true"
+                        : c == 'f' ? "false"
+                                   : "null");
         break;
     default:
         if (c == '-' || (c >= '0' && c <= '9')) {
@@ -589,13 +606,19 @@ const execrec_json_t *execrec_json_get(const execrec_json_t *obj, const char *ke
 
 const char *execrec_json_type_name(execrec_json_type_t type) {
     switch (type) {
-    case EXECREC_JSON_NULL: return "null";
+    case EXECREC_JSON_NULL:
+        return "null";
     case EXECREC_JSON_FALSE:
-    case EXECREC_JSON_TRUE: return "boolean";
-    case EXECREC_JSON_NUMBER: return "number";
-    case EXECREC_JSON_STRING: return "string";
-    case EXECREC_JSON_ARRAY: return "array";
-    case EXECREC_JSON_OBJECT: return "object";
+    case EXECREC_JSON_TRUE:
+        return "boolean";
+    case EXECREC_JSON_NUMBER:
+        return "number";
+    case EXECREC_JSON_STRING:
+        return "string";
+    case EXECREC_JSON_ARRAY:
+        return "array";
+    case EXECREC_JSON_OBJECT:
+        return "object";
     }
     return "unknown";
 }
@@ -618,13 +641,27 @@ int execrec_json_append_string(execrec_buf_t *buf, const char *str, size_t len) 
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
         size_t n = 2;
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
         default:
             esc[1] = 'u';
             esc[2] = '0';

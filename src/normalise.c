@@ -42,12 +42,23 @@ typedef struct alias_s {
 } alias_t;
 
 static const alias_t side_aliases[] = {
-    {"buy", "buy"},           {"sell", "sell"},        {"sell_short", "sell_short"},
-    {"b", "buy"},             {"s", "sell"},           {"bid", "buy"},
-    {"ask", "sell"},          {"offer", "sell"},       {"long", "buy"},
-    {"short", "sell_short"},  {"sell_short_exempt", "sell_short"},
-    {"ss", "sell_short"},     {"1", "buy"},            {"2", "sell"},
-    {"5", "sell_short"},      {"6", "sell_short"},     {NULL, NULL},
+    {"buy", "buy"},
+    {"sell", "sell"},
+    {"sell_short", "sell_short"},
+    {"b", "buy"},
+    {"s", "sell"},
+    {"bid", "buy"},
+    {"ask", "sell"},
+    {"offer", "sell"},
+    {"long", "buy"},
+    {"short", "sell_short"},
+    {"sell_short_exempt", "sell_short"},
+    {"ss", "sell_short"},
+    {"1", "buy"},
+    {"2", "sell"},
+    {"5", "sell_short"},
+    {"6", "sell_short"},
+    {NULL, NULL},
 };
 
 static const alias_t order_type_aliases[] = {
@@ -164,26 +175,19 @@ static const alias_t order_status_aliases[] = {
 };
 
 static const alias_t manager_status_aliases[] = {
-    {"active", "active"},
-    {"pending", "pending"},
-    {"paused", "paused"},
-    {"stopped", "stopped"},
-    {"completed", "completed"},
-    {"canceled", "canceled"},
-    {"expired", "expired"},
-    {"failed", "failed"},
-    {"running", "active"},
-    {"live", "active"},
-    {"cancelled", "canceled"},
-    {"done", "completed"},
-    {"complete", "completed"},
-    {NULL, NULL},
+    {"active", "active"},       {"pending", "pending"},
+    {"paused", "paused"},       {"stopped", "stopped"},
+    {"completed", "completed"}, {"canceled", "canceled"},
+    {"expired", "expired"},     {"failed", "failed"},
+    {"running", "active"},      {"live", "active"},
+    {"cancelled", "canceled"},  {"done", "completed"},
+    {"complete", "completed"},  {NULL, NULL},
 };
 
 static const alias_t liquidity_aliases[] = {
-    {"maker", "maker"},   {"taker", "taker"},  {"m", "maker"},       {"t", "taker"},
-    {"added", "maker"},   {"add", "maker"},    {"removed", "taker"}, {"remove", "taker"},
-    {"passive", "maker"}, {"aggressive", "taker"}, {"1", "maker"},   {"2", "taker"},
+    {"maker", "maker"},   {"taker", "taker"},      {"m", "maker"},       {"t", "taker"},
+    {"added", "maker"},   {"add", "maker"},        {"removed", "taker"}, {"remove", "taker"},
+    {"passive", "maker"}, {"aggressive", "taker"}, {"1", "maker"},       {"2", "taker"},
     {NULL, NULL},
 };
 
@@ -201,8 +205,7 @@ static const alias_t *enum_table(execrec_kind_t kind, const char *col, int *stri
     if (!strcmp(col, "event_type"))
         return order_status_aliases;
     if (!strcmp(col, "status"))
-        return kind == EXECREC_KIND_ORDER_MANAGER ? manager_status_aliases
-                                                  : order_status_aliases;
+        return kind == EXECREC_KIND_ORDER_MANAGER ? manager_status_aliases : order_status_aliases;
     if (!strcmp(col, "liquidity"))
         return liquidity_aliases;
     return NULL;
@@ -226,8 +229,7 @@ static execrec_err_t reject_field(execrec_reject_t *rej, const char *col) {
     memcpy(detail, rej->message, sizeof(detail));
     int n = snprintf(rej->message, sizeof(rej->message), "field \"%.64s\": ", col);
     if (n > 0 && (size_t)n < sizeof(rej->message))
-        memcpy(rej->message + n, detail,
-               strnlen(detail, sizeof(rej->message) - (size_t)n - 1) + 1);
+        memcpy(rej->message + n, detail, strnlen(detail, sizeof(rej->message) - (size_t)n - 1) + 1);
     rej->message[sizeof(rej->message) - 1] = '\0';
     return EXECREC_ERR_REJECT;
 }
@@ -283,8 +285,8 @@ static execrec_err_t norm_enum(execrec_kind_t kind, const char *col, const execr
             }
         }
         if (strict)
-            return rejectf(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": unknown value \"%.*s\"",
-                           col, (int)(n > 40 ? 40 : n), s);
+            return rejectf(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": unknown value \"%.*s\"", col,
+                           (int)(n > 40 ? 40 : n), s);
     }
     *out = o;
     *out_len = n;
@@ -353,9 +355,8 @@ static execrec_err_t norm_time(const char *col, const execrec_json_t *v, execrec
     return EXECREC_OK;
 }
 
-static execrec_err_t norm_decimal(const char *col, const execrec_json_t *v,
-                                  execrec_arena_t *arena, const char **out, size_t *out_len,
-                                  execrec_reject_t *rej) {
+static execrec_err_t norm_decimal(const char *col, const execrec_json_t *v, execrec_arena_t *arena,
+                                  const char **out, size_t *out_len, execrec_reject_t *rej) {
     if (v->type != EXECREC_JSON_STRING && v->type != EXECREC_JSON_NUMBER)
         return wrong_type(rej, col, "a decimal (number or string)", v);
     char tmp[EXECREC_DECIMAL_TEXT_MAX];
@@ -408,8 +409,8 @@ static execrec_err_t derive_event_key(execrec_record_t *rec, execrec_arena_t *ar
     return EXECREC_OK;
 }
 
-static const char *const time_index[EXECREC_KIND__CNT] = {
-    "order_time", "event_time", "trade_time", "target_time"};
+static const char *const time_index[EXECREC_KIND__CNT] = {"order_time", "event_time", "trade_time",
+                                                          "target_time"};
 
 execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size_t len,
                                      execrec_arena_t *arena, execrec_record_t *rec,
@@ -444,8 +445,8 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
         const execrec_json_t *v = execrec_json_get(root, def->name);
         if (!v || v->type == EXECREC_JSON_NULL) {
             if (def->required)
-                return rejectf(rej, EXECREC_REJ_MISSING, "required field \"%s\" is %s",
-                               def->name, v ? "null" : "missing");
+                return rejectf(rej, EXECREC_REJ_MISSING, "required field \"%s\" is %s", def->name,
+                               v ? "null" : "missing");
             continue;
         }
         const char **out = &rec->val[c];

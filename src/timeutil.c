@@ -58,11 +58,10 @@ static int days_in_month(int y, int m) {
     return dm[m - 1];
 }
 
-static execrec_err_t check_range(int64_t us, int64_t *out, execrec_reject_t *rej,
-                                 const char *s, size_t len) {
+static execrec_err_t check_range(int64_t us, int64_t *out, execrec_reject_t *rej, const char *s,
+                                 size_t len) {
     if (us < EXECREC_TIME_MIN_US || us >= EXECREC_TIME_MAX_US)
-        return reject(rej, EXECREC_REJ_TIME_RANGE, "time outside [1970-01-01, 2200-01-01)", s,
-                      len);
+        return reject(rej, EXECREC_REJ_TIME_RANGE, "time outside [1970-01-01, 2200-01-01)", s, len);
     *out = us;
     return EXECREC_OK;
 }
@@ -113,8 +112,7 @@ execrec_err_t execrec_time_parse_epoch(const char *s, size_t len, int64_t *us,
     if (i < len && s[i] == '.') {
         i++;
         if (fraction_us(s, len, &i, &frac) < 0)
-            return reject(rej, EXECREC_REJ_BAD_TIME, "epoch fraction needs 1 to 9 digits", s,
-                          len);
+            return reject(rej, EXECREC_REJ_BAD_TIME, "epoch fraction needs 1 to 9 digits", s, len);
         has_frac = 1;
     }
     if (i != len)
@@ -193,8 +191,7 @@ execrec_err_t execrec_time_parse_text(const char *s, size_t len, int64_t *us,
     } else {
         return reject(rej, EXECREC_REJ_BAD_TIME, "bad time zone (want Z or +HH:MM)", s, len);
     }
-    int64_t secs = execrec_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
-                   off_s;
+    int64_t secs = execrec_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off_s;
     return check_range(secs * 1000000 + frac, us, rej, s, len);
 }
 

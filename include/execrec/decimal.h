@@ -33,7 +33,8 @@
 #define EXECREC_DECIMAL_INT_DIGITS 30
 #define EXECREC_DECIMAL_FRAC_DIGITS 30
 /** Longest canonical text: sign, digits, point; plus NUL. */
-#define EXECREC_DECIMAL_TEXT_MAX (1 + EXECREC_DECIMAL_INT_DIGITS + 1 + EXECREC_DECIMAL_FRAC_DIGITS + 1)
+#define EXECREC_DECIMAL_TEXT_MAX                                                                   \
+    (1 + EXECREC_DECIMAL_INT_DIGITS + 1 + EXECREC_DECIMAL_FRAC_DIGITS + 1)
 /** Longest accepted input text (leading zeros, exponent). */
 #define EXECREC_DECIMAL_INPUT_MAX 256
 

@@ -54,13 +54,13 @@ typedef struct execrec_json_s {
      * STRING: the decoded UTF-8 bytes (no NUL inside). Both NUL-terminated.
      * NULL for the other types. */
     const char *str;
-    size_t len;               /* bytes in str */
+    size_t len;                   /* bytes in str */
     struct execrec_json_s *child; /* ARRAY/OBJECT: first element or member, in order */
     struct execrec_json_s *next;  /* next sibling in the parent */
-    const char *key;          /* member of an object: its decoded key; else NULL */
+    const char *key;              /* member of an object: its decoded key; else NULL */
     size_t key_len;
-    size_t count;             /* ARRAY/OBJECT: number of elements or members */
-    size_t offset;            /* byte offset of the value's first byte in the input */
+    size_t count;  /* ARRAY/OBJECT: number of elements or members */
+    size_t offset; /* byte offset of the value's first byte in the input */
 } execrec_json_t;
 
 /** Parses exactly len bytes of json (need not be NUL-terminated; any bytes) as one
@@ -77,8 +77,7 @@ execrec_err_t execrec_json_parse(const char *json, size_t len, execrec_arena_t *
  *  a few dozen members at most, where a scan beats hashing. */
 const execrec_json_t *execrec_json_get(const execrec_json_t *obj, const char *key);
 /** As execrec_json_get with a key of key_len bytes. */
-const execrec_json_t *execrec_json_getn(const execrec_json_t *obj, const char *key,
-                                        size_t key_len);
+const execrec_json_t *execrec_json_getn(const execrec_json_t *obj, const char *key, size_t key_len);
 
 /** @returns "null", "boolean", "number", "string", "array" or "object". */
 const char *execrec_json_type_name(execrec_json_type_t type);

@@ -171,11 +171,21 @@ int execrec_cli_decode(int argc, char **argv) {
     opterr = 0;
     while ((c = getopt_long(argc, argv, "k:f:s:r:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'k': kind_s = optarg; break;
-        case 'f': format_s = optarg; break;
-        case 's': schema_path = optarg; break;
-        case 'r': registry_path = optarg; break;
-        case 'h': usage(stdout); return EXECREC_EXIT_OK;
+        case 'k':
+            kind_s = optarg;
+            break;
+        case 'f':
+            format_s = optarg;
+            break;
+        case 's':
+            schema_path = optarg;
+            break;
+        case 'r':
+            registry_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXECREC_EXIT_OK;
         default:
             fprintf(stderr, "execrec decode: bad option '%s' (see 'execrec decode --help')\n",
                     argv[optind - 1]);
@@ -189,8 +199,10 @@ int execrec_cli_decode(int argc, char **argv) {
         return EXECREC_EXIT_USAGE;
     }
     if (execrec_kind_parse(kind_s, &kind) < 0) {
-        fprintf(stderr, "execrec decode: unknown kind '%s' (order, order_event, trade, "
-                        "order_manager)\n", kind_s);
+        fprintf(stderr,
+                "execrec decode: unknown kind '%s' (order, order_event, trade, "
+                "order_manager)\n",
+                kind_s);
         return EXECREC_EXIT_USAGE;
     }
     execrec_format_t format;

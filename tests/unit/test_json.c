@@ -85,8 +85,15 @@ END_TEST
 
 START_TEST(test_numbers_raw) {
     static const char *const nums[] = {
-        "0", "-0", "0.1", "1e-8", "1E+8", "123456789.12345678", "12345678901234567890123456789",
-        "1.50", "-1.0e-0",
+        "0",
+        "-0",
+        "0.1",
+        "1e-8",
+        "1E+8",
+        "123456789.12345678",
+        "12345678901234567890123456789",
+        "1.50",
+        "-1.0e-0",
     };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         char doc[128];
@@ -96,8 +103,8 @@ START_TEST(test_numbers_raw) {
         ck_assert_uint_eq(v->child->len, strlen(nums[i]));
     }
     static const char *const bads[] = {
-        "[01]", "[1.]", "[.5]", "[+1]", "[1e]", "[1e+]", "[-]", "[NaN]", "[Infinity]",
-        "[-Infinity]", "[0x10]", "[1.2.3]", "[- 1]",
+        "[01]",  "[1.]",       "[.5]",        "[+1]",   "[1e]",    "[1e+]", "[-]",
+        "[NaN]", "[Infinity]", "[-Infinity]", "[0x10]", "[1.2.3]", "[- 1]",
     };
     for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++)
         bad(bads[i], EXECREC_REJ_JSON_SYNTAX);
@@ -122,8 +129,8 @@ START_TEST(test_strings) {
     bad("'abc'", EXECREC_REJ_JSON_SYNTAX);
     bad("\"tab\there\"", EXECREC_REJ_JSON_SYNTAX);
     bad("\"nl\nhere\"", EXECREC_REJ_JSON_SYNTAX);
-    bad("\"\\ud800\"", EXECREC_REJ_UTF8);         /* lone high surrogate */
-    bad("\"\\udc00\"", EXECREC_REJ_UTF8);         /* lone low surrogate */
+    bad("\"\\ud800\"", EXECREC_REJ_UTF8); /* lone high surrogate */
+    bad("\"\\udc00\"", EXECREC_REJ_UTF8); /* lone low surrogate */
     bad("\"\\ud800\\u0041\"", EXECREC_REJ_UTF8);
 }
 END_TEST
@@ -141,25 +148,25 @@ END_TEST
 
 START_TEST(test_utf8) {
     static const char *const invalid[] = {
-        "\"\xc0\x80\"",             /* overlong NUL */
-        "\"\xc1\xbf\"",             /* overlong */
-        "\"\xe0\x80\xaf\"",         /* overlong 3-byte */
-        "\"\xf0\x80\x80\xaf\"",     /* overlong 4-byte */
-        "\"\xed\xa0\x80\"",         /* encoded surrogate U+D800 */
-        "\"\xf4\x90\x80\x80\"",     /* U+110000 */
+        "\"\xc0\x80\"",         /* overlong NUL */
+        "\"\xc1\xbf\"",         /* overlong */
+        "\"\xe0\x80\xaf\"",     /* overlong 3-byte */
+        "\"\xf0\x80\x80\xaf\"", /* overlong 4-byte */
+        "\"\xed\xa0\x80\"",     /* encoded surrogate U+D800 */
+        "\"\xf4\x90\x80\x80\"", /* U+110000 */
         "\"\xf5\x80\x80\x80\"",
         "\"\xff\"",
-        "\"\x80\"",                 /* lone continuation */
-        "\"\xc3\"",                 /* truncated */
+        "\"\x80\"", /* lone continuation */
+        "\"\xc3\"", /* truncated */
         "\"\xe2\x82\"",
-        "{\"k\xff\":1}",            /* in a key */
-        "[1]\xff",                  /* after the value */
+        "{\"k\xff\":1}", /* in a key */
+        "[1]\xff",       /* after the value */
         "\xff",
     };
     for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
         bad(invalid[i], EXECREC_REJ_UTF8);
-    ok("\"\xf4\x8f\xbf\xbf\"");   /* U+10FFFF */
-    ok("\"\xee\x80\x80\"");       /* private use */
+    ok("\"\xf4\x8f\xbf\xbf\"");                     /* U+10FFFF */
+    ok("\"\xee\x80\x80\"");                         /* private use */
     bad("\xef\xbb\xbf{}", EXECREC_REJ_JSON_SYNTAX); /* BOM */
     bad("[1]\xc3\xa9", EXECREC_REJ_JSON_SYNTAX);    /* valid but out of place */
     size_t off = 99;
@@ -172,9 +179,27 @@ END_TEST
 
 START_TEST(test_syntax) {
     static const char *const bads[] = {
-        "", "   ", "{", "}", "[", "[1,]", "[,1]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}",
-        "{\"a\":}", "[1 2]", "{} {}", "{}x", "tru", "nul", "True", "[undefined]",
-        "{\"a\":1 \"b\":2}", "/* c */{}", "{\"a\":1}//",
+        "",
+        "   ",
+        "{",
+        "}",
+        "[",
+        "[1,]",
+        "[,1]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{a:1}",
+        "{\"a\":}",
+        "[1 2]",
+        "{} {}",
+        "{}x",
+        "tru",
+        "nul",
+        "True",
+        "[undefined]",
+        "{\"a\":1 \"b\":2}",
+        "/* c */{}",
+        "{\"a\":1}//",
     };
     for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++)
         bad(bads[i], EXECREC_REJ_JSON_SYNTAX);
@@ -269,9 +294,11 @@ Suite *json_suite(void) {
         const char *name;
         const TTest *test;
     } groups[] = {
-        {"values", test_values},   {"numbers", test_numbers_raw}, {"strings", test_strings},
-        {"nul", test_nul},         {"utf8", test_utf8},           {"syntax", test_syntax},
-        {"depth", test_depth},     {"duplicates", test_duplicates}, {"writer", test_writer},
+        {"values", test_values},   {"numbers", test_numbers_raw},
+        {"strings", test_strings}, {"nul", test_nul},
+        {"utf8", test_utf8},       {"syntax", test_syntax},
+        {"depth", test_depth},     {"duplicates", test_duplicates},
+        {"writer", test_writer},
     };
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
         TCase *tc = tcase_create(groups[i].name);

@@ -86,8 +86,8 @@ static char *run_case(char *line, execrec_arena_t *arena) {
     execrec_reject_t rej;
     memset(&rej, 0, sizeof(rej));
     execrec_arena_reset(arena);
-    execrec_err_t err = execrec_normalise_json(kind, input.data ? input.data : "", input.len,
-                                               arena, &rec, &rej);
+    execrec_err_t err =
+        execrec_normalise_json(kind, input.data ? input.data : "", input.len, arena, &rec, &rej);
     if (expect[0] == '!') {
         char *want_msg = strstr(expect, " ~ ");
         if (want_msg) {
@@ -101,8 +101,7 @@ static char *run_case(char *line, execrec_arena_t *arena) {
             goto fail;
         }
         if (strcmp(rej.code, code)) {
-            snprintf(msg, sizeof(msg), "want reject %s, got %s (%s)", code, rej.code,
-                     rej.message);
+            snprintf(msg, sizeof(msg), "want reject %s, got %s (%s)", code, rej.code, rej.message);
             goto fail;
         }
         if (want_msg && !strstr(rej.message, want_msg)) {
@@ -232,9 +231,9 @@ START_TEST(test_arena_reuse) {
         execrec_record_t rec;
         execrec_reject_t rej;
         execrec_arena_reset(arena);
-        ck_assert_int_eq(execrec_normalise_json(EXECREC_KIND_TRADE, msg, (size_t)n, arena, &rec,
-                                                &rej),
-                         EXECREC_OK);
+        ck_assert_int_eq(
+            execrec_normalise_json(EXECREC_KIND_TRADE, msg, (size_t)n, arena, &rec, &rej),
+            EXECREC_OK);
         char want[32];
         snprintf(want, sizeof(want), "%d.5", i);
         ck_assert_str_eq(rec.val[2], want);

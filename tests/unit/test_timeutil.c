@@ -11,7 +11,7 @@
 
 typedef struct tcase_s {
     const char *in;
-    int epoch;       /* 1: JSON number (execrec_time_parse_epoch), 0: string */
+    int epoch; /* 1: JSON number (execrec_time_parse_epoch), 0: string */
     int64_t want_us;
     const char *code; /* NULL: accepted */
 } tcase_t;
@@ -22,9 +22,8 @@ static void run_cases(const tcase_t *cases, size_t n) {
         execrec_reject_t rej;
         memset(&rej, 0, sizeof(rej));
         size_t len = strlen(cases[i].in);
-        execrec_err_t err = cases[i].epoch
-                                ? execrec_time_parse_epoch(cases[i].in, len, &us, &rej)
-                                : execrec_time_parse_text(cases[i].in, len, &us, &rej);
+        execrec_err_t err = cases[i].epoch ? execrec_time_parse_epoch(cases[i].in, len, &us, &rej)
+                                           : execrec_time_parse_text(cases[i].in, len, &us, &rej);
         if (!cases[i].code) {
             ck_assert_msg(err == EXECREC_OK, "\"%s\": rejected %s (%s)", cases[i].in,
                           rej.code ? rej.code : "?", rej.message);
@@ -74,7 +73,7 @@ START_TEST(test_calendar) {
         {"2028-02-29T00:00:00Z", 0, INT64_C(1835395200) * 1000000, NULL}, /* leap year */
         {"2000-02-29T00:00:00Z", 0, INT64_C(951782400) * 1000000, NULL},  /* 400-rule */
         {"2027-02-29T00:00:00Z", 0, 0, EXECREC_REJ_BAD_TIME},
-        {"2100-02-29T00:00:00Z", 0, 0, EXECREC_REJ_BAD_TIME},            /* 100-rule */
+        {"2100-02-29T00:00:00Z", 0, 0, EXECREC_REJ_BAD_TIME}, /* 100-rule */
         {"2026-02-30T00:00:00Z", 0, 0, EXECREC_REJ_BAD_TIME},
         {"2026-04-31T00:00:00Z", 0, 0, EXECREC_REJ_BAD_TIME},
         {"2026-13-01T00:00:00Z", 0, 0, EXECREC_REJ_BAD_TIME},
@@ -118,25 +117,25 @@ END_TEST
 
 START_TEST(test_epochs) {
     static const tcase_t cases[] = {
-        {"1793700000", 1, T0 * 1000000, NULL},                       /* s */
-        {"1793700000123", 1, T0 * 1000000 + 123000, NULL},          /* ms */
-        {"1793700000123456", 1, T0 * 1000000 + 123456, NULL},       /* us */
-        {"1793700000123456789", 1, T0 * 1000000 + 123456, NULL},    /* ns, truncated */
-        {"1793700000.25", 1, T0 * 1000000 + 250000, NULL},          /* s with fraction */
+        {"1793700000", 1, T0 * 1000000, NULL},                   /* s */
+        {"1793700000123", 1, T0 * 1000000 + 123000, NULL},       /* ms */
+        {"1793700000123456", 1, T0 * 1000000 + 123456, NULL},    /* us */
+        {"1793700000123456789", 1, T0 * 1000000 + 123456, NULL}, /* ns, truncated */
+        {"1793700000.25", 1, T0 * 1000000 + 250000, NULL},       /* s with fraction */
         {"1793700000.123456789", 1, T0 * 1000000 + 123456, NULL},
         {"0", 1, 0, NULL},
-        {"1793700000", 0, T0 * 1000000, NULL},                       /* digit strings */
+        {"1793700000", 0, T0 * 1000000, NULL}, /* digit strings */
         {"1793700000123", 0, T0 * 1000000 + 123000, NULL},
         {"1793700000123456", 0, T0 * 1000000 + 123456, NULL},
         {"1793700000123456789", 0, T0 * 1000000 + 123456, NULL},
         {"1793700000.5", 0, T0 * 1000000 + 500000, NULL},
-        {"99999999999", 1, 0, EXECREC_REJ_TIME_RANGE},             /* s, year 5138 */
-        {"7258118400", 1, 0, EXECREC_REJ_TIME_RANGE},              /* 2200-01-01 */
+        {"99999999999", 1, 0, EXECREC_REJ_TIME_RANGE}, /* s, year 5138 */
+        {"7258118400", 1, 0, EXECREC_REJ_TIME_RANGE},  /* 2200-01-01 */
         {"7258118399", 1, INT64_C(7258118399) * 1000000, NULL},
         {"-1", 1, 0, EXECREC_REJ_TIME_RANGE},
         {"99999999999999999999", 1, 0, EXECREC_REJ_TIME_RANGE},
-        {"9999999999999999999", 1, 0, EXECREC_REJ_TIME_RANGE},     /* ns, year 2286 */
-        {"1793700000123.5", 1, 0, EXECREC_REJ_BAD_TIME},           /* fraction on ms */
+        {"9999999999999999999", 1, 0, EXECREC_REJ_TIME_RANGE}, /* ns, year 2286 */
+        {"1793700000123.5", 1, 0, EXECREC_REJ_BAD_TIME},       /* fraction on ms */
         {"1.7937e9", 1, 0, EXECREC_REJ_BAD_TIME},
         {"1793700000.", 0, 0, EXECREC_REJ_BAD_TIME},
         {"17937x0000", 0, 0, EXECREC_REJ_BAD_TIME},
@@ -168,8 +167,8 @@ START_TEST(test_format) {
         iso[10] = 'T';
         iso[n - 3] = 'Z';
         iso[n - 2] = '\0';
-        ck_assert_msg(execrec_time_parse_text(iso, n - 2, &us, &rej) == EXECREC_OK, "%s: %s",
-                      iso, rej.message);
+        ck_assert_msg(execrec_time_parse_text(iso, n - 2, &us, &rej) == EXECREC_OK, "%s: %s", iso,
+                      rej.message);
         ck_assert_int_eq(us, s * 1000000 + 7);
     }
 }
