@@ -136,7 +136,7 @@ CREATE INDEX tradests_asset_time_idx ON execution.TradesTS (asset, trade_time);
 
 -- Order-manager intents: one row per unique_identifier, the newest version wins.
 -- as_of is the version: the message's updated_at, else the Kafka timestamp, else
--- the time of ingestion. The writer upserts "only when newer", so a replay or a
+-- -infinity (then the later offset wins). The writer upserts "only when newer", so a replay or a
 -- late message never regresses the row:
 --
 --   INSERT INTO execution.OrderManager AS m (unique_identifier, ..., as_of,
