@@ -5,5 +5,6 @@
 const execrec_cli_cmd_t execrec_cli_commands[] = {
     {"migrate", execrec_cli_migrate, "apply the SQL migrations to the database"},
     {"decode", execrec_cli_decode, "decode messages from files and print the records (no Kafka)"},
+    {"load", execrec_cli_load, "record JSON-lines files into the tables without Kafka"},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,79 @@
+/* Shared subcommand helpers, see cli_common.h. */
+#include <stdio.h>
+#include <string.h>
+#include "execrec/cli.h"
+#include "execrec/log.h"
+#include "cli_common.h"
+
+int cli_apply_log_level(const execrec_config_t *conf, const char *cmd) {
+    execrec_log_level_t level;
+    const char *s = execrec_config_get(conf, "log.level");
+    if (!s)
+        return 0;
+    if (execrec_log_parse_level(s, &level) < 0) {
+        fprintf(stderr, "execrec %s: unknown log level '%s' (error, warn, info, debug)\n", cmd, s);
+        return -1;
+    }
+    execrec_log_set_level(level);
+    return 0;
+}
+
+int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t kind,
+                   const char *cmd) {
+    char errstr[512];
+    execrec_codec_conf_t cconf;
+    memset(&cconf, 0, sizeof(cconf));
+    const char *format = execrec_config_get(conf, "format");
+    execrec_format_t fmt;
+    if (!format || !strcmp(format, "auto"))
+        fmt = EXECREC_FORMAT_AUTO;
+    else if (!strcmp(format, "json"))
+        fmt = EXECREC_FORMAT_JSON;
+    else if (!strcmp(format, "avro"))
+        fmt = EXECREC_FORMAT_AVRO;
+    else {
+        fprintf(stderr, "execrec %s: --format must be auto, json or avro, not '%s'\n", cmd,
+                format);
+        return EXECREC_EXIT_USAGE;
+    }
+    for (int k = 0; k < EXECREC_KIND__CNT; k++)
+        cconf.format[k] = EXECREC_FORMAT_AUTO;
+    cconf.format[kind] = fmt;
+    const char *schema = execrec_config_get(conf, "avro.schema");
+    if (fmt == EXECREC_FORMAT_AVRO && !schema) {
+        fprintf(stderr, "execrec %s: --format avro needs --avro-schema FILE.avsc\n", cmd);
+        return EXECREC_EXIT_USAGE;
+    }
+    if (schema) {
+        if (!(cc->schema = execrec_avro_schema_load(schema, errstr, sizeof(errstr)))) {
+            fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+            return EXECREC_EXIT_FAIL;
+        }
+        cconf.plain_schema[kind] = cc->schema;
+    }
+    const char *registry = execrec_config_get(conf, "registry");
+    if (registry) {
+        if (!(cc->registry = execrec_avro_registry_new())) {
+            fprintf(stderr, "execrec %s: out of memory\n", cmd);
+            return EXECREC_EXIT_FAIL;
+        }
+        if (execrec_avro_registry_load_map(cc->registry, registry, errstr, sizeof(errstr))) {
+            fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+            return EXECREC_EXIT_FAIL;
+        }
+        cconf.registry = cc->registry;
+    }
+    cconf.max_message_bytes = (size_t)execrec_config_get_int(conf, "max.message.bytes");
+    if (!(cc->codec = execrec_codec_new(&cconf, errstr, sizeof(errstr)))) {
+        fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+        return EXECREC_EXIT_FAIL;
+    }
+    return 0;
+}
+
+void cli_codec_close(cli_codec_t *cc) {
+    execrec_codec_destroy(cc->codec);
+    execrec_avro_schema_destroy(cc->schema);
+    execrec_avro_registry_destroy(cc->registry);
+    memset(cc, 0, sizeof(*cc));
+}

@@ -1,0 +1,26 @@
+/* Pieces shared by the subcommands: log level from the configuration, and building
+ * a codec (format, plain Avro schema, offline registry) from it. Private to src/cli. */
+#ifndef EXECREC_CLI_COMMON_H
+#define EXECREC_CLI_COMMON_H
+
+#include "execrec/avro.h"
+#include "execrec/codec.h"
+#include "execrec/config.h"
+#include "execrec/record.h"
+
+typedef struct cli_codec_s {
+    execrec_codec_t *codec;
+    execrec_avro_schema_t *schema;    /* plain Avro schema, if configured */
+    execrec_avro_registry_t *registry;
+} cli_codec_t;
+
+/** Applies log.level. @returns 0, or -1 (reason printed) for an unknown level. */
+int cli_apply_log_level(const execrec_config_t *conf, const char *cmd);
+
+/** Builds cc from format, avro.schema, registry and max.message.bytes for messages
+ *  of kind. @returns 0, EXECREC_EXIT_USAGE or EXECREC_EXIT_FAIL (reason printed). */
+int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t kind,
+                   const char *cmd);
+void cli_codec_close(cli_codec_t *cc);
+
+#endif
