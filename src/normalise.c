@@ -16,7 +16,8 @@
  *     '_', then mapped through the column's alias table. Unknown values are kept as
  *     normalised, except for side: positions depend on it, so an unknown side is
  *     bad_enum. An empty enum is bad_enum;
- *   - DECIMAL accepts a number or a string, canonicalised by decimal.h;
+ *   - DECIMAL accepts a number or a string, canonicalised by decimal.h; the quantity
+ *     of an order or a trade must be > 0 (non_positive_quantity);
  *   - TIME accepts an RFC 3339 string, an epoch string, or an epoch number
  *     (timeutil.h); the text is "YYYY-MM-DD HH:MM:SS[.ffffff]+00";
  *   - INT64 accepts an integer number or a string of digits with optional sign;
@@ -412,6 +413,16 @@ static execrec_err_t derive_event_key(execrec_record_t *rec, execrec_arena_t *ar
 static const char *const time_index[EXECREC_KIND__CNT] = {"order_time", "event_time", "trade_time",
                                                           "target_time"};
 
+/* @returns 1 when canonical decimal text (decimal.h) is greater than zero. */
+static int decimal_positive(const char *canon) {
+    if (canon[0] == '-')
+        return 0;
+    for (const char *p = canon; *p; p++)
+        if (*p >= '1' && *p <= '9')
+            return 1;
+    return 0;
+}
+
 execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size_t len,
                                      execrec_arena_t *arena, execrec_record_t *rec,
                                      execrec_reject_t *rej) {
@@ -470,6 +481,12 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
             break;
         case EXECREC_COL_DECIMAL:
             err = norm_decimal(def->name, v, arena, out, out_len, rej);
+            /* An order or a fill of zero or negative size is no fact at all (the
+             * tables say so too, with a check constraint, see 0001_schema.sql). */
+            if (err == EXECREC_OK && (kind == EXECREC_KIND_ORDER || kind == EXECREC_KIND_TRADE) &&
+                !strcmp(def->name, "quantity") && !decimal_positive(*out))
+                return rejectf(rej, EXECREC_REJ_QUANTITY, "field \"quantity\": must be > 0, got %s",
+                               *out);
             break;
         case EXECREC_COL_TIME: {
             int64_t us;

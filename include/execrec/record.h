@@ -55,6 +55,7 @@ typedef struct execrec_coldef_s {
 #define EXECREC_REJ_BAD_TIME "bad_time"
 #define EXECREC_REJ_TIME_RANGE "time_out_of_range"
 #define EXECREC_REJ_BAD_ENUM "bad_enum"
+#define EXECREC_REJ_QUANTITY "non_positive_quantity" /* order/trade quantity <= 0 */
 #define EXECREC_REJ_TOO_LONG "field_too_long"
 #define EXECREC_REJ_AVRO_TRUNCATED "avro_truncated"
 #define EXECREC_REJ_AVRO_BAD "avro_bad_data"
