@@ -7,6 +7,7 @@
 #   bash deploy/demo.sh --keep   leave the database running and print how to reach it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 keep=0
 [ "${1:-}" = "--keep" ] && keep=1
 
@@ -20,7 +21,7 @@ pgdir=/tmp/execrec-demo-pg
 bash deploy/pg.sh destroy "$pgdir"
 eval "$(bash deploy/pg.sh start "$pgdir")"
 if [ $keep -eq 0 ]; then
-    trap 'bash deploy/pg.sh destroy "$pgdir"' EXIT
+    trap 'bash "$root/deploy/pg.sh" destroy "$pgdir"' EXIT
 fi
 
 section() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }

@@ -5,6 +5,7 @@
 # Extra arguments go to ctest (e.g. -R writer, -L unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 
 bash deploy/setup.sh
 build=build/test
@@ -12,7 +13,7 @@ cmake -S . -B "$build" -DEXECREC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
 pgdir=$(mktemp -d /tmp/execrec-test-pg.XXXXXX)
-trap 'bash deploy/pg.sh destroy "$pgdir"' EXIT
+trap 'bash "$root/deploy/pg.sh" destroy "$pgdir"' EXIT
 eval "$(bash deploy/pg.sh start "$pgdir")"
 export EXECREC_TEST_PGDIR="$pgdir"
 echo "test.sh: PostgreSQL on $PGHOST:$PGPORT ($pgdir)" >&2
