@@ -37,7 +37,7 @@ section "decode: malformed messages get a stable reason code"
 $bin decode --kind trade "$sample/bad_trades.jsonl" || true
 
 section "load the sample stream (same decoder and batch writer as the recorder)"
-$bin load --kind order_manager "$sample/order_managers.jsonl"
+$bin load --kind order_manager "$sample/order_managers.jsonl" "$sample/bad_order_managers.jsonl"
 $bin load --kind order "$sample/orders.jsonl" "$sample/bad_orders.jsonl"
 $bin load --kind order_event "$sample/order_events.jsonl" "$sample/bad_order_events.jsonl"
 $bin load --kind trade "$sample/trades.jsonl" "$sample/bad_trades.jsonl"
