@@ -33,7 +33,7 @@ struct execrec_writer_s {
 /* Columns every fact table carries after the kind's own, in staging order. */
 #define COMMON_STAGE_COLS                                                                  \
     "raw_payload text, kafka_topic text, kafka_partition int, kafka_offset bigint, "      \
-    "kafka_timestamp text, kafka_key text"
+    "kafka_timestamp text, kafka_key text, key_hex text, value_hex text"
 
 static const char *sql_type(execrec_coltype_t t) {
     switch (t) {
@@ -256,6 +256,19 @@ execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *m
     copy_field(b, rec->raw, rec->raw_len);
     execrec_buf_putc(b, '\t');
     copy_meta(b, meta, 0);
+    /* The exact key and value bytes, used only if PostgreSQL refuses the row (the
+     * reject keeps what was received). The value is sent only when it is not the
+     * raw JSON already staged, i.e. for Avro. */
+    execrec_buf_putc(b, '\t');
+    if (meta->key)
+        copy_hex(b, meta->key, meta->key_len);
+    else
+        execrec_buf_puts(b, "\\N");
+    execrec_buf_putc(b, '\t');
+    if (meta->value && !(meta->value == rec->raw && meta->value_len == rec->raw_len))
+        copy_hex(b, meta->value, meta->value_len);
+    else
+        execrec_buf_puts(b, "\\N");
     execrec_buf_putc(b, '\n');
     return b->oom ? EXECREC_ERR_NOMEM : EXECREC_OK;
 }
@@ -416,7 +429,9 @@ static st_t reject_staged(execrec_writer_t *w, execrec_kind_t kind, int32_t n, c
              "INSERT INTO execution.ingest_rejects (kafka_topic, kafka_partition, kafka_offset, "
              "kafka_timestamp, kafka_key, payload, payload_text, reason, message) "
              "SELECT kafka_topic, kafka_partition, kafka_offset, kafka_timestamp::timestamptz, "
-             "convert_to(kafka_key, 'UTF8'), convert_to(raw_payload, 'UTF8'), raw_payload, "
+             "decode(key_hex, 'hex'), "
+             "coalesce(decode(value_hex, 'hex'), convert_to(raw_payload, 'UTF8')), "
+             "CASE WHEN value_hex IS NULL THEN raw_payload END, "
              "'pg_refused', $2 FROM pg_temp.execrec_stage_%s WHERE n = $1 "
              "ON CONFLICT DO NOTHING",
              execrec_kind_name(kind));

@@ -31,6 +31,10 @@ typedef struct execrec_msgmeta_s {
     int64_t timestamp_ms; /* Kafka message timestamp; -1 when there is none */
     const void *key;      /* message key bytes, or NULL */
     size_t key_len;
+    const void *value;    /* the message value as received, or NULL when it is the
+                             record's raw JSON itself (JSON input). Kept so that a row
+                             PostgreSQL refuses is rejected with its original bytes. */
+    size_t value_len;
 } execrec_msgmeta_t;
 
 /** Totals of one flush (and, summed, of a run). */

@@ -68,7 +68,7 @@ static int load_file(load_t *ld, const char *path) {
         if (i == (size_t)n)
             continue; /* blank lines separate nothing and carry no message */
         ld->read++;
-        execrec_msgmeta_t meta = {topic, 0, lineno, -1, NULL, 0};
+        execrec_msgmeta_t meta = {topic, 0, lineno, -1, NULL, 0, line, (size_t)n};
         execrec_record_t rec;
         execrec_reject_t rej;
         execrec_arena_reset(ld->arena);

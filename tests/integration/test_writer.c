@@ -67,7 +67,7 @@ static void make_manager(execrec_record_t *rec, const char *uid, const char *sta
 }
 
 static execrec_msgmeta_t meta_at(int64_t offset) {
-    execrec_msgmeta_t m = {"trades", 0, offset, 1763719883123, "O-1", 3};
+    execrec_msgmeta_t m = {"trades", 0, offset, 1763719883123, "O-1", 3, NULL, 0};
     return m;
 }
 
@@ -146,6 +146,12 @@ START_TEST(test_refused_rows_isolated) {
             time = "2026-11-21 25:99:00+00"; /* not a time: the cast fails */
         make_trade(&rec, id, qty, "100.25", time);
         execrec_msgmeta_t m = meta_at(100 + i);
+        if (i == 7) { /* as if it came as Avro with a binary key: the reject keeps both */
+            m.value = "\x00\x00\x00\x00\x03\x02\xff";
+            m.value_len = 7;
+            m.key = "\xfe\x01";
+            m.key_len = 2;
+        }
         ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
     }
     flush_ok(&st);
@@ -162,9 +168,15 @@ START_TEST(test_refused_rows_isolated) {
                                  "kafka_offset) FROM execution.ingest_rejects");
     ck_assert_str_eq(v, "107:true,113:true");
     free(v);
-    v = tu_pg_scalar(conn, "SELECT payload_text::jsonb->>'trade_id' FROM execution.ingest_rejects "
+    v = tu_pg_scalar(conn, "SELECT encode(payload, 'hex') || ' ' || encode(kafka_key, 'hex') || "
+                           "' ' || (payload_text IS NULL)::text FROM execution.ingest_rejects "
                            "WHERE kafka_offset = 107");
-    ck_assert_str_eq(v, "T-7");
+    ck_assert_str_eq(v, "000000000302ff fe01 true");
+    free(v);
+    v = tu_pg_scalar(conn, "SELECT payload_text::jsonb->>'trade_id' || ' ' || "
+                           "convert_from(kafka_key, 'UTF8') FROM execution.ingest_rejects "
+                           "WHERE kafka_offset = 113");
+    ck_assert_str_eq(v, "T-13 O-1");
     free(v);
 }
 END_TEST
