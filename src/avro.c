@@ -736,7 +736,12 @@ static void digits(char *p, unsigned v, int width) {
 /* Microseconds since the epoch -> "YYYY-MM-DDTHH:MM:SS.ffffff[Z]", years 1-9999. */
 static int put_timestamp(dec_t *d, int64_t us, int zulu) {
     int64_t days = floor_div(us, INT64_C(86400000000));
-    int64_t rem = us - days * INT64_C(86400000000);
+    /* The time of day from %, not us - days * 86400000000: for us near INT64_MIN the
+     * floored days times a day's microseconds is below INT64_MIN (signed overflow,
+     * found by fuzzing a timestamp-micros of -2^63). */
+    int64_t rem = us % INT64_C(86400000000);
+    if (rem < 0)
+        rem += INT64_C(86400000000);
     int64_t y;
     unsigned m, dd;
     civil_from_days(days, &y, &m, &dd);

@@ -362,6 +362,13 @@ START_TEST(test_logical_times) {
     static const unsigned char y10k[] = {0x80, 0x80, 0x9b, 0xc7, 0x99, 0x83, 0xa2, 0x84, 0x07};
     expect_reject("{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}", y10k,
                   sizeof(y10k), "time_out_of_range", NULL);
+    /* INT64_MIN microseconds (zig-zag 2^64-1): a reject, not a signed overflow while
+     * splitting it into days and time of day (found by fuzzing; UBSan aborted here). */
+    static const unsigned char min[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    expect_reject("{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}", min,
+                  sizeof(min), "time_out_of_range", NULL);
+    expect_reject("{\"type\":\"long\",\"logicalType\":\"local-timestamp-micros\"}", min,
+                  sizeof(min), "time_out_of_range", NULL);
 }
 END_TEST
 
