@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the decode path (docs/fuzzing.md): builds the libFuzzer
 # target in build/fuzz with clang and runs it for SECONDS (default 300) over
-# tests/fuzz/corpus/, one job. New interesting inputs are merged (minimised) back
+# tests/fuzz/corpus/ (and the bug reproducers in tests/fuzz/regress/), one job. New interesting inputs are merged (minimised) back
 # into the corpus; crashes, timeouts (> 1 s) and invariant violations are written to
 # build/fuzz/crashes/. Exits non-zero if the fuzzer found anything.
 #   deploy/fuzz.sh [SECONDS]
@@ -42,7 +42,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 rc=0
 "$BUILD/tests/fuzz/fuzz_decode" -max_total_time="$SECONDS_TO_RUN" -timeout=1 -jobs=1 -workers=1 \
     -max_len=4096 -print_final_stats=1 -artifact_prefix="$BUILD/crashes/" \
-    "$NEW" "$CORPUS" "$SEEDS" 2>&1 | tee "$BUILD/fuzz.log" || rc=$?
+    "$NEW" "$CORPUS" "$ROOT/tests/fuzz/regress" "$SEEDS" 2>&1 | tee "$BUILD/fuzz.log" || rc=$?
 # ${PIPESTATUS} is lost after `|| rc=$?`; libFuzzer's own status is in the log.
 if grep -qE "^==[0-9]+==ERROR|^SUMMARY: |fuzz_decode: invariant violated|ALARM: working on the last Unit" \
         "$BUILD/fuzz.log"; then

@@ -1,7 +1,8 @@
-/* Regression test for the fuzzing corpus: every file of tests/fuzz/corpus/ (inputs
- * the fuzzer found interesting, and the reproducers of bugs it found) goes through
- * the same invariant checks as the libFuzzer target (tests/fuzz/fuzz_check.c), in
- * the ordinary sanitizer build, without libFuzzer. */
+/* Regression test for fuzzing: every file of tests/fuzz/corpus/ (the minimised
+ * corpus, rewritten by deploy/fuzz.sh) and of tests/fuzz/regress/ (reproducers of
+ * the bugs the fuzzer found, kept by hand: a merge could drop them) goes through the
+ * same invariant checks as the libFuzzer target (tests/fuzz/fuzz_check.c), in the
+ * ordinary sanitizer build, without libFuzzer. */
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -17,11 +18,11 @@ static int cmp_names(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-START_TEST(test_corpus_invariants) {
-    char errstr[512] = "";
-    ck_assert_msg(fuzz_check_init(tu_source_dir(), errstr, sizeof(errstr)) == 0, "%s", errstr);
+/* Runs every file of tests/fuzz/<sub> through the checks, reporting each failure.
+ * @returns the number of files; *failed counts those that broke an invariant. */
+static size_t run_dir(const char *sub, int *failed) {
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus", tu_source_dir());
+    snprintf(dir, sizeof(dir), "%s/tests/fuzz/%s", tu_source_dir(), sub);
     DIR *d = opendir(dir);
     ck_assert_msg(d != NULL, "cannot open %s", dir);
     char **names = NULL;
@@ -38,25 +39,33 @@ START_TEST(test_corpus_invariants) {
         names[n++] = strdup(de->d_name);
     }
     closedir(d);
-    ck_assert_msg(n >= CORPUS_MIN_FILES, "%s holds %zu files, expected at least %d", dir, n,
-                  CORPUS_MIN_FILES);
     qsort(names, n, sizeof(*names), cmp_names);
-    int failed = 0;
     for (size_t i = 0; i < n; i++) {
         char path[8192], why[512];
         size_t len;
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         char *data = tu_read_file(path, &len);
         if (fuzz_check_input((const uint8_t *)data, len, why, sizeof(why)) != 0) {
-            fprintf(stderr, "%s: %s\n", names[i], why);
-            failed++;
+            fprintf(stderr, "%s/%s: %s\n", sub, names[i], why);
+            (*failed)++;
         }
         free(data);
         free(names[i]);
     }
     free(names);
+    return n;
+}
+
+START_TEST(test_corpus_invariants) {
+    char errstr[512] = "";
+    ck_assert_msg(fuzz_check_init(tu_source_dir(), errstr, sizeof(errstr)) == 0, "%s", errstr);
+    int failed = 0;
+    size_t n = run_dir("corpus", &failed);
+    ck_assert_msg(n >= CORPUS_MIN_FILES, "tests/fuzz/corpus holds %zu files, expected >= %d", n,
+                  CORPUS_MIN_FILES);
+    n += run_dir("regress", &failed);
     fuzz_check_fini();
-    ck_assert_msg(failed == 0, "%d of %zu corpus files violate the invariants (listed above)",
+    ck_assert_msg(failed == 0, "%d of %zu fuzz inputs violate the invariants (listed above)",
                   failed, n);
 }
 END_TEST
