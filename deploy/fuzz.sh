@@ -40,7 +40,8 @@ export EXECREC_SOURCE_DIR=$ROOT
 # detect_leaks=0: the set-up (schemas, codecs) lives as long as the process.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 rc=0
-"$BUILD/tests/fuzz/fuzz_decode" -max_total_time="$SECONDS_TO_RUN" -timeout=1 -jobs=1 -workers=1 \
+# One process, one job (no -jobs: that forks workers logging to ./fuzz-N.log).
+"$BUILD/tests/fuzz/fuzz_decode" -max_total_time="$SECONDS_TO_RUN" -timeout=1 \
     -max_len=4096 -print_final_stats=1 -artifact_prefix="$BUILD/crashes/" \
     "$NEW" "$CORPUS" "$ROOT/tests/fuzz/regress" "$SEEDS" 2>&1 | tee "$BUILD/fuzz.log" || rc=$?
 # ${PIPESTATUS} is lost after `|| rc=$?`; libFuzzer's own status is in the log.
