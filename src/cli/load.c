@@ -173,9 +173,12 @@ int execrec_cli_load(int argc, char **argv) {
         ins += ld.total.inserted[k];
         dup += ld.total.duplicates[k];
     }
+    /* For order managers "inserted" counts rows inserted or moved to a newer intent,
+     * and "duplicates" the intents that were not newer than the stored one. */
     printf("load %s: read %" PRId64 ", inserted %" PRId64 ", duplicates %" PRId64
-           ", rejected %" PRId64 " (%" PRId64 " already recorded)\n",
-           execrec_kind_name(ld.kind), ld.read, ins, dup, ld.total.rejected,
+           "%s, rejected %" PRId64 " (%" PRId64 " already recorded)\n",
+           execrec_kind_name(ld.kind), ld.read, ins, dup,
+           ld.kind == EXECREC_KIND_ORDER_MANAGER ? " or older intents" : "", ld.total.rejected,
            ld.total.rejects_duplicate);
     rc = EXECREC_EXIT_OK;
 done:
