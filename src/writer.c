@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/buf.h"
+#include "execrec/json.h"
 #include "execrec/log.h"
 #include "execrec/normalise.h"
 #include "execrec/writer.h"
@@ -175,44 +176,10 @@ static void copy_hex(execrec_buf_t *b, const void *p, size_t n) {
     b->data[b->len] = '\0';
 }
 
-/* @returns 1 when p holds valid UTF-8 without NUL (storable as PostgreSQL text). */
-static int text_ok(const unsigned char *p, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c == 0)
-            return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n)
-            return 0;
-        for (size_t j = 1; j < len; j++) {
-            if ((p[i + j] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i + j] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += len;
-    }
-    return 1;
+/* @returns 1 when p holds valid UTF-8 without NUL (storable as PostgreSQL text).
+ * The one definition of valid UTF-8 is the JSON parser's. */
+static int text_ok(const void *p, size_t n) {
+    return memchr(p, 0, n) == NULL && execrec_json_utf8_valid(p, n, NULL);
 }
 
 /* Appends the Kafka coordinates shared by rows and rejects. Keys that are not
