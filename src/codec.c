@@ -124,7 +124,10 @@ execrec_err_t execrec_codec_decode(execrec_codec_t *codec, execrec_kind_t kind,
     /* An object is the normal case; other JSON texts (and whitespace only) go to the
      * JSON path too, so that they get its precise reject (json_not_object,
      * json_syntax, empty_message) rather than a vague unknown_format. */
-    if (i == len || b[i] == '{' || b[i] == '[' || b[i] == '"' || b[i] == '-' ||
+    /* A UTF-8 byte order mark before the JSON is a JSON problem too (RFC 8259 says
+     * producers must not add one), so it gets json_syntax in both modes. */
+    int bom = len - i >= 3 && b[i] == 0xEF && b[i + 1] == 0xBB && b[i + 2] == 0xBF;
+    if (i == len || bom || b[i] == '{' || b[i] == '[' || b[i] == '"' || b[i] == '-' ||
         (b[i] >= '0' && b[i] <= '9') || b[i] == 't' || b[i] == 'f' || b[i] == 'n')
         return execrec_normalise_json(kind, value, len, arena, rec, rej);
     return reject(rej, EXECREC_REJ_FORMAT,

@@ -5,8 +5,8 @@
  * Rules and decisions (each has a case in tests/data/normalise_cases.txt):
  *   - empty or whitespace-only input: empty_message; not an object: json_not_object;
  *   - a required field missing or JSON null: missing_field; an optional one: SQL NULL.
- *     A required TEXT field that is the empty string is missing_field too: an empty
- *     order_id identifies nothing;
+ *     A required TEXT field that is empty or only whitespace is missing_field too:
+ *     such an order_id identifies nothing;
  *   - TEXT accepts a string, or a JSON number as its exact raw text (order ids such
  *     as 12345678901234567890 are often sent as numbers; keeping the text avoids any
  *     rounding); booleans, arrays and objects are wrong_type. Longer than
@@ -245,11 +245,20 @@ static int is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* @returns 1 when s holds nothing but ASCII whitespace (or nothing at all): such an
+ * id identifies nothing. */
+static int is_blank(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!is_space(s[i]))
+            return 0;
+    return 1;
+}
+
 static execrec_err_t norm_enum(execrec_kind_t kind, const char *col, const execrec_json_t *v,
                                execrec_arena_t *arena, const char **out, size_t *out_len,
                                execrec_reject_t *rej) {
     if (v->type != EXECREC_JSON_STRING && v->type != EXECREC_JSON_NUMBER)
-        return wrong_type(rej, col, "a string", v);
+        return wrong_type(rej, col, "a string (or a number such as a FIX code)", v);
     const char *s = v->str;
     size_t n = v->len;
     while (n && is_space(*s)) {
@@ -469,9 +478,9 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
             if (v->len > EXECREC_TEXT_MAX)
                 return rejectf(rej, EXECREC_REJ_TOO_LONG, "field \"%s\": %zu bytes (limit %d)",
                                def->name, v->len, EXECREC_TEXT_MAX);
-            if (v->len == 0 && def->required)
-                return rejectf(rej, EXECREC_REJ_MISSING, "required field \"%s\" is empty",
-                               def->name);
+            if (def->required && is_blank(v->str, v->len))
+                return rejectf(rej, EXECREC_REJ_MISSING, "required field \"%s\" is %s",
+                               def->name, v->len ? "blank" : "empty");
             *out = v->str; /* already NUL-terminated in the arena */
             *out_len = v->len;
             err = EXECREC_OK;
