@@ -22,6 +22,7 @@
 
 #define DEPTH_MAX 64          /* nesting of records/arrays/maps/unions in one datum */
 #define DECIMAL_MAX_BYTES 64  /* longest decimal unscaled value accepted (154 digits) */
+#define DECIMAL_PRECISION_MAX 1000 /* largest precision (hence scale) a schema may give */
 #define SCHEMA_FILE_MAX (4 * 1024 * 1024)
 
 /* ---------------------------------------------------------------- the plan */
@@ -168,7 +169,7 @@ static int parse_logical(execrec_avro_schema_t *schema, int idx, json_t *j, char
          * than a clear error when the schema is loaded. */
         json_t *jp = json_object_get(j, "precision"), *js = json_object_get(j, "scale");
         if (!json_is_integer(jp) || json_integer_value(jp) < 1 ||
-            json_integer_value(jp) > 1000) {
+            json_integer_value(jp) > DECIMAL_PRECISION_MAX) {
             set_err(errstr, errstr_size, "decimal logical type needs a precision >= 1");
             return -1;
         }
@@ -687,7 +688,10 @@ static int put_decimal(dec_t *d, const node_t *nd, const uint8_t *b, size_t n) {
     if (nrev > (size_t)nd->precision)
         return fail(d, EXECREC_REJ_DECIMAL_RANGE, "decimal has %zu digits, precision is %d",
                     nrev, nd->precision);
-    char txt[sizeof(rev) + 8];
+    /* Room for the scale too: it may exceed the digits (up to DECIMAL_PRECISION_MAX
+     * zeros after "0."). Sized for the digits alone, a decimal(1000,1000) of 1 wrote
+     * past the end (found by fuzz_avro). */
+    char txt[sizeof(rev) + DECIMAL_PRECISION_MAX + 8];
     size_t t = 0, scale = (size_t)nd->scale;
     if (neg)
         txt[t++] = '-';

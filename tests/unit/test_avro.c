@@ -475,6 +475,35 @@ START_TEST(test_decimal_fixed_and_limits) {
 }
 END_TEST
 
+/* Found by fuzz_avro (tests/fuzz/regress/avro/decimal-scale-1000): the loader takes
+ * scales up to the precision (at most 1000), but the text was built in a 216-byte
+ * stack buffer, so "0." plus 1000 fraction digits wrote past it. */
+START_TEST(test_decimal_large_scale) {
+    static const unsigned char one[] = {0x02, 0x01};
+    const char *s1000 = "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":1000,"
+                        "\"scale\":1000}";
+    char want[1024 + 8];
+    memcpy(want, "0.", 2);
+    memset(want + 2, '0', 999);
+    memcpy(want + 1001, "1", 2);
+    expect_json(s1000, one, 2, want);
+    static const unsigned char minus_one[] = {0x02, 0xff};
+    want[0] = '-';
+    memcpy(want + 1, "0.", 2);
+    memset(want + 3, '0', 999);
+    memcpy(want + 1002, "1", 2);
+    expect_json(s1000, minus_one, 2, want);
+    /* Largest magnitude (64 bytes, 155 digits) at scale 1000. */
+    unsigned char big[66] = {0x80, 0x01, 0x80};
+    execrec_reject_t rej;
+    char *got = render(s1000, big, 66, &rej);
+    ck_assert_msg(got != NULL, "rejected: %s: %s", rej.code, rej.message);
+    ck_assert_uint_eq(strlen(got), 1 + 2 + 1000);
+    ck_assert(!strncmp(got, "-0.000", 6));
+    free(got);
+}
+END_TEST
+
 /* ------------------------------------------------------------- hostile */
 
 START_TEST(test_truncated_everywhere) {
@@ -837,6 +866,7 @@ static Suite *avro_suite(void) {
     tcase_add_test(tc, test_uuid);
     tcase_add_test(tc, test_decimals);
     tcase_add_test(tc, test_decimal_fixed_and_limits);
+    tcase_add_test(tc, test_decimal_large_scale);
     suite_add_tcase(s, tc);
     tc = tcase_create("hostile");
     tcase_add_test(tc, test_truncated_everywhere);
