@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "fuzz/fuzz_check.h"
 #include "testutil.h"
 
@@ -40,10 +41,18 @@ static size_t run_dir(const char *sub, int *failed) {
     }
     closedir(d);
     qsort(names, n, sizeof(*names), cmp_names);
+    size_t skipped = 0;
     for (size_t i = 0; i < n; i++) {
         char path[8192], why[512];
         size_t len;
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        /* regress/avro/ holds the fuzz_avro target's reproducers (its own test). */
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(names[i]);
+            skipped++;
+            continue;
+        }
         char *data = tu_read_file(path, &len);
         if (fuzz_check_input((const uint8_t *)data, len, why, sizeof(why)) != 0) {
             fprintf(stderr, "%s/%s: %s\n", sub, names[i], why);
@@ -53,7 +62,7 @@ static size_t run_dir(const char *sub, int *failed) {
         free(names[i]);
     }
     free(names);
-    return n;
+    return n - skipped;
 }
 
 START_TEST(test_corpus_invariants) {
