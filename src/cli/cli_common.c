@@ -18,6 +18,21 @@ int cli_apply_log_level(const execrec_config_t *conf, const char *cmd) {
     return 0;
 }
 
+int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t *kind) {
+    const char *s = execrec_config_get(conf, "kind");
+    if (!s) {
+        fprintf(stderr, "execrec %s: --kind is required: order, order_event, trade or "
+                        "order_manager\n", cmd);
+        return EXECREC_EXIT_USAGE;
+    }
+    if (execrec_kind_parse(s, kind) < 0) {
+        fprintf(stderr, "execrec %s: unknown kind '%s' (order, order_event, trade or "
+                        "order_manager)\n", cmd, s);
+        return EXECREC_EXIT_USAGE;
+    }
+    return 0;
+}
+
 int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t kind,
                    const char *cmd) {
     char errstr[512];
@@ -39,6 +54,7 @@ int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
         cconf.format[k] = EXECREC_FORMAT_AUTO;
     cconf.format[kind] = fmt;
+    cc->format = fmt;
     const char *schema = execrec_config_get(conf, "avro.schema");
     if (fmt == EXECREC_FORMAT_AVRO && !schema) {
         fprintf(stderr, "execrec %s: --format avro needs --avro-schema FILE.avsc\n", cmd);

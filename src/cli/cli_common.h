@@ -12,10 +12,15 @@ typedef struct cli_codec_s {
     execrec_codec_t *codec;
     execrec_avro_schema_t *schema;    /* plain Avro schema, if configured */
     execrec_avro_registry_t *registry;
+    execrec_format_t format;          /* the format configured for the kind */
 } cli_codec_t;
 
 /** Applies log.level. @returns 0, or -1 (reason printed) for an unknown level. */
 int cli_apply_log_level(const execrec_config_t *conf, const char *cmd);
+
+/** Reads the kind key. @returns 0, or EXECREC_EXIT_USAGE (reason printed) when it
+ *  is missing or unknown. */
+int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t *kind);
 
 /** Builds cc from format, avro.schema, registry and max.message.bytes for messages
  *  of kind. @returns 0, EXECREC_EXIT_USAGE or EXECREC_EXIT_FAIL (reason printed). */

@@ -3,7 +3,6 @@
  * way to check what the recorder would store for a given payload, without Kafka or
  * PostgreSQL. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,37 +10,29 @@
 #include "execrec/buf.h"
 #include "execrec/cli.h"
 #include "execrec/codec.h"
+#include "execrec/config.h"
 #include "execrec/json.h"
 #include "execrec/record.h"
+#include "cli_common.h"
 
 typedef struct decode_stats_s {
     long lines, records, rejects;
 } decode_stats_t;
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: execrec decode --kind KIND [--format json|avro|auto] [--schema FILE.avsc]\n"
-            "                      [--registry MAP] [FILE...]\n"
-            "\n"
-            "Decodes one message per line (stdin when no FILE or FILE is '-') and prints, per\n"
-            "line, the normalised record or the reject as one JSON object:\n"
-            "  {\"line\":N,\"kind\":\"trade\",\"columns\":{...}}\n"
-            "  {\"line\":N,\"reject\":\"bad_decimal\",\"message\":\"...\"}\n"
-            "(with \"file\" too when several files are given). Empty lines are skipped.\n"
-            "\n"
-            "  -k, --kind KIND      order, order_event, trade or order_manager (required)\n"
-            "  -f, --format FMT     json, avro or auto (default auto: JSON object, else\n"
-            "                       Confluent Avro)\n"
-            "  -s, --schema FILE    Avro schema for --format avro (plain Avro bodies)\n"
-            "  -r, --registry MAP   schema id map (\"<id> <file.avsc>\" per line) for\n"
-            "                       Confluent-framed Avro\n"
-            "  -h, --help           this help\n"
-            "\n"
-            "Avro messages are binary, so with --format avro each line is the hex encoding\n"
-            "of one message value; with auto, a line of hex digits starting with \"00\" is\n"
-            "read as a hex Confluent-framed value. Exit status: 0 if every line decoded, 1 if any\n"
-            "line was rejected (a summary goes to stderr), 2 on misuse.\n");
-}
+/* The description under "usage:" in --help; the options come from the config table. */
+static const char decode_summary[] =
+    "Decodes one message per line (stdin when no FILE or FILE is '-') and prints, per\n"
+    "line, the normalised record or the reject as one JSON object:\n"
+    "  {\"line\":N,\"kind\":\"trade\",\"columns\":{...}}\n"
+    "  {\"line\":N,\"reject\":\"bad_decimal\",\"message\":\"...\"}\n"
+    "(with \"file\" too when several files are given). Empty lines are skipped.\n"
+    "--kind is required. Avro messages are binary, so with --format avro each line is\n"
+    "the hex encoding of one message value; with auto, a line of hex digits starting\n"
+    "with \"00\" is read as a hex Confluent-framed value. Exit status: 0 if every line\n"
+    "decoded, 1 if any line was rejected (a summary goes to stderr), 2 on misuse.";
+
+static const char *const decode_keys[] = {"kind", "format", "avro.schema", "registry",
+                                          "max.message.bytes", "log.level", NULL};
 
 static int hexval(int c) {
     if (c >= '0' && c <= '9')
@@ -160,123 +151,50 @@ static int decode_stream(FILE *in, const char *file, execrec_codec_t *codec, exe
 }
 
 int execrec_cli_decode(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"kind", required_argument, NULL, 'k'},   {"format", required_argument, NULL, 'f'},
-        {"schema", required_argument, NULL, 's'}, {"registry", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    const char *kind_s = NULL, *format_s = "auto", *schema_path = NULL, *registry_path = NULL;
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "k:f:s:r:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'k':
-            kind_s = optarg;
-            break;
-        case 'f':
-            format_s = optarg;
-            break;
-        case 's':
-            schema_path = optarg;
-            break;
-        case 'r':
-            registry_path = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return EXECREC_EXIT_OK;
-        default:
-            fprintf(stderr, "execrec decode: bad option '%s' (see 'execrec decode --help')\n",
-                    argv[optind - 1]);
-            return EXECREC_EXIT_USAGE;
-        }
+    execrec_config_t *conf = execrec_config_new();
+    char **files = NULL;
+    int nfiles = 0;
+    if (!conf) {
+        fprintf(stderr, "execrec decode: out of memory\n");
+        return EXECREC_EXIT_FAIL;
     }
-    execrec_kind_t kind;
-    if (!kind_s) {
-        fprintf(stderr, "execrec decode: --kind is required (order, order_event, trade, "
-                        "order_manager)\n");
-        return EXECREC_EXIT_USAGE;
+    int prc = execrec_config_parse_args(conf, "decode", decode_summary, decode_keys, argc, argv,
+                                        &files, &nfiles);
+    if (prc) {
+        execrec_config_destroy(conf);
+        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
     }
-    if (execrec_kind_parse(kind_s, &kind) < 0) {
-        fprintf(stderr,
-                "execrec decode: unknown kind '%s' (order, order_event, trade, "
-                "order_manager)\n",
-                kind_s);
-        return EXECREC_EXIT_USAGE;
-    }
-    execrec_format_t format;
-    if (!strcmp(format_s, "auto"))
-        format = EXECREC_FORMAT_AUTO;
-    else if (!strcmp(format_s, "json"))
-        format = EXECREC_FORMAT_JSON;
-    else if (!strcmp(format_s, "avro"))
-        format = EXECREC_FORMAT_AVRO;
-    else {
-        fprintf(stderr, "execrec decode: --format must be json, avro or auto, not '%s'\n",
-                format_s);
-        return EXECREC_EXIT_USAGE;
-    }
-    if (format == EXECREC_FORMAT_AVRO && !schema_path) {
-        fprintf(stderr, "execrec decode: --format avro needs --schema FILE.avsc\n");
-        return EXECREC_EXIT_USAGE;
-    }
-
-    int rc = EXECREC_EXIT_FAIL;
-    char errstr[512];
-    execrec_avro_schema_t *schema = NULL;
-    execrec_avro_registry_t *registry = NULL;
-    execrec_codec_t *codec = NULL;
+    int rc = EXECREC_EXIT_USAGE;
+    cli_codec_t cc = {0};
     execrec_arena_t *arena = NULL;
     decode_stats_t st = {0, 0, 0};
-    if (schema_path && !(schema = execrec_avro_schema_load(schema_path, errstr, sizeof(errstr)))) {
-        fprintf(stderr, "execrec decode: %s\n", errstr);
+    execrec_kind_t kind;
+    if (cli_apply_log_level(conf, "decode") < 0 || cli_parse_kind(conf, "decode", &kind))
         goto out;
-    }
-    if (registry_path) {
-        if (!(registry = execrec_avro_registry_new())) {
-            fprintf(stderr, "execrec decode: out of memory\n");
-            goto out;
-        }
-        if (execrec_avro_registry_load_map(registry, registry_path, errstr, sizeof(errstr)) !=
-            EXECREC_OK) {
-            fprintf(stderr, "execrec decode: %s\n", errstr);
-            goto out;
-        }
-    }
-    execrec_codec_conf_t conf;
-    memset(&conf, 0, sizeof(conf));
-    for (int k = 0; k < EXECREC_KIND__CNT; k++)
-        conf.format[k] = EXECREC_FORMAT_AUTO;
-    conf.format[kind] = format;
-    conf.plain_schema[kind] = schema;
-    conf.registry = registry;
-    if (!(codec = execrec_codec_new(&conf, errstr, sizeof(errstr)))) {
-        fprintf(stderr, "execrec decode: %s\n", errstr);
+    if ((rc = cli_codec_open(&cc, conf, kind, "decode")) != 0)
         goto out;
-    }
+    rc = EXECREC_EXIT_FAIL;
     if (!(arena = execrec_arena_new())) {
         fprintf(stderr, "execrec decode: out of memory\n");
         goto out;
     }
-    int nfiles = argc - optind;
     int failed = 0;
     if (nfiles == 0) {
-        failed = decode_stream(stdin, NULL, codec, kind, format, arena, &st) < 0;
+        failed = decode_stream(stdin, NULL, cc.codec, kind, cc.format, arena, &st) < 0;
     } else {
-        for (int i = optind; i < argc && !failed; i++) {
-            const char *name = nfiles > 1 ? argv[i] : NULL;
-            if (!strcmp(argv[i], "-")) {
-                failed = decode_stream(stdin, name, codec, kind, format, arena, &st) < 0;
+        for (int i = 0; i < nfiles && !failed; i++) {
+            const char *name = nfiles > 1 ? files[i] : NULL;
+            if (!strcmp(files[i], "-")) {
+                failed = decode_stream(stdin, name, cc.codec, kind, cc.format, arena, &st) < 0;
                 continue;
             }
-            FILE *in = fopen(argv[i], "rb");
+            FILE *in = fopen(files[i], "rb");
             if (!in) {
-                fprintf(stderr, "execrec decode: %s: %s\n", argv[i], strerror(errno));
+                fprintf(stderr, "execrec decode: %s: %s\n", files[i], strerror(errno));
                 failed = 1;
                 break;
             }
-            failed = decode_stream(in, name, codec, kind, format, arena, &st) < 0;
+            failed = decode_stream(in, name, cc.codec, kind, cc.format, arena, &st) < 0;
             fclose(in);
         }
     }
@@ -291,8 +209,7 @@ int execrec_cli_decode(int argc, char **argv) {
     rc = EXECREC_EXIT_OK;
 out:
     execrec_arena_destroy(arena);
-    execrec_codec_destroy(codec);
-    execrec_avro_schema_destroy(schema);
-    execrec_avro_registry_destroy(registry);
+    cli_codec_close(&cc);
+    execrec_config_destroy(conf);
     return rc;
 }

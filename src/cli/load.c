@@ -128,10 +128,7 @@ int execrec_cli_load(int argc, char **argv) {
         rc = EXECREC_EXIT_USAGE;
         goto done;
     }
-    const char *kind = execrec_config_get(conf, "kind");
-    if (!kind || execrec_kind_parse(kind, &ld.kind) < 0) {
-        fprintf(stderr, "execrec load: --kind is required: order, order_event, trade or "
-                        "order_manager\n");
+    if (cli_parse_kind(conf, "load", &ld.kind)) {
         rc = EXECREC_EXIT_USAGE;
         goto done;
     }
