@@ -1,8 +1,10 @@
 /* Shared test helpers, see testutil.h. */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -86,6 +88,61 @@ long long tu_pg_count(PGconn *conn, const char *sql) {
 const char *tu_source_dir(void) {
     const char *d = getenv("EXECREC_SOURCE_DIR");
     return d ? d : EXECREC_SOURCE_DIR;
+}
+
+char *tu_source_path(const char *rel) {
+    const char *dir = tu_source_dir();
+    size_t n = strlen(dir) + strlen(rel) + 2;
+    char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    snprintf(p, n, "%s/%s", dir, rel);
+    return p;
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t tu_replay_dir(const char *dir,
+                     int (*check)(const unsigned char *data, size_t len, char *why,
+                                  size_t why_size),
+                     int *failed) {
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot open %s", dir);
+    char **names = NULL;
+    size_t n = 0, cap = 0, files = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            names = realloc(names, cap * sizeof(*names));
+            ck_assert_ptr_nonnull(names);
+        }
+        names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        char path[8192], why[512];
+        struct stat st;
+        size_t len;
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        /* Subdirectories hold other targets' inputs: not ours to replay. */
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            char *data = tu_read_file(path, &len);
+            if (check((const unsigned char *)data, len, why, sizeof(why)) != 0) {
+                fprintf(stderr, "%s: %s\n", path, why);
+                (*failed)++;
+            }
+            free(data);
+            files++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return files;
 }
 
 const char *tu_bin(void) {

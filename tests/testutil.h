@@ -25,10 +25,19 @@ void tu_pg_exec(PGconn *conn, const char *sql);
 
 /** Top of the source tree (EXECREC_SOURCE_DIR). */
 const char *tu_source_dir(void);
+/** rel (e.g. "schemas/trade.avsc") under the source tree; malloc'd, caller frees. */
+char *tu_source_path(const char *rel);
 /** Path of the built execrec binary (EXECREC_BIN). */
 const char *tu_bin(void);
 /** Reads a whole file (malloc'd, NUL-terminated); aborts the test on failure. */
 char *tu_read_file(const char *path, size_t *len);
+/** Feeds every regular file of dir, in name order, to check(data, len, why,
+ *  why_size); each one it fails (non-zero) is printed with its reason and counted in
+ *  *failed. Aborts the test if dir cannot be read. @returns the number of files. */
+size_t tu_replay_dir(const char *dir,
+                     int (*check)(const unsigned char *data, size_t len, char *why,
+                                  size_t why_size),
+                     int *failed);
 /** Runs a shell command, returns its exit status (or -1), output appended to *out
  *  if out is not NULL (malloc'd). */
 int tu_run(const char *cmd, char **out);

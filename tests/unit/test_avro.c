@@ -109,25 +109,10 @@ static avro_value_t branch(avro_value_t *u, int idx) {
 
 static const char *TRADE_SCHEMA_PATH = "schemas/trade.avsc";
 
-static char *source_path(const char *rel) {
-    const char *dir = getenv("EXECREC_SOURCE_DIR");
-    if (!dir)
-        dir = EXECREC_SOURCE_DIR;
-    size_t n = strlen(dir) + strlen(rel) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", dir, rel);
-    return p;
-}
-
 static char *read_source(const char *rel) {
-    char *path = source_path(rel);
-    FILE *fp = fopen(path, "rb");
-    ck_assert_msg(fp != NULL, "cannot open %s", path);
+    char *path = tu_source_path(rel);
+    char *data = tu_read_file(path, NULL);
     free(path);
-    char *data = malloc(1 << 20);
-    size_t n = fread(data, 1, (1 << 20) - 1, fp);
-    fclose(fp);
-    data[n] = '\0';
     return data;
 }
 
@@ -664,7 +649,7 @@ START_TEST(test_shipped_schemas_match_contract) {
                                                    "schemas/trade.avsc",
                                                    "schemas/order_manager.avsc"};
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
-        char *path = source_path(files[k]);
+        char *path = tu_source_path(files[k]);
         char errstr[256];
         execrec_avro_schema_t *schema = execrec_avro_schema_load(path, errstr, sizeof(errstr));
         ck_assert_msg(schema != NULL, "%s", errstr);
@@ -726,7 +711,7 @@ static char *write_temp(const char *dir, const char *name, const char *text) {
 START_TEST(test_registry_map) {
     execrec_avro_registry_t *reg = execrec_avro_registry_new();
     char errstr[512];
-    char *map = source_path("schemas/registry.map");
+    char *map = tu_source_path("schemas/registry.map");
     ck_assert_int_eq(execrec_avro_registry_load_map(reg, map, errstr, sizeof(errstr)),
                      EXECREC_OK);
     free(map);
@@ -812,7 +797,7 @@ END_TEST
 START_TEST(test_confluent) {
     execrec_avro_registry_t *reg = execrec_avro_registry_new();
     char errstr[512];
-    char *map = source_path("schemas/registry.map");
+    char *map = tu_source_path("schemas/registry.map");
     ck_assert_int_eq(execrec_avro_registry_load_map(reg, map, errstr, sizeof(errstr)),
                      EXECREC_OK);
     free(map);

@@ -12,25 +12,15 @@ static execrec_avro_registry_t *reg;
 static execrec_avro_schema_t *trade_schema;
 static execrec_arena_t *arena;
 
-static char *source_path(const char *rel) {
-    const char *dir = getenv("EXECREC_SOURCE_DIR");
-    if (!dir)
-        dir = EXECREC_SOURCE_DIR;
-    size_t n = strlen(dir) + strlen(rel) + 2;
-    char *p = malloc(n);
-    snprintf(p, n, "%s/%s", dir, rel);
-    return p;
-}
-
 static void setup(void) {
     char errstr[512];
-    char *path = source_path("schemas/registry.map");
+    char *path = tu_source_path("schemas/registry.map");
     reg = execrec_avro_registry_new();
     ck_assert_ptr_nonnull(reg);
     ck_assert_msg(execrec_avro_registry_load_map(reg, path, errstr, sizeof(errstr)) == EXECREC_OK,
                   "%s", errstr);
     free(path);
-    path = source_path("schemas/trade.avsc");
+    path = tu_source_path("schemas/trade.avsc");
     trade_schema = execrec_avro_schema_load(path, errstr, sizeof(errstr));
     ck_assert_msg(trade_schema != NULL, "%s", errstr);
     free(path);

@@ -4,65 +4,24 @@
  * same invariant checks as the libFuzzer target (tests/fuzz/fuzz_check.c), in the
  * ordinary sanitizer build, without libFuzzer. */
 #include <check.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "fuzz/fuzz_check.h"
 #include "testutil.h"
 
 /* Fewer files than this means the corpus went missing, not that all is well. */
 #define CORPUS_MIN_FILES 50
 
-static int cmp_names(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Runs every file of tests/fuzz/<sub> through the checks, reporting each failure.
+/* Runs every regular file of tests/fuzz/<sub> through the checks.
  * @returns the number of files; *failed counts those that broke an invariant. */
 static size_t run_dir(const char *sub, int *failed) {
-    char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/tests/fuzz/%s", tu_source_dir(), sub);
-    DIR *d = opendir(dir);
-    ck_assert_msg(d != NULL, "cannot open %s", dir);
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            names = realloc(names, cap * sizeof(*names));
-            ck_assert_ptr_nonnull(names);
-        }
-        names[n++] = strdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof(*names), cmp_names);
-    size_t skipped = 0;
-    for (size_t i = 0; i < n; i++) {
-        char path[8192], why[512];
-        size_t len;
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        /* regress/avro/ holds the fuzz_avro target's reproducers (its own test). */
-        struct stat st;
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-            free(names[i]);
-            skipped++;
-            continue;
-        }
-        char *data = tu_read_file(path, &len);
-        if (fuzz_check_input((const uint8_t *)data, len, why, sizeof(why)) != 0) {
-            fprintf(stderr, "%s/%s: %s\n", sub, names[i], why);
-            (*failed)++;
-        }
-        free(data);
-        free(names[i]);
-    }
-    free(names);
-    return n - skipped;
+    char rel[256];
+    snprintf(rel, sizeof(rel), "tests/fuzz/%s", sub);
+    char *dir = tu_source_path(rel);
+    size_t n = tu_replay_dir(dir, fuzz_check_input, failed);
+    free(dir);
+    return n;
 }
 
 START_TEST(test_corpus_invariants) {
