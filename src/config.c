@@ -23,6 +23,23 @@ static const execrec_confdef_t table[] = {
     {"batch.size", EXECREC_CONF_INT, "5000", "messages per PostgreSQL transaction"},
     {"batch.ms", EXECREC_CONF_INT, "200", "longest time a batch stays open, in milliseconds"},
     {"log.level", EXECREC_CONF_STRING, "info", "error, warn, info or debug"},
+    {"brokers", EXECREC_CONF_STRING, NULL,
+     "Kafka bootstrap servers (host:port,...); unset: start the embedded broker in-process"},
+    {"group", EXECREC_CONF_STRING, "execrec", "Kafka consumer group (also the key of the "
+                                              "offsets stored in PostgreSQL)"},
+    {"topic.orders", EXECREC_CONF_STRING, "orders", "topic of orders (empty: not consumed)"},
+    {"topic.events", EXECREC_CONF_STRING, "order-events",
+     "topic of order events (empty: not consumed)"},
+    {"topic.trades", EXECREC_CONF_STRING, "trades", "topic of trades (empty: not consumed)"},
+    {"topic.managers", EXECREC_CONF_STRING, "order-managers",
+     "topic of order-manager intents (empty: not consumed)"},
+    {"exit.at.end", EXECREC_CONF_BOOL, "false",
+     "stop once every assigned partition has reached the end it had at start"},
+    {"stats.interval.ms", EXECREC_CONF_INT, "10000",
+     "how often totals (consumed, inserted, duplicates, rejected, lag) are logged; 0: never"},
+    {"partitions", EXECREC_CONF_INT, "4", "partitions per topic of the embedded broker"},
+    {"address.file", EXECREC_CONF_STRING, NULL,
+     "write the embedded broker's bootstrap address to this file"},
     {NULL, 0, NULL, NULL},
 };
 

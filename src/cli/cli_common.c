@@ -52,8 +52,7 @@ int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t
         return EXECREC_EXIT_USAGE;
     }
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
-        cconf.format[k] = EXECREC_FORMAT_AUTO;
-    cconf.format[kind] = fmt;
+        cconf.format[k] = kind == EXECREC_KIND__CNT || k == (int)kind ? fmt : EXECREC_FORMAT_AUTO;
     cc->format = fmt;
     const char *schema = execrec_config_get(conf, "avro.schema");
     if (fmt == EXECREC_FORMAT_AVRO && !schema) {
@@ -64,6 +63,11 @@ int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t
         if (!(cc->schema = execrec_avro_schema_load(schema, errstr, sizeof(errstr)))) {
             fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
             return EXECREC_EXIT_FAIL;
+        }
+        if (kind == EXECREC_KIND__CNT) {
+            fprintf(stderr, "execrec %s: --avro-schema describes one kind; the recorder reads "
+                            "several: use Confluent Avro with --registry\n", cmd);
+            return EXECREC_EXIT_USAGE;
         }
         cconf.plain_schema[kind] = cc->schema;
     }

@@ -23,7 +23,7 @@ int cli_apply_log_level(const execrec_config_t *conf, const char *cmd);
 int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t *kind);
 
 /** Builds cc from format, avro.schema, registry and max.message.bytes for messages
- *  of kind. @returns 0, EXECREC_EXIT_USAGE or EXECREC_EXIT_FAIL (reason printed). */
+ *  of kind (EXECREC_KIND__CNT: of every kind, as the recorder reads). @returns 0, EXECREC_EXIT_USAGE or EXECREC_EXIT_FAIL (reason printed). */
 int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t kind,
                    const char *cmd);
 void cli_codec_close(cli_codec_t *cc);

@@ -1,0 +1,42 @@
+/* The recorder: a librdkafka consumer in a consumer group, feeding the batch writer
+ * (writer.h). One batch = one PostgreSQL transaction holding the rows, the rejects
+ * and every partition's next offset (a compare-and-set), then the offsets are
+ * committed to Kafka as well, for lag tools. See docs/recorder.md.
+ *
+ *   poll ─► decode ─► writer_add / writer_add_reject ─► (N messages or T ms) flush
+ *
+ * Rebalances: on assignment each partition starts at the offset stored in
+ * PostgreSQL, else Kafka's committed offset, else auto.offset.reset; on revocation
+ * the open batch is flushed (or, if PostgreSQL is unreachable, abandoned: nothing
+ * of it was committed, so the next owner records it). A compare-and-set mismatch
+ * rolls the batch back and drops the partition that another recorder moved on. */
+#ifndef EXECREC_RECORDER_H
+#define EXECREC_RECORDER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include "execrec/codec.h"
+#include "execrec/config.h"
+#include "execrec/record.h"
+
+typedef struct execrec_recorder_conf_s {
+    const char *brokers;                       /* bootstrap.servers */
+    const char *group;                         /* consumer group */
+    const char *topic[EXECREC_KIND__CNT];      /* NULL or "": kind not consumed */
+    const char *dsn;                           /* libpq conninfo; NULL: PG* environment */
+    int64_t batch_size;                        /* messages per transaction */
+    int64_t batch_ms;                          /* longest a batch stays open */
+    int64_t stats_interval_ms;                 /* 0: no periodic totals */
+    int exit_at_end;                           /* stop at the ends seen on assignment */
+    const execrec_config_t *kafka;             /* -X pass-through properties (borrowed) */
+    execrec_codec_t *codec;                    /* borrowed */
+    volatile sig_atomic_t *stop;               /* set by a signal handler: 1 = stop,
+                                                  2 or more = give up waiting */
+} execrec_recorder_conf_t;
+
+/** Runs until *stop is set, or (exit_at_end) the ends are reached.
+ *  @returns 0 after a clean shutdown (open batch committed, group left), -1 on a
+ *  fatal error (reason logged). */
+int execrec_recorder_run(const execrec_recorder_conf_t *rc);
+
+#endif

@@ -1,0 +1,139 @@
+/* `execrec run`: the recorder daemon. Parses the configuration, starts the
+ * embedded broker when no --brokers is given, installs the signal handlers and
+ * hands over to execrec_recorder_run (recorder.h). */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include "execrec/broker.h"
+#include "execrec/cli.h"
+#include "execrec/config.h"
+#include "execrec/log.h"
+#include "execrec/recorder.h"
+#include "cli_common.h"
+
+static const char *const run_keys[] = {
+    "brokers",      "group",         "topic.orders",      "topic.events",
+    "topic.trades", "topic.managers", "dsn",              "batch.size",
+    "batch.ms",     "exit.at.end",   "stats.interval.ms", "registry",
+    "max.message.bytes", "partitions", "log.level",       NULL};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+    (void)sig;
+    if (stop_requested < 2)
+        stop_requested++;
+}
+
+/* Installs SIGINT/SIGTERM handlers (without SA_RESTART, so sleeps wake up). */
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int execrec_cli_run(int argc, char **argv) {
+    execrec_config_t *conf = execrec_config_new();
+    cli_codec_t cc = {0};
+    execrec_broker_t *broker = NULL;
+    char errstr[512];
+    char **rest = NULL;
+    int nrest = 0, rc = EXECREC_EXIT_FAIL;
+    if (!conf) {
+        fprintf(stderr, "execrec run: out of memory\n");
+        return EXECREC_EXIT_FAIL;
+    }
+    int prc = execrec_config_parse_args(
+        conf, "run",
+        "Record the orders, order-events, trades and order-managers topics into\n"
+        "PostgreSQL, exactly once. Messages are decoded (JSON, or Confluent Avro with\n"
+        "--registry), collected into batches of --batch-size messages or --batch-ms\n"
+        "milliseconds, and each batch is one transaction holding its rows, its rejects\n"
+        "and every partition's next offset (a compare-and-set, so a recorder that lost a\n"
+        "partition cannot write it). Each partition starts at the offset stored in\n"
+        "PostgreSQL, else at Kafka's committed offset, else at auto.offset.reset\n"
+        "(default earliest; change it with -X auto.offset.reset=latest).\n"
+        "\n"
+        "Without --brokers an embedded broker (librdkafka's in-memory mock cluster, for\n"
+        "development and tests) is started in-process. SIGINT/SIGTERM commit the open\n"
+        "batch, leave the group and exit 0; a second signal stops waiting for PostgreSQL.",
+        run_keys, argc, argv, &rest, &nrest);
+    if (prc) {
+        execrec_config_destroy(conf);
+        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
+    }
+    if (nrest > 0) {
+        fprintf(stderr, "execrec run: unexpected argument '%s'\n", rest[0]);
+        rc = EXECREC_EXIT_USAGE;
+        goto done;
+    }
+    if (cli_apply_log_level(conf, "run") < 0) {
+        rc = EXECREC_EXIT_USAGE;
+        goto done;
+    }
+    int crc = cli_codec_open(&cc, conf, EXECREC_KIND__CNT, "run");
+    if (crc) {
+        rc = crc;
+        goto done;
+    }
+    execrec_recorder_conf_t r;
+    memset(&r, 0, sizeof(r));
+    r.brokers = execrec_config_get(conf, "brokers");
+    r.group = execrec_config_get(conf, "group");
+    r.topic[EXECREC_KIND_ORDER] = execrec_config_get(conf, "topic.orders");
+    r.topic[EXECREC_KIND_ORDER_EVENT] = execrec_config_get(conf, "topic.events");
+    r.topic[EXECREC_KIND_TRADE] = execrec_config_get(conf, "topic.trades");
+    r.topic[EXECREC_KIND_ORDER_MANAGER] = execrec_config_get(conf, "topic.managers");
+    r.dsn = execrec_config_get(conf, "dsn");
+    r.batch_size = execrec_config_get_int(conf, "batch.size");
+    r.batch_ms = execrec_config_get_int(conf, "batch.ms");
+    r.stats_interval_ms = execrec_config_get_int(conf, "stats.interval.ms");
+    r.exit_at_end = execrec_config_get_bool(conf, "exit.at.end");
+    r.kafka = conf;
+    r.codec = cc.codec;
+    r.stop = &stop_requested;
+    if (!r.group || !*r.group) {
+        fprintf(stderr, "execrec run: --group must not be empty\n");
+        rc = EXECREC_EXIT_USAGE;
+        goto done;
+    }
+    if (r.batch_size < 1)
+        r.batch_size = 1;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++)
+        for (int j = 0; j < k; j++)
+            if (r.topic[k] && *r.topic[k] && r.topic[j] && !strcmp(r.topic[k], r.topic[j])) {
+                fprintf(stderr, "execrec run: topic '%s' is given for two kinds; each kind "
+                                "needs its own topic\n", r.topic[k]);
+                rc = EXECREC_EXIT_USAGE;
+                goto done;
+            }
+    if (!r.brokers || !*r.brokers) {
+        const char *topics[EXECREC_KIND__CNT];
+        int ntopics = 0;
+        for (int k = 0; k < EXECREC_KIND__CNT; k++)
+            if (r.topic[k] && *r.topic[k])
+                topics[ntopics++] = r.topic[k];
+        int64_t partitions = execrec_config_get_int(conf, "partitions");
+        broker = execrec_broker_start(1, partitions > 1000 ? 1000 : (int)partitions, topics,
+                                      ntopics, errstr, sizeof(errstr));
+        if (!broker) {
+            fprintf(stderr, "execrec run: %s\n", errstr);
+            goto done;
+        }
+        r.brokers = execrec_broker_bootstraps(broker);
+        execrec_log_info("no --brokers: started the embedded broker at %s (in memory, for "
+                         "development and tests; its messages are gone when execrec exits)",
+                         r.brokers);
+    }
+    install_signals();
+    rc = execrec_recorder_run(&r) == 0 ? EXECREC_EXIT_OK : EXECREC_EXIT_FAIL;
+done:
+    execrec_broker_stop(broker);
+    cli_codec_close(&cc);
+    execrec_config_destroy(conf);
+    return rc;
+}

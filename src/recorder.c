@@ -1,0 +1,786 @@
+/* The recorder, see recorder.h and docs/recorder.md.
+ *
+ * One thread. librdkafka calls the rebalance callback from inside
+ * rd_kafka_consumer_poll() (and rd_kafka_consumer_close()), so the batch, the
+ * partition table and the PostgreSQL connection are only ever touched here.
+ *
+ * Per partition we keep two offsets: `expected`, the next offset stored in
+ * PostgreSQL as of our last commit (-1: no row yet), which is what the batch's
+ * compare-and-set checks; and `next`, the offset after the last message added to
+ * the open batch. A batch that commits moves expected to next. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <librdkafka/rdkafka.h>
+#include <libpq-fe.h>
+#include "execrec/arena.h"
+#include "execrec/log.h"
+#include "execrec/migrate.h"
+#include "execrec/pg.h"
+#include "execrec/recorder.h"
+#include "execrec/writer.h"
+
+/* How long a revocation or a shutdown keeps retrying an unreachable PostgreSQL
+ * before it abandons the open batch (safe: nothing of it was committed). */
+#define REVOKE_GRACE_MS 10000
+#define SHUTDOWN_GRACE_MS 30000
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 10000
+#define KAFKA_TIMEOUT_MS 10000
+
+typedef struct part_s {
+    char *topic;
+    int32_t partition;
+    execrec_kind_t kind;
+    int64_t expected;    /* stored next offset as of our last commit; -1: no row */
+    int64_t next;        /* offset after the last message added, or the start */
+    int64_t batch_start; /* first offset in the open batch; -1: none */
+    int64_t end;         /* high watermark when assigned (--exit-at-end) */
+    int eof;             /* end of partition seen at or past end */
+    int fenced;          /* dropped after a compare-and-set mismatch */
+} part_t;
+
+typedef struct rec_s {
+    const execrec_recorder_conf_t *rc;
+    rd_kafka_t *rk;
+    PGconn *conn;
+    execrec_writer_t *writer;
+    execrec_arena_t *arena;
+    part_t *parts;
+    int nparts;
+    int assigned;            /* an assignment is in force */
+    int reset_latest;        /* auto.offset.reset is latest */
+    int64_t batch_opened_ms; /* when the open batch got its first message; 0: empty */
+    int64_t consumed;
+    execrec_writer_stats_t total;
+    int fatal;
+} rec_t;
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static const char *kind_label(execrec_kind_t k) {
+    static const char *label[EXECREC_KIND__CNT] = {"orders", "events", "trades", "managers"};
+    return label[k];
+}
+
+/* ---- PostgreSQL --------------------------------------------------------------- */
+
+/* Connects if there is no usable connection. The writer is pointed at a new
+ * connection only once it is up, so it never sees a freed one. */
+static int pg_ensure(rec_t *r, char *errstr, size_t errstr_size) {
+    if (r->conn && PQstatus(r->conn) == CONNECTION_OK)
+        return 0;
+    PGconn *conn = execrec_pg_connect(r->rc->dsn, errstr, errstr_size);
+    if (!conn)
+        return -1;
+    if (r->conn) {
+        PQfinish(r->conn);
+        execrec_log_info("reconnected to PostgreSQL");
+    }
+    r->conn = conn;
+    execrec_writer_set_conn(r->writer, conn);
+    return 0;
+}
+
+/* Waits before retry number attempt (bounded exponential backoff).
+ * @returns 0 to retry, -1 to give up: a second signal, or deadline (ms, -1: none)
+ * passed. A first signal alone does not give up: shutdown still wants the batch. */
+static int backoff(rec_t *r, int attempt, int64_t deadline) {
+    int64_t delay = BACKOFF_FIRST_MS;
+    for (int i = 0; i < attempt && delay < BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    if (delay > BACKOFF_MAX_MS)
+        delay = BACKOFF_MAX_MS;
+    int64_t until = now_ms() + delay;
+    while (now_ms() < until) {
+        if (*r->rc->stop >= 2 || (deadline >= 0 && now_ms() >= deadline))
+            return -1;
+        sleep_ms(50);
+    }
+    return (deadline >= 0 && now_ms() >= deadline) ? -1 : 0;
+}
+
+static int64_t retry_delay_ms(int attempt) {
+    int64_t delay = BACKOFF_FIRST_MS;
+    for (int i = 0; i < attempt && delay < BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    return delay > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay;
+}
+
+/* Reads this group's stored offsets. stored[i] is the next offset of parts[i], or
+ * -1 when there is no row. @returns 0, or -1 (errstr) when PostgreSQL failed. */
+static int read_stored(rec_t *r, int64_t *stored, char *errstr, size_t errstr_size) {
+    if (pg_ensure(r, errstr, errstr_size) < 0)
+        return -1;
+    const char *params[1] = {r->rc->group};
+    PGresult *res = PQexecParams(r->conn,
+                                 "SELECT topic, partition, next_offset FROM "
+                                 "execution.ingest_offsets WHERE consumer_group = $1",
+                                 1, NULL, params, NULL, NULL, 0);
+    if (execrec_pg_result_check(r->conn, res, errstr, errstr_size)) {
+        PQclear(res);
+        return -1;
+    }
+    for (int i = 0; i < r->nparts; i++)
+        stored[i] = -1;
+    for (int row = 0; row < PQntuples(res); row++) {
+        const char *topic = PQgetvalue(res, row, 0);
+        int32_t partition = (int32_t)atol(PQgetvalue(res, row, 1));
+        for (int i = 0; i < r->nparts; i++)
+            if (r->parts[i].partition == partition && !strcmp(r->parts[i].topic, topic))
+                stored[i] = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* ---- Kafka helpers -------------------------------------------------------------- */
+
+static part_t *find_part(rec_t *r, const char *topic, int32_t partition) {
+    for (int i = 0; i < r->nparts; i++)
+        if (r->parts[i].partition == partition && !strcmp(r->parts[i].topic, topic))
+            return &r->parts[i];
+    return NULL;
+}
+
+static void free_parts(rec_t *r) {
+    for (int i = 0; i < r->nparts; i++)
+        free(r->parts[i].topic);
+    free(r->parts);
+    r->parts = NULL;
+    r->nparts = 0;
+}
+
+/* Commits the positions of the given partitions to Kafka, asynchronously. Kafka's
+ * copy is informational (lag tools, and the start position for a group that has
+ * no row in PostgreSQL yet); PostgreSQL's is the one that counts. */
+static void commit_kafka(rec_t *r, const int *which, int n) {
+    if (n == 0)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    for (int i = 0; i < n; i++) {
+        part_t *p = &r->parts[which[i]];
+        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_commit(r->rk, l, 1);
+    if (err)
+        execrec_log_debug("kafka offset commit not sent: %s", rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void seek_part(rec_t *r, part_t *p, int64_t offset) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = offset;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(r->rk, l, KAFKA_TIMEOUT_MS);
+    if (e) {
+        execrec_log_warn("%s [%" PRId32 "]: seek to %" PRId64 " failed: %s", p->topic,
+                         p->partition, offset, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else if (l->elems[0].err) {
+        execrec_log_warn("%s [%" PRId32 "]: seek to %" PRId64 " failed: %s", p->topic,
+                         p->partition, offset, rd_kafka_err2str(l->elems[0].err));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void pause_part(rec_t *r, part_t *p) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    rd_kafka_pause_partitions(r->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* ---- the batch ------------------------------------------------------------------ */
+
+static void log_batch(const execrec_writer_stats_t *st, int64_t ms) {
+    if (execrec_log_get_level() < EXECREC_LOG_DEBUG)
+        return;
+    int64_t ins = 0, dup = 0;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        ins += st->inserted[k];
+        dup += st->duplicates[k];
+    }
+    execrec_log_debug("batch committed: %" PRId64 " messages, inserted %" PRId64
+                      ", duplicates %" PRId64 ", rejected %" PRId64 " (%" PRId64
+                      " refused by PostgreSQL), %" PRId64 " ms",
+                      st->messages, ins, dup, st->rejected, st->pg_refused, ms);
+}
+
+/* The batch committed: every partition in it moves on. */
+static void batch_committed(rec_t *r) {
+    int *moved = malloc(sizeof(int) * (size_t)(r->nparts ? r->nparts : 1)), n = 0;
+    for (int i = 0; i < r->nparts; i++) {
+        part_t *p = &r->parts[i];
+        if (p->batch_start < 0)
+            continue;
+        p->expected = p->next;
+        p->batch_start = -1;
+        if (moved)
+            moved[n++] = i;
+    }
+    if (moved)
+        commit_kafka(r, moved, n);
+    free(moved);
+    r->batch_opened_ms = 0;
+}
+
+/* The compare-and-set failed for at least one partition of the batch. The batch
+ * was rolled back. For each of its partitions: if the stored offset is still what
+ * we expected, replay it (seek back); if it is the batch's own end, the previous
+ * attempt's COMMIT had reached the server although we saw an error (a connection
+ * lost during COMMIT), so the batch is in fact recorded; otherwise another
+ * recorder owns the partition now: drop it, never write it.
+ * @returns 0 handled, -1 PostgreSQL failed (the batch is kept; retry). */
+static int batch_conflict(rec_t *r, const char *why) {
+    char errstr[1024];
+    int64_t *stored = calloc((size_t)(r->nparts ? r->nparts : 1), sizeof(int64_t));
+    if (!stored || read_stored(r, stored, errstr, sizeof(errstr)) < 0) {
+        free(stored);
+        return -1;
+    }
+    int landed = 0;
+    for (int i = 0; i < r->nparts; i++) {
+        part_t *p = &r->parts[i];
+        if (p->batch_start >= 0 && stored[i] == p->next && p->next != p->expected)
+            landed = 1;
+    }
+    if (landed) {
+        execrec_log_warn("the previous attempt to commit this batch had succeeded (its "
+                         "acknowledgement was lost); it is recorded, nothing is replayed");
+        execrec_writer_clear(r->writer);
+        batch_committed(r);
+        free(stored);
+        return 0;
+    }
+    execrec_log_error("%s", why);
+    execrec_writer_clear(r->writer);
+    for (int i = 0; i < r->nparts; i++) {
+        part_t *p = &r->parts[i];
+        if (p->batch_start < 0)
+            continue;
+        if (stored[i] != p->expected) {
+            p->fenced = 1;
+            pause_part(r, p);
+            execrec_log_error("dropping %s [%" PRId32 "]: its stored offset is %" PRId64
+                              " but this recorder expected %" PRId64
+                              "; another recorder owns it now. Nothing of it was written.",
+                              p->topic, p->partition, stored[i], p->expected);
+        } else {
+            execrec_log_info("%s [%" PRId32 "]: replaying from offset %" PRId64, p->topic,
+                             p->partition, p->batch_start);
+            p->next = p->batch_start;
+            seek_part(r, p, p->batch_start);
+        }
+        p->batch_start = -1;
+    }
+    r->batch_opened_ms = 0;
+    free(stored);
+    return 0;
+}
+
+/* Writes the open batch, retrying PostgreSQL failures with bounded backoff.
+ * @returns 0 committed (or handled as a conflict), -1 gave up (deadline or second
+ * signal; the batch is kept), -2 fatal (out of memory). */
+static int flush_batch(rec_t *r, int64_t deadline) {
+    int64_t pending = execrec_writer_pending(r->writer);
+    if (pending == 0)
+        return 0;
+    int64_t t0 = now_ms();
+    for (int attempt = 0;; attempt++) {
+        char errstr[1024];
+        if (pg_ensure(r, errstr, sizeof(errstr)) == 0) {
+            execrec_writer_stats_t st;
+            execrec_err_t err = execrec_writer_flush(r->writer, &st, errstr, sizeof(errstr));
+            if (err == EXECREC_OK) {
+                execrec_writer_stats_add(&r->total, &st);
+                log_batch(&st, now_ms() - t0);
+                batch_committed(r);
+                if (attempt > 0)
+                    execrec_log_info("PostgreSQL is back: batch of %" PRId64
+                                     " messages committed after %d retries",
+                                     pending, attempt);
+                return 0;
+            }
+            if (err == EXECREC_ERR_NOMEM) {
+                execrec_log_error("out of memory writing a batch");
+                return -2;
+            }
+            if (err == EXECREC_ERR_CONFLICT && batch_conflict(r, errstr) == 0)
+                return 0;
+        }
+        execrec_log_warn("PostgreSQL unavailable (%s); batch of %" PRId64
+                         " messages kept, retry %d in %" PRId64 " ms",
+                         errstr, pending, attempt + 1, retry_delay_ms(attempt));
+        if (backoff(r, attempt, deadline) < 0)
+            return -1;
+    }
+}
+
+/* ---- messages ------------------------------------------------------------------- */
+
+static int on_message(rec_t *r, const rd_kafka_message_t *m) {
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        part_t *p = find_part(r, topic, m->partition);
+        if (p && m->offset >= p->end)
+            p->eof = 1;
+        return 0;
+    }
+    if (m->err) {
+        execrec_log_warn("kafka: %s%s%s", *topic ? topic : "", *topic ? ": " : "",
+                         rd_kafka_message_errstr(m));
+        return 0;
+    }
+    part_t *p = find_part(r, topic, m->partition);
+    if (!p || p->fenced || m->offset < p->next)
+        return 0; /* not ours, dropped, or a re-delivery of what the batch holds */
+    r->consumed++;
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    const char *value = m->payload ? (const char *)m->payload : "";
+    execrec_msgmeta_t meta = {topic, m->partition, m->offset, tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
+                              m->key, m->key_len, value, m->len};
+    execrec_record_t rec;
+    execrec_reject_t rej;
+    execrec_arena_reset(r->arena);
+    execrec_err_t err = execrec_codec_decode(r->rc->codec, p->kind, value, m->len, r->arena,
+                                             &rec, &rej);
+    if (err == EXECREC_OK)
+        err = execrec_writer_add(r->writer, &meta, &rec);
+    else if (err == EXECREC_ERR_REJECT)
+        err = execrec_writer_add_reject(r->writer, &meta, value, m->len, &rej);
+    if (err == EXECREC_OK)
+        err = execrec_writer_set_offset(r->writer, r->rc->group, p->topic, p->partition,
+                                        p->expected, m->offset + 1);
+    if (err) {
+        execrec_log_error("%s [%" PRId32 "] offset %" PRId64 ": %s", topic, m->partition,
+                          m->offset, execrec_err_name(err));
+        return -1;
+    }
+    if (p->batch_start < 0)
+        p->batch_start = m->offset;
+    p->next = m->offset + 1;
+    if (!r->batch_opened_ms)
+        r->batch_opened_ms = now_ms();
+    return 0;
+}
+
+/* ---- rebalances ----------------------------------------------------------------- */
+
+static int kind_of_topic(const rec_t *r, const char *topic, execrec_kind_t *kind) {
+    for (int k = 0; k < EXECREC_KIND__CNT; k++)
+        if (r->rc->topic[k] && !strcmp(r->rc->topic[k], topic)) {
+            *kind = (execrec_kind_t)k;
+            return 0;
+        }
+    return -1;
+}
+
+/* Kafka's committed offsets for the partitions with no row in PostgreSQL.
+ * committed[i] stays -1 where Kafka has none (or cannot say). */
+static void read_committed(rec_t *r, const int64_t *stored, int64_t *committed) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts);
+    for (int i = 0; i < r->nparts; i++) {
+        committed[i] = -1;
+        if (stored[i] < 0)
+            rd_kafka_topic_partition_list_add(l, r->parts[i].topic, r->parts[i].partition);
+    }
+    if (l->cnt > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_committed(r->rk, l, KAFKA_TIMEOUT_MS);
+        if (err)
+            execrec_log_warn("cannot read Kafka's committed offsets (%s): starting from "
+                             "auto.offset.reset; the natural keys keep it exactly-once",
+                             rd_kafka_err2str(err));
+        for (int j = 0; !err && j < l->cnt; j++) {
+            part_t *p = find_part(r, l->elems[j].topic, l->elems[j].partition);
+            if (p && !l->elems[j].err && l->elems[j].offset >= 0)
+                committed[p - r->parts] = l->elems[j].offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* The low and high watermarks of p, retried while the broker is unreachable. */
+static int read_watermarks(rec_t *r, const part_t *p, int64_t *lo, int64_t *hi) {
+    for (int attempt = 0;; attempt++) {
+        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+            r->rk, p->topic, p->partition, lo, hi, KAFKA_TIMEOUT_MS);
+        if (!err)
+            return 0;
+        execrec_log_warn("%s [%" PRId32 "]: cannot read the watermarks from the broker "
+                         "(%s); retrying", p->topic, p->partition, rd_kafka_err2str(err));
+        if (*r->rc->stop || backoff(r, attempt, -1) < 0)
+            return -1;
+    }
+}
+
+static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
+    free_parts(r);
+    r->parts = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(part_t));
+    int64_t *stored = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(int64_t));
+    int64_t *committed = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(int64_t));
+    if (!r->parts || !stored || !committed) {
+        execrec_log_error("out of memory on assignment");
+        r->fatal = 1;
+        goto done;
+    }
+    for (int i = 0; i < list->cnt; i++) {
+        part_t *p = &r->parts[r->nparts];
+        if (kind_of_topic(r, list->elems[i].topic, &p->kind) < 0)
+            continue; /* not one of ours; cannot happen with our subscription */
+        if (!(p->topic = strdup(list->elems[i].topic))) {
+            r->fatal = 1;
+            goto done;
+        }
+        p->partition = list->elems[i].partition;
+        p->batch_start = -1;
+        r->nparts++;
+    }
+    /* PostgreSQL holds the truth; wait for it rather than guess. */
+    char errstr[1024];
+    for (int attempt = 0; read_stored(r, stored, errstr, sizeof(errstr)) < 0; attempt++) {
+        execrec_log_warn("cannot read the stored offsets from PostgreSQL (%s); retry %d in "
+                         "%" PRId64 " ms", errstr, attempt + 1, retry_delay_ms(attempt));
+        if (backoff(r, attempt, *r->rc->stop ? now_ms() : -1) < 0) {
+            execrec_log_error("giving up the assignment: PostgreSQL unreachable");
+            r->fatal = 1;
+            goto done;
+        }
+    }
+    read_committed(r, stored, committed);
+    rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(r->nparts);
+    for (int i = 0; i < r->nparts; i++) {
+        part_t *p = &r->parts[i];
+        int64_t lo = -1, hi = -1, start;
+        const char *from;
+        if (read_watermarks(r, p, &lo, &hi) < 0) {
+            r->fatal = 1;
+            rd_kafka_topic_partition_list_destroy(assign);
+            goto done;
+        }
+        if (stored[i] >= 0) {
+            start = stored[i];
+            from = "stored in PostgreSQL";
+        } else if (committed[i] >= 0) {
+            start = committed[i];
+            from = "Kafka's committed offset";
+        } else {
+            start = r->reset_latest ? hi : lo;
+            from = r->reset_latest ? "auto.offset.reset=latest" : "auto.offset.reset=earliest";
+        }
+        if (start < lo) {
+            execrec_log_error("%s [%" PRId32 "]: offsets %" PRId64 "..%" PRId64
+                              " are no longer on the broker (retention): those %" PRId64
+                              " messages were never recorded; starting at %" PRId64,
+                              p->topic, p->partition, start, lo - 1, lo - start, lo);
+            start = lo;
+        } else if (start > hi) {
+            execrec_log_error("%s [%" PRId32 "]: the start offset %" PRId64
+                              " (%s) is past the partition's end %" PRId64
+                              ": was the topic recreated? Starting there anyway; use "
+                              "execrec backfill for the offsets before it",
+                              p->topic, p->partition, start, from, hi);
+        }
+        p->expected = stored[i];
+        p->next = start;
+        p->end = hi;
+        rd_kafka_topic_partition_list_add(assign, p->topic, p->partition)->offset = start;
+        execrec_log_info("assigned %s [%" PRId32 "]: from offset %" PRId64 " (%s), end %" PRId64,
+                         p->topic, p->partition, start, from, hi);
+    }
+    rd_kafka_resp_err_t err = rd_kafka_assign(r->rk, assign);
+    rd_kafka_topic_partition_list_destroy(assign);
+    if (err) {
+        execrec_log_error("assign failed: %s", rd_kafka_err2str(err));
+        r->fatal = 1;
+        goto done;
+    }
+    r->assigned = 1;
+    if (r->nparts == 0)
+        execrec_log_info("assigned no partitions (the group has more members than partitions)");
+done:
+    free(stored);
+    free(committed);
+}
+
+static void on_revoke(rec_t *r) {
+    int64_t pending = execrec_writer_pending(r->writer);
+    if (pending > 0 && flush_batch(r, now_ms() + REVOKE_GRACE_MS) < 0) {
+        execrec_log_warn("abandoning the open batch of %" PRId64 " messages: PostgreSQL "
+                         "unreachable. Nothing of it was committed; the partitions' next "
+                         "owner records them.", pending);
+        execrec_writer_clear(r->writer);
+        r->batch_opened_ms = 0;
+    }
+    for (int i = 0; i < r->nparts; i++)
+        execrec_log_info("revoked %s [%" PRId32 "] at offset %" PRId64, r->parts[i].topic,
+                         r->parts[i].partition, r->parts[i].next);
+    free_parts(r);
+    r->assigned = 0;
+    rd_kafka_assign(r->rk, NULL);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *list, void *opaque) {
+    (void)rk;
+    rec_t *r = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        on_assign(r, list);
+    } else {
+        if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+            execrec_log_warn("rebalance error: %s", rd_kafka_err2str(err));
+        on_revoke(r);
+    }
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    rec_t *r = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_fatal_error(rk, why, sizeof(why));
+        execrec_log_error("kafka: fatal: %s", why);
+        r->fatal = 1;
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        execrec_log_warn("kafka: all brokers are down (%s); still trying", reason);
+    else
+        execrec_log_warn("kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk;
+    execrec_log_level_t l = level <= 3   ? EXECREC_LOG_ERROR
+                            : level == 4 ? EXECREC_LOG_WARN
+                            : level <= 6 ? EXECREC_LOG_INFO
+                                         : EXECREC_LOG_DEBUG;
+    execrec_log(l, "kafka %s: %s", fac, buf);
+}
+
+/* ---- set-up and the loop -------------------------------------------------------- */
+
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value) {
+    char errstr[512];
+    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        execrec_log_error("kafka property %s: %s", key, errstr);
+        return -1;
+    }
+    return 0;
+}
+
+static rd_kafka_t *consumer_new(rec_t *r) {
+    const execrec_recorder_conf_t *rc = r->rc;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char errstr[512];
+    /* Defaults first; -X overrides them; then what correctness depends on. */
+    if (conf_set(conf, "client.id", "execrec") < 0 ||
+        conf_set(conf, "auto.offset.reset", "earliest") < 0)
+        goto fail;
+    for (int i = 0; i < execrec_config_kafka_count(rc->kafka); i++) {
+        const char *k, *v;
+        execrec_config_kafka_get(rc->kafka, i, &k, &v);
+        if (conf_set(conf, k, v) < 0)
+            goto fail;
+    }
+    if (conf_set(conf, "bootstrap.servers", rc->brokers) < 0 ||
+        conf_set(conf, "group.id", rc->group) < 0 ||
+        conf_set(conf, "enable.auto.commit", "false") < 0 ||
+        conf_set(conf, "enable.auto.offset.store", "false") < 0 ||
+        conf_set(conf, "enable.partition.eof", "true") < 0)
+        goto fail;
+    char reset[32];
+    size_t n = sizeof(reset);
+    if (rd_kafka_conf_get(conf, "auto.offset.reset", reset, &n) == RD_KAFKA_CONF_OK)
+        r->reset_latest = !strcmp(reset, "latest") || !strcmp(reset, "largest") ||
+                          !strcmp(reset, "end");
+    rd_kafka_conf_set_opaque(conf, r);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        execrec_log_error("cannot create the Kafka consumer: %s", errstr);
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static int subscribe(rec_t *r) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(EXECREC_KIND__CNT);
+    char names[512] = "";
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        const char *t = r->rc->topic[k];
+        if (!t || !*t)
+            continue;
+        rd_kafka_topic_partition_list_add(l, t, RD_KAFKA_PARTITION_UA);
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof(names) - len, "%s%s (%s)", len ? ", " : "", t,
+                 execrec_kind_name((execrec_kind_t)k));
+    }
+    if (l->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        execrec_log_error("no topic to consume: every --topic-* is empty");
+        return -1;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(r->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) {
+        execrec_log_error("cannot subscribe: %s", rd_kafka_err2str(err));
+        return -1;
+    }
+    execrec_log_info("consumer group %s subscribed to %s", r->rc->group, names);
+    return 0;
+}
+
+static int all_at_end(const rec_t *r) {
+    if (!r->assigned)
+        return 0;
+    for (int i = 0; i < r->nparts; i++) {
+        const part_t *p = &r->parts[i];
+        if (!p->fenced && !p->eof && p->next < p->end)
+            return 0;
+    }
+    return 1;
+}
+
+static void log_totals(rec_t *r, const char *what) {
+    int64_t ins = 0, dup = 0, lag = 0;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        ins += r->total.inserted[k];
+        dup += r->total.duplicates[k];
+    }
+    for (int i = 0; i < r->nparts; i++) {
+        int64_t lo, hi;
+        part_t *p = &r->parts[i];
+        if (!p->fenced &&
+            rd_kafka_get_watermark_offsets(r->rk, p->topic, p->partition, &lo, &hi) == 0 &&
+            hi > p->next)
+            lag += hi - p->next;
+    }
+    execrec_log_info("%s: consumed %" PRId64 ", inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
+                     ", %s %" PRId64 ", %s %" PRId64 "), duplicates %" PRId64
+                     ", rejected %" PRId64 ", lag %" PRId64 " over %d partitions",
+                     what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
+                     r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
+                     r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
+                     r->total.inserted[EXECREC_KIND_TRADE],
+                     kind_label(EXECREC_KIND_ORDER_MANAGER),
+                     r->total.inserted[EXECREC_KIND_ORDER_MANAGER], dup, r->total.rejected, lag,
+                     r->nparts);
+}
+
+static int run_loop(rec_t *r) {
+    const execrec_recorder_conf_t *rc = r->rc;
+    int64_t last_stats = now_ms();
+    for (;;) {
+        if (*rc->stop || r->fatal)
+            return 0;
+        int timeout = 100;
+        if (r->batch_opened_ms) {
+            int64_t left = r->batch_opened_ms + rc->batch_ms - now_ms();
+            timeout = left < 0 ? 0 : left < timeout ? (int)left : timeout;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, timeout);
+        if (m) {
+            int rc_msg = on_message(r, m);
+            rd_kafka_message_destroy(m);
+            if (rc_msg < 0)
+                return -1;
+        }
+        int64_t pending = execrec_writer_pending(r->writer);
+        if (pending >= rc->batch_size ||
+            (pending > 0 && now_ms() - r->batch_opened_ms >= rc->batch_ms)) {
+            int f = flush_batch(r, -1);
+            if (f == -2)
+                return -1;
+            if (f == -1)
+                return 0; /* a second signal while waiting for PostgreSQL */
+        }
+        if (rc->stats_interval_ms > 0 && now_ms() - last_stats >= rc->stats_interval_ms) {
+            log_totals(r, "totals");
+            last_stats = now_ms();
+        }
+        if (rc->exit_at_end && all_at_end(r)) {
+            execrec_log_info("every assigned partition reached the end it had at start");
+            return 0;
+        }
+    }
+}
+
+int execrec_recorder_run(const execrec_recorder_conf_t *rc) {
+    rec_t r;
+    memset(&r, 0, sizeof(r));
+    r.rc = rc;
+    char errstr[1024];
+    int status = -1;
+
+    if (!(r.writer = execrec_writer_new(NULL, errstr, sizeof(errstr))) ||
+        !(r.arena = execrec_arena_new())) {
+        execrec_log_error("out of memory");
+        goto out;
+    }
+    if (pg_ensure(&r, errstr, sizeof(errstr)) < 0) {
+        execrec_log_error("%s", errstr);
+        goto out;
+    }
+    char *shown = execrec_pg_redact_conninfo(rc->dsn ? rc->dsn : "");
+    execrec_log_info("connected to PostgreSQL %s%s%s (database %s on %s:%s)",
+                     shown && *shown ? "(" : "", shown ? shown : "", shown && *shown ? ")" : "",
+                     PQdb(r.conn), PQhost(r.conn), PQport(r.conn));
+    free(shown);
+    int applied = 0;
+    if (execrec_migrate(r.conn, NULL, &applied, errstr, sizeof(errstr))) {
+        execrec_log_error("migrations failed: %s", errstr);
+        goto out;
+    }
+    if (applied)
+        execrec_log_info("applied %d migration(s)", applied);
+    if (!(r.rk = consumer_new(&r)) || subscribe(&r) < 0)
+        goto out;
+
+    int loop = run_loop(&r);
+    if (loop == 0 && !r.fatal) {
+        /* Shutdown: commit what is open, then leave the group (which revokes). */
+        int f = flush_batch(&r, now_ms() + SHUTDOWN_GRACE_MS);
+        if (f < 0) {
+            execrec_log_error("could not commit the open batch of %" PRId64
+                              " messages before shutdown (PostgreSQL unreachable). Nothing "
+                              "of it was committed: it is consumed again on the next start.",
+                              execrec_writer_pending(r.writer));
+            execrec_writer_clear(r.writer);
+        } else {
+            status = 0;
+        }
+    }
+    log_totals(&r, "final totals");
+out:
+    if (r.rk) {
+        rd_kafka_resp_err_t err = rd_kafka_consumer_close(r.rk);
+        if (err)
+            execrec_log_warn("closing the consumer: %s", rd_kafka_err2str(err));
+        rd_kafka_destroy(r.rk);
+    }
+    free_parts(&r);
+    execrec_writer_destroy(r.writer);
+    execrec_arena_destroy(r.arena);
+    if (r.conn)
+        PQfinish(r.conn);
+    return status;
+}
