@@ -52,6 +52,21 @@ void execrec_log(execrec_log_level_t level, const char *fmt, ...) {
     size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
+    /* One event, one line: libpq's messages span lines ("...\n\tIs the server
+     * running..."), so runs of line breaks and tabs become one space. */
+    size_t out = (size_t)n;
+    for (size_t i = (size_t)n; i < len; i++) {
+        char c = line[i];
+        if (c == '\n' || c == '\r' || c == '\t') {
+            if (out > (size_t)n && line[out - 1] != ' ')
+                line[out++] = ' ';
+        } else {
+            line[out++] = c;
+        }
+    }
+    while (out > (size_t)n && line[out - 1] == ' ')
+        out--;
+    len = out;
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;

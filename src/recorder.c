@@ -714,6 +714,10 @@ static int run_loop(rec_t *r) {
                 return 0; /* a second signal while waiting for PostgreSQL */
         }
         if (rc->stats_interval_ms > 0 && now_ms() - last_stats >= rc->stats_interval_ms) {
+            if (!r->assigned)
+                execrec_log_info("no partitions assigned yet: waiting for the consumer group "
+                                 "(a member that died without leaving keeps its partitions "
+                                 "until its session.timeout.ms has passed)");
             log_totals(r, "totals");
             last_stats = now_ms();
         }
