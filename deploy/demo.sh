@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian machine: install the packages, build execrec,
-# start a throwaway PostgreSQL, apply the migrations, decode the sample stream in
-# tests/data/sample/, record it into the tables, and show what landed.
+# start a throwaway PostgreSQL and the embedded broker, publish the sample stream
+# in tests/data/sample/ (good and malformed messages) to the four topics, record it
+# with `execrec run --exit-at-end`, and show what landed.
 #
 #   bash deploy/demo.sh          run the demo and remove the database afterwards
 #   bash deploy/demo.sh --keep   leave the database running and print how to reach it
@@ -18,32 +19,53 @@ bin=$PWD/build/release/execrec
 sample=tests/data/sample
 
 pgdir=/tmp/execrec-demo-pg
+work=$(mktemp -d /tmp/execrec-demo.XXXXXX)
+broker_pid=
+cleanup() {
+    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+    rm -rf "$work"
+    if [ $keep -eq 0 ]; then bash "$root/deploy/pg.sh" destroy "$pgdir"; fi
+}
+trap cleanup EXIT
 bash deploy/pg.sh destroy "$pgdir"
 eval "$(bash deploy/pg.sh start "$pgdir")"
-if [ $keep -eq 0 ]; then
-    trap 'bash "$root/deploy/pg.sh" destroy "$pgdir"' EXIT
-fi
 
 section() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
 q() { psql -X -q -P pager=off -c "$1"; }
 
-section "execrec $($bin --version | cut -d' ' -f2): migrate a throwaway database ($PGHOST:$PGPORT)"
-$bin migrate
+section "execrec $($bin --version | cut -d' ' -f2): a throwaway database ($PGHOST:$PGPORT) and the embedded broker"
+# The embedded broker is librdkafka's in-memory mock cluster: a real Kafka-protocol
+# server on loopback, for demos and tests. Production points --brokers at Kafka.
+"$bin" broker --partitions 4 --address-file "$work/broker" >/dev/null 2>"$work/broker.log" &
+broker_pid=$!
+for _ in $(seq 100); do [ -s "$work/broker" ] && break; sleep 0.1; done
+brokers=$(cat "$work/broker")
+echo "broker at $brokers; topics orders, order-events, trades, order-managers (4 partitions each)"
 
-section "decode: three sample trades, normalised (exact decimals, UTC times)"
-head -3 "$sample/trades.jsonl" | $bin decode --kind trade
+section "publish the sample stream with kcat (good and malformed messages)"
+publish() { # topic file...
+    local topic=$1 f
+    shift
+    for f in "$@"; do
+        kcat -P -b "$brokers" -t "$topic" -l "$f"
+        printf '  %-15s <- %-26s %3d messages\n' "$topic" "$(basename "$f")" "$(grep -c '' "$f")"
+    done
+}
+publish order-managers "$sample/order_managers.jsonl" "$sample/bad_order_managers.jsonl"
+publish orders "$sample/orders.jsonl" "$sample/bad_orders.jsonl"
+publish order-events "$sample/order_events.jsonl" "$sample/bad_order_events.jsonl"
+publish trades "$sample/trades.jsonl" "$sample/bad_trades.jsonl"
 
-section "decode: malformed messages get a stable reason code"
-$bin decode --kind trade "$sample/bad_trades.jsonl" || true
+# Short sessions so that the second run below joins the group at once.
+kafka_opts=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 
-section "load the sample stream (same decoder and batch writer as the recorder)"
-$bin load --kind order_manager "$sample/order_managers.jsonl" "$sample/bad_order_managers.jsonl"
-$bin load --kind order "$sample/orders.jsonl" "$sample/bad_orders.jsonl"
-$bin load --kind order_event "$sample/order_events.jsonl" "$sample/bad_order_events.jsonl"
-$bin load --kind trade "$sample/trades.jsonl" "$sample/bad_trades.jsonl"
+section "execrec run --exit-at-end: record everything published so far, then stop"
+"$bin" run --brokers "$brokers" --exit-at-end "${kafka_opts[@]}" 2>&1 | grep -v ' \(assigned\|revoked\) '
 
-section "load it again: nothing is recorded twice"
-$bin load --kind trade "$sample/trades.jsonl" "$sample/bad_trades.jsonl"
+section "publish the trades again (a producer retrying) and run again: nothing is recorded twice"
+publish trades "$sample/trades.jsonl"
+"$bin" run --brokers "$brokers" --exit-at-end --log-level debug "${kafka_opts[@]}" 2>&1 \
+    | grep -E 'batch committed|final totals'
 
 section "rows per table"
 q "SELECT 'OrdersTS' AS table, count(*) FROM execution.OrdersTS
@@ -66,9 +88,18 @@ section "order events, in event time"
 q "SELECT order_id, event_type, sequence, filled_quantity, remaining_quantity, event_time
    FROM execution.OrderEventsTS ORDER BY order_id, event_time, sequence LIMIT 12"
 
-section "rejects, with their reasons"
-q "SELECT kafka_topic, kafka_offset AS line, reason, left(message, 70) AS message
-   FROM execution.ingest_rejects ORDER BY kafka_topic, kafka_offset"
+section "rejects, with their Kafka coordinates and reasons"
+q "SELECT kafka_topic, kafka_partition AS part, kafka_offset AS offset, reason,
+          left(message, 60) AS message
+   FROM execution.ingest_rejects ORDER BY kafka_topic, kafka_partition, kafka_offset"
+
+section "stored offsets (the recorder's position, committed with the rows)"
+q "SELECT topic, partition, next_offset FROM execution.ingest_offsets
+   ORDER BY topic, partition"
+
+if [ -f deploy/demo_queries.sh ]; then
+    source deploy/demo_queries.sh
+fi
 
 if [ $keep -eq 1 ]; then
     section "the database is still running"

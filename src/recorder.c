@@ -745,9 +745,8 @@ int execrec_recorder_run(const execrec_recorder_conf_t *rc) {
         goto out;
     }
     char *shown = execrec_pg_redact_conninfo(rc->dsn ? rc->dsn : "");
-    execrec_log_info("connected to PostgreSQL %s%s%s (database %s on %s:%s)",
-                     shown && *shown ? "(" : "", shown ? shown : "", shown && *shown ? ")" : "",
-                     PQdb(r.conn), PQhost(r.conn), PQport(r.conn));
+    execrec_log_info("connected to PostgreSQL: database %s on %s:%s [%s]", PQdb(r.conn),
+                     PQhost(r.conn), PQport(r.conn), shown ? shown : "");
     free(shown);
     int applied = 0;
     if (execrec_migrate(r.conn, NULL, &applied, errstr, sizeof(errstr))) {
