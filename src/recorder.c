@@ -575,7 +575,9 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value) {
     char errstr[512];
     if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-        execrec_log_error("kafka property %s: %s", key, errstr);
+        /* librdkafka's reason may quote the value: never for a secret. */
+        int secret = strstr(key, "password") || strstr(key, "secret") || strstr(key, ".key");
+        execrec_log_error("kafka property %s: %s", key, secret ? "invalid value" : errstr);
         return -1;
     }
     return 0;

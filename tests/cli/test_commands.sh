@@ -75,5 +75,37 @@ head -2 /tmp/cli_trades.$$ >/tmp/cli_good.$$
 expect_status 0 "decode good lines" "$bin" decode --kind trade /tmp/cli_good.$$
 grep -q '123456789.12345678' /tmp/cli_out.$$ || fail "decode does not print the exact price"
 
+# run: misuse, an unreachable database, and passwords never in the logs.
+expect_status 2 "run with a stray argument" "$bin" run extra
+expect_status 2 "run with one topic for two kinds" "$bin" run --topic-orders x --topic-trades x
+expect_status 1 "run against an unreachable database" "$bin" run --brokers 127.0.0.1:1 \
+    --dsn "host=127.0.0.1 port=1 user=u password=s3cret-dsn connect_timeout=2"
+grep -q "cannot connect to PostgreSQL" /tmp/cli_out.$$ || fail "run: no clear error for a dead database"
+grep -q "s3cret" /tmp/cli_out.$$ && fail "run printed the password of --dsn"
+# No --brokers: the embedded broker starts in-process; its topics are empty, so
+# --exit-at-end stops once the group has assigned them. Trust authentication
+# ignores the password; the log must show the conninfo without it.
+expect_status 0 "run with the in-process embedded broker" "$bin" run --exit-at-end \
+    --dsn "dbname=$db password=s3cret-dsn" -X session.timeout.ms=6000 --partitions 2
+grep -q "started the embedded broker at 127.0.0.1:" /tmp/cli_out.$$ || fail "run does not say it started an embedded broker"
+grep -q "connected to PostgreSQL" /tmp/cli_out.$$ || fail "run does not log its database"
+grep -q "s3cret" /tmp/cli_out.$$ && fail "run logged the password: $(grep s3cret /tmp/cli_out.$$)"
+grep -q "assigned orders \[1\]" /tmp/cli_out.$$ || fail "run: no assignment of orders [1] logged"
+expect_status 1 "run with a bad secret kafka property" "$bin" run --brokers 127.0.0.1:1 \
+    -X sasl.password=s3cret-kafka -X no.such.property=1
+grep -q "s3cret" /tmp/cli_out.$$ && fail "run printed a kafka password"
+
+# broker: prints its address and writes it to a file; SIGTERM stops it with 0.
+"$bin" broker --partitions 2 --address-file /tmp/cli_addr.$$ >/tmp/cli_broker.$$ 2>&1 &
+bpid=$!
+for _ in $(seq 100); do [ -s /tmp/cli_addr.$$ ] && break; sleep 0.1; done
+addr=$(cat /tmp/cli_addr.$$ 2>/dev/null)
+[[ "$addr" =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail "broker address file holds '$addr'"
+kcat -L -b "$addr" -t trades 2>/dev/null | grep -q "2 partitions" || fail "broker: trades has not 2 partitions"
+kill -TERM "$bpid"; wait "$bpid"; bst=$?
+expect_eq "$bst" 0 "broker exit status after SIGTERM"
+expect_eq "$(head -1 /tmp/cli_broker.$$)" "$addr" "broker prints its address first"
+expect_status 2 "broker with 0 partitions" "$bin" broker --partitions 0
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
