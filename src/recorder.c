@@ -563,6 +563,9 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     (void)rk;
+    /* Connection failures also reach error_cb, which logs them once, clearly. */
+    if (!strcmp(fac, "FAIL"))
+        level = 7;
     execrec_log_level_t l = level <= 3   ? EXECREC_LOG_ERROR
                             : level == 4 ? EXECREC_LOG_WARN
                             : level <= 6 ? EXECREC_LOG_INFO
@@ -718,8 +721,9 @@ static int run_loop(rec_t *r) {
         if (rc->stats_interval_ms > 0 && now_ms() - last_stats >= rc->stats_interval_ms) {
             if (!r->assigned)
                 execrec_log_info("no partitions assigned yet: waiting for the consumer group "
-                                 "(a member that died without leaving keeps its partitions "
-                                 "until its session.timeout.ms has passed)");
+                                 "(is the broker reachable? a member that died without "
+                                 "leaving keeps its partitions until its session.timeout.ms "
+                                 "has passed)");
             log_totals(r, "totals");
             last_stats = now_ms();
         }
