@@ -24,8 +24,7 @@ static void on_signal(int sig) {
 
 int execrec_cli_broker(int argc, char **argv) {
     execrec_config_t *conf = execrec_config_new();
-    char **rest = NULL;
-    int nrest = 0, rc = EXECREC_EXIT_FAIL;
+    int rc = EXECREC_EXIT_FAIL;
     execrec_broker_t *b = NULL;
     char errstr[512];
     if (!conf) {
@@ -42,15 +41,10 @@ int execrec_cli_broker(int argc, char **argv) {
         "groups included. It keeps only the newest 5 MiB (at most 100,000 message\n"
         "sets) of each partition: use enough partitions for your data, and consume\n"
         "while producing. For development, demos and tests; never for production.",
-        broker_keys, argc, argv, &rest, &nrest);
+        broker_keys, argc, argv, NULL, NULL);
     if (prc) {
         execrec_config_destroy(conf);
         return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
-    if (nrest > 0) {
-        fprintf(stderr, "execrec broker: unexpected argument '%s'\n", rest[0]);
-        rc = EXECREC_EXIT_USAGE;
-        goto done;
     }
     if (cli_apply_log_level(conf, "broker") < 0) {
         rc = EXECREC_EXIT_USAGE;

@@ -41,8 +41,7 @@ int execrec_cli_run(int argc, char **argv) {
     cli_codec_t cc = {0};
     execrec_broker_t *broker = NULL;
     char errstr[512];
-    char **rest = NULL;
-    int nrest = 0, rc = EXECREC_EXIT_FAIL;
+    int rc = EXECREC_EXIT_FAIL;
     if (!conf) {
         fprintf(stderr, "execrec run: out of memory\n");
         return EXECREC_EXIT_FAIL;
@@ -61,15 +60,10 @@ int execrec_cli_run(int argc, char **argv) {
         "Without --brokers an embedded broker (librdkafka's in-memory mock cluster, for\n"
         "development and tests) is started in-process. SIGINT/SIGTERM commit the open\n"
         "batch, leave the group and exit 0; a second signal stops waiting for PostgreSQL.",
-        run_keys, argc, argv, &rest, &nrest);
+        run_keys, argc, argv, NULL, NULL);
     if (prc) {
         execrec_config_destroy(conf);
         return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
-    if (nrest > 0) {
-        fprintf(stderr, "execrec run: unexpected argument '%s'\n", rest[0]);
-        rc = EXECREC_EXIT_USAGE;
-        goto done;
     }
     if (cli_apply_log_level(conf, "run") < 0) {
         rc = EXECREC_EXIT_USAGE;
