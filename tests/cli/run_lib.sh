@@ -55,12 +55,14 @@ rl_our_child() {
 
 rl_cleanup() {
     local pid cmd
+    exec 3>&2 2>/dev/null # no "Killed" job notices
     for pid in "${rl_bg[@]}"; do
-        rl_our_child "$pid" && kill -KILL "$pid" 2>/dev/null
+        rl_our_child "$pid" && kill -KILL "$pid"
     done
     for pid in "${rl_bg[@]}"; do
-        wait "$pid" 2>/dev/null
+        wait "$pid"
     done
+    exec 2>&3 3>&-
     for cmd in "${rl_drop_db[@]}"; do
         eval "$cmd" >/dev/null 2>&1
     done
@@ -210,6 +212,15 @@ rl_stop() {
     note "recorder $name exited with $RL_RC"
 }
 
+# rl_kill9 NAME: kills recorder NAME with SIGKILL and reaps it (RL_RC: 137).
+rl_kill9() {
+    exec 3>&2 2>/dev/null # no "Killed" job notice
+    kill -KILL "${rec_pid[$1]}"
+    rl_wait_exit "$1" 10
+    exec 2>&3 3>&-
+    note "recorder $1 killed (exit $RL_RC)"
+}
+
 # rl_run_to_end NAME SECONDS [ARGS...]: runs `execrec run --exit-at-end ARGS` to its
 # end (bounded by SECONDS) and checks that it exits 0.
 rl_run_to_end() {
@@ -302,4 +313,68 @@ rl_check_trades() {
                 WHERE trade_id LIKE '$prefix-%'
                   AND NOT (substr(trade_id, length('$prefix') + 2)::int BETWEEN $start AND $((start + count - 1)))")" \
         0 "$what: no trade outside the produced range"
+}
+
+# rl_offsets_match_rows GROUP TOPIC TABLE: "ok" when, for every partition of TOPIC,
+# the next_offset stored for GROUP equals the number of TABLE rows recorded from that
+# partition; else the partitions that differ, as partition:stored/rows. Valid when
+# every message of TOPIC is a distinct valid fact and its partitions start at 0:
+# rows and offsets commit in one transaction, so this holds in every snapshot, even
+# while recorders run or right after one was killed.
+rl_offsets_match_rows() {
+    q "SELECT coalesce(string_agg(p || ':' || o || '/' || n, ' ' ORDER BY p) FILTER (WHERE o <> n), 'ok')
+       FROM (SELECT coalesce(o.partition, t.kafka_partition) AS p, coalesce(o.next_offset, 0) AS o,
+                    coalesce(t.n, 0) AS n
+             FROM (SELECT partition, next_offset FROM execution.ingest_offsets
+                   WHERE consumer_group = '$1' AND topic = '$2') o
+             FULL JOIN (SELECT kafka_partition, count(*) AS n FROM $3
+                        WHERE kafka_topic = '$2' GROUP BY kafka_partition) t
+                    ON t.kafka_partition = o.partition) s"
+}
+
+# rl_role VAR: creates a superuser login role of a unique name, for a recorder to
+# connect as (--dsn "user=..."), sets VAR to its name, and drops it at exit.
+rl_role() {
+    local -n rl_role_var=$1
+    rl_role_var="execrec_$1_$$"
+    psql -X -q -c "CREATE ROLE $rl_role_var LOGIN SUPERUSER" postgres || die "cannot create role $rl_role_var"
+    rl_exit_hooks+=("PGHOST=${PGHOST:-} PGPORT=${PGPORT:-} psql -X -q -c 'DROP ROLE IF EXISTS $rl_role_var' postgres")
+}
+
+# rl_install_offset_audit: applies the migrations (execrec migrate) and installs,
+# in this test's database only, a trigger that logs every change of
+# execution.ingest_offsets into public.offset_audit: who (the session's role), which
+# partition, from which next_offset (NULL: row inserted) to which. Rolled-back
+# batches leave no trace, as their offsets do not.
+rl_install_offset_audit() {
+    "$bin" migrate >"$work/migrate.log" 2>&1 || die "execrec migrate: $(cat "$work/migrate.log")"
+    q "CREATE TABLE public.offset_audit (
+           id bigserial PRIMARY KEY, who text NOT NULL, topic text NOT NULL, partition int NOT NULL,
+           old_offset bigint, new_offset bigint NOT NULL);
+       CREATE FUNCTION public.audit_offsets() RETURNS trigger LANGUAGE plpgsql AS \$\$
+       DECLARE
+           prev bigint;
+       BEGIN
+           IF TG_OP = 'UPDATE' THEN
+               prev := OLD.next_offset;
+           END IF;
+           INSERT INTO public.offset_audit (who, topic, partition, old_offset, new_offset)
+           VALUES (session_user, NEW.topic, NEW.partition, prev, NEW.next_offset);
+           RETURN NEW;
+       END \$\$;
+       CREATE TRIGGER audit_offsets AFTER INSERT OR UPDATE ON execution.ingest_offsets
+           FOR EACH ROW EXECUTE FUNCTION public.audit_offsets();" >/dev/null ||
+        die "cannot install the offset audit trigger"
+}
+
+# rl_audit_breaks: the audited offset changes that break a partition's chain (each
+# change must start where the previous one ended, and never go back), one per line
+# as "topic [partition] who old->new (previous end)"; empty when there are none.
+rl_audit_breaks() {
+    q "SELECT topic || ' [' || partition || '] ' || who || ' ' || coalesce(old_offset::text, 'new') || '->' ||
+              new_offset || ' (previous end ' || coalesce(prev::text, 'none') || ')'
+       FROM (SELECT *, lag(new_offset) OVER (PARTITION BY topic, partition ORDER BY id) AS prev
+             FROM public.offset_audit) s
+       WHERE old_offset IS DISTINCT FROM prev OR new_offset < coalesce(old_offset, 0)
+       ORDER BY id"
 }

@@ -11,30 +11,9 @@
 source "$(dirname "$0")/run_lib.sh"
 
 rl_db group
-role_a="execrec_rec_a_$$"
-role_b="execrec_rec_b_$$"
-for role in "$role_a" "$role_b"; do
-    psql -X -q -c "CREATE ROLE $role LOGIN SUPERUSER" postgres || die "cannot create role $role"
-    rl_exit_hooks+=("psql -X -q -c 'DROP ROLE IF EXISTS $role' postgres")
-done
-
-"$bin" migrate >"$work/migrate.log" 2>&1 || die "execrec migrate: $(cat "$work/migrate.log")"
-q "CREATE TABLE public.offset_audit (
-       id bigserial PRIMARY KEY, who text NOT NULL, topic text NOT NULL, partition int NOT NULL,
-       old_offset bigint, new_offset bigint NOT NULL);
-   CREATE FUNCTION public.audit_offsets() RETURNS trigger LANGUAGE plpgsql AS \$\$
-   DECLARE
-       prev bigint;
-   BEGIN
-       IF TG_OP = 'UPDATE' THEN
-           prev := OLD.next_offset;
-       END IF;
-       INSERT INTO public.offset_audit (who, topic, partition, old_offset, new_offset)
-       VALUES (session_user, NEW.topic, NEW.partition, prev, NEW.next_offset);
-       RETURN NEW;
-   END \$\$;
-   CREATE TRIGGER audit_offsets AFTER INSERT OR UPDATE ON execution.ingest_offsets
-       FOR EACH ROW EXECUTE FUNCTION public.audit_offsets();" || die "cannot install the audit trigger"
+rl_role role_a
+rl_role role_b
+rl_install_offset_audit
 
 rl_start_broker --partitions 4
 args=(--group grp --batch-size 20 --batch-ms 100 --log-level debug)
@@ -66,6 +45,7 @@ note "partitions written by both so far (rebalance hand-overs): $both"
 grep -qi 'assign' "$work/a.log" && pass || fail "recorder a logs no assignment"
 grep -qi 'assign' "$work/b.log" && pass || fail "recorder b logs no assignment"
 rl_check_trades G 0 "$produced" "two recorders"
+check "$(rl_offsets_match_rows grp trades execution.TradesTS)" ok "stored offsets = rows per partition, two recorders"
 check "$(rl_offsets grp)" "$(rl_hw trades)" "ingest_offsets = high watermarks with two recorders"
 
 # A leaves; B must take A's partitions over.
@@ -86,14 +66,8 @@ check "$(q "SELECT count(*) FROM public.offset_audit WHERE id > $mark AND who <>
 taken=$(q "SELECT DISTINCT topic || ' ' || partition FROM public.offset_audit WHERE id > $mark" | sort)
 check "$(comm -23 <(echo "$a_parts") <(echo "$taken"))" "" "b took over every partition a had written"
 
-# Every partition's offsets form one forward chain: each write starts where the
-# previous one (by either recorder) ended.
-check "$(q "SELECT count(*) FROM (
-                SELECT old_offset, new_offset,
-                       lag(new_offset) OVER (PARTITION BY topic, partition ORDER BY id) AS prev
-                FROM public.offset_audit) s
-            WHERE old_offset IS DISTINCT FROM prev OR new_offset < coalesce(old_offset, 0)")" 0 \
-    "offsets moved forward without gap or overlap"
+check "$(rl_audit_breaks)" "" "offsets moved forward without gap or overlap, across both recorders"
+check "$(rl_offsets_match_rows grp trades execution.TradesTS)" ok "stored offsets = rows per partition"
 check "$(rl_count execution.ingest_rejects)" 0 "no rejects"
 
 rl_stop b TERM

@@ -2,6 +2,7 @@
 # SIGINT and SIGTERM make a running recorder flush its open batch, commit it with
 # its offsets, and exit 0. Batches close at 5 messages or after 60 s, so of 12
 # messages the first 10 are committed by size and the last 2 only by the signal.
+# A signal before the first assignment also stops it cleanly.
 # Needs PostgreSQL through PG* (deploy/test.sh).
 source "$(dirname "$0")/run_lib.sh"
 
@@ -31,5 +32,14 @@ for sig in INT TERM; do
     check "$(stored)" "$start" "stored offset of trades[0] after SIG$sig"
 done
 check "$(rl_count execution.TradesTS)" 24 "trades recorded in all"
+
+# A signal before the group has assigned anything (joining takes ~3 s): exit 0.
+rl_start_recorder early --group sig-early --log-level debug
+sleep 1
+rl_stop early TERM
+check "$RL_RC" 0 "exit status after SIGTERM before any assignment"
+check "$(q "SELECT count(*) FROM execution.ingest_offsets WHERE consumer_group = 'sig-early'")" 0 \
+    "nothing stored by a recorder stopped before its assignment"
+check "$(rl_count execution.TradesTS)" 24 "trades recorded in all, in the end"
 
 rl_finish
