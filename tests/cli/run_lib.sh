@@ -105,7 +105,8 @@ rl_alive() {
     [ -n "$state" ] && [ "$state" != Z ]
 }
 
-# rl_wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s until it succeeds.
+# rl_wait_for SECONDS WHAT COMMAND...: polls COMMAND every RL_POLL seconds (0.2 by
+# default) until it succeeds.
 # Fails (returns 1) after SECONDS, or as soon as a running recorder has died.
 rl_wait_for() {
     local secs=$1 what=$2 name
@@ -125,7 +126,7 @@ rl_wait_for() {
             fail "timed out after ${secs}s waiting for $what"
             return 1
         fi
-        sleep 0.2
+        sleep "${RL_POLL:-0.2}"
     done
 }
 
