@@ -502,6 +502,10 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
                          p->topic, p->partition, start, from, hi);
     }
     rd_kafka_resp_err_t err = rd_kafka_assign(r->rk, assign);
+    /* A partition this recorder dropped after a conflict was paused; the pause
+     * outlives rd_kafka_assign, so a partition given back must be resumed. */
+    if (!err)
+        rd_kafka_resume_partitions(r->rk, assign);
     rd_kafka_topic_partition_list_destroy(assign);
     if (err) {
         execrec_log_error("assign failed: %s", rd_kafka_err2str(err));
