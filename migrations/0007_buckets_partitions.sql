@@ -73,6 +73,7 @@ DECLARE
     part     text;
     lo       timestamptz;
     hi       timestamptz;
+    n        bigint;
 BEGIN
     IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 1200 THEN
         RAISE EXCEPTION 'execution.partition_plan: months_ahead must be 0 to 1200, not %',
@@ -85,33 +86,49 @@ BEGIN
     IF retention IS NOT NULL THEN
         cutoff := now() - retention;
     END IF;
-    FOR t IN
-        SELECT * FROM (VALUES (1, 'ordersts', 'order_time'),
-                              (2, 'ordereventsts', 'event_time'),
-                              (3, 'tradests', 'trade_time')) AS v(ord, tbl, col)
-        ORDER BY ord
+    -- Months to have: from this one through months_ahead, and every month of which
+    -- a DEFAULT partition holds rows. ensure_partitions creates a month for all three
+    -- tables, so each such month is checked in all three.
+    FOR m IN
+        SELECT s.month
+          FROM (SELECT generate_series(cur, cur + make_interval(months => months_ahead),
+                                       interval '1 month')::date AS month
+                UNION
+                SELECT date_trunc('month', order_time AT TIME ZONE 'UTC')::date
+                  FROM execution.ordersts_default
+                UNION
+                SELECT date_trunc('month', event_time AT TIME ZONE 'UTC')::date
+                  FROM execution.ordereventsts_default
+                UNION
+                SELECT date_trunc('month', trade_time AT TIME ZONE 'UTC')::date
+                  FROM execution.tradests_default) s
+         ORDER BY s.month
     LOOP
-        -- Months to have: ahead of now, and those the DEFAULT partition holds rows of.
-        FOR m IN EXECUTE format(
-            'SELECT s.month, coalesce(d.n, 0) AS n FROM ('
-            '  SELECT generate_series($1, $1 + make_interval(months => $2), interval ''1 month'')::date AS month'
-            '  UNION SELECT date_trunc(''month'', %2$I AT TIME ZONE ''UTC'')::date FROM execution.%1$I) s'
-            ' LEFT JOIN (SELECT date_trunc(''month'', %2$I AT TIME ZONE ''UTC'')::date AS month, count(*) AS n'
-            '              FROM execution.%1$I GROUP BY 1) d ON d.month = s.month'
-            ' ORDER BY s.month',
-            t.tbl || '_default', t.col) USING cur, months_ahead
+        lo := (m.month::timestamp) AT TIME ZONE 'UTC';
+        hi := ((m.month + interval '1 month')::timestamp) AT TIME ZONE 'UTC';
+        FOR t IN
+            SELECT * FROM (VALUES (1, 'ordersts', 'order_time'),
+                                  (2, 'ordereventsts', 'event_time'),
+                                  (3, 'tradests', 'trade_time')) AS v(ord, tbl, col)
+            ORDER BY ord
         LOOP
             part := format('%s_y%sm%s', t.tbl, to_char(m.month, 'YYYY'), to_char(m.month, 'MM'));
-            lo := (m.month::timestamp) AT TIME ZONE 'UTC';
-            hi := ((m.month + interval '1 month')::timestamp) AT TIME ZONE 'UTC';
+            EXECUTE format('SELECT count(*) FROM execution.%I WHERE %I >= $1 AND %I < $2',
+                           t.tbl || '_default', t.col, t.col)
+                INTO n USING lo, hi;
             IF cutoff IS NOT NULL AND hi <= cutoff THEN
-                IF m.n > 0 THEN
-                    RETURN QUERY SELECT 'keep'::text, t.tbl, t.tbl || '_default', lo, hi, m.n;
+                IF n > 0 THEN
+                    RETURN QUERY SELECT 'keep'::text, t.tbl, t.tbl || '_default', lo, hi, n;
                 END IF;
             ELSIF to_regclass(format('execution.%I', part)) IS NULL THEN
-                RETURN QUERY SELECT 'create'::text, t.tbl, part, lo, hi, m.n;
+                RETURN QUERY SELECT 'create'::text, t.tbl, part, lo, hi, n;
             END IF;
         END LOOP;
+    END LOOP;
+    FOR t IN
+        SELECT * FROM (VALUES (1, 'ordersts'), (2, 'ordereventsts'), (3, 'tradests')) AS v(ord, tbl)
+        ORDER BY ord
+    LOOP
         IF cutoff IS NOT NULL THEN
             RETURN QUERY
             SELECT 'drop'::text, t.tbl, c.relname::text, p.lo, p.lo + interval '1 month',
