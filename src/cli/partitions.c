@@ -146,7 +146,7 @@ int execrec_cli_partitions(int argc, char **argv) {
     res = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
     if (execrec_pg_result_check(conn, res, errstr, sizeof(errstr))) {
         const char *st = sqlstate(res);
-        if (!strcmp(st, "42883") || !strcmp(st, "42P01"))
+        if (!strcmp(st, "42883") || !strcmp(st, "42P01") || !strcmp(st, "3F000"))
             fprintf(stderr, "execrec partitions: the partition functions are missing: run "
                             "'execrec migrate' first (%s)\n",
                     errstr);

@@ -91,7 +91,7 @@ static long run_check(PGconn *conn, const check_t *chk, const char *tolerance,
     char errstr[1024];
     if (execrec_pg_result_check(conn, res, errstr, sizeof(errstr))) {
         const char *st = sqlstate(res);
-        if (!strcmp(st, "42883") || !strcmp(st, "42P01"))
+        if (!strcmp(st, "42883") || !strcmp(st, "42P01") || !strcmp(st, "3F000"))
             fprintf(stderr, "execrec reconcile: %s is missing: run 'execrec migrate' first (%s)\n",
                     chk->source, errstr);
         else
