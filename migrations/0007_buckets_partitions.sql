@@ -19,25 +19,31 @@
 -- weeks to Mondays. The WHERE on trade_time prunes to the window's monthly
 -- partitions; the covering index below lets PostgreSQL answer from the index
 -- alone (an index-only scan, once VACUUM has marked the pages all-visible, which
--- autovacuum does) for a window that is a small part of a month. It duplicates
+-- autovacuum does) for a window that is a small part of a month; order_id is
+-- included for trade_buckets, which looks up the order of a trade without an
+-- asset. It duplicates
 -- 0001's plain tradests_trade_time_idx, which is kept: dropping it would change
 -- 0001's documented schema; a later migration may drop it once nothing relies on it.
 CREATE INDEX tradests_trade_time_cover_idx
-    ON execution.TradesTS (trade_time) INCLUDE (asset, quantity, price);
+    ON execution.TradesTS (trade_time) INCLUDE (asset, quantity, price, order_id);
 
 -- The pattern above as a function: per bucket of width bucket (an interval) and
 -- asset, for trades in [from_time, to_time): fills (count), volume (sum of
--- quantity, exact), notional (sum of quantity x price, exact). Trades without an
--- asset are in the NULL asset row (they are not joined to their order, to stay on
--- the index).
+-- quantity, exact), notional (sum of quantity x price, exact). A trade without an
+-- asset takes its order's (as positions do); only such trades look the order up
+-- (order_id is in the covering index for that), and trades of unknown orders
+-- without an asset are in the NULL asset row.
 CREATE FUNCTION execution.trade_buckets(bucket interval, from_time timestamptz,
                                         to_time timestamptz)
 RETURNS TABLE (bucket_start timestamptz, asset text, fills bigint, volume numeric,
                notional numeric)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
-SELECT date_bin(bucket, t.trade_time, '2000-01-03 00:00:00+00'), t.asset, count(*),
-       sum(t.quantity), sum(t.quantity * t.price)
+SELECT date_bin(bucket, t.trade_time, '2000-01-03 00:00:00+00'),
+       coalesce(t.asset, (SELECT o.asset FROM execution.OrdersTS o
+                           WHERE o.order_id = t.order_id
+                           ORDER BY o.order_time LIMIT 1)),
+       count(*), sum(t.quantity), sum(t.quantity * t.price)
   FROM execution.TradesTS t
  WHERE t.trade_time >= from_time AND t.trade_time < to_time
  GROUP BY 1, 2
