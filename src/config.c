@@ -23,6 +23,7 @@ static const execrec_confdef_t table[] = {
     {"batch.size", EXECREC_CONF_INT, "5000", "messages per PostgreSQL transaction"},
     {"batch.ms", EXECREC_CONF_INT, "200", "longest time a batch stays open, in milliseconds"},
     {"log.level", EXECREC_CONF_STRING, "info", "error, warn, info or debug"},
+    /* run, broker */
     {"brokers", EXECREC_CONF_STRING, NULL,
      "Kafka bootstrap servers (host:port,...); unset: start the embedded broker in-process"},
     {"group", EXECREC_CONF_STRING, "execrec", "Kafka consumer group (also the key of the "
@@ -40,6 +41,18 @@ static const execrec_confdef_t table[] = {
     {"partitions", EXECREC_CONF_INT, "4", "partitions per topic of the embedded broker"},
     {"address.file", EXECREC_CONF_STRING, NULL,
      "write the embedded broker's bootstrap address to this file"},
+    /* reconcile */
+    {"tolerance", EXECREC_CONF_STRING, "0",
+     "largest difference between event-reported and traded quantity that is not a finding"},
+    {"stuck.after", EXECREC_CONF_STRING, "1 hour",
+     "a non-terminal order idle for longer than this interval is stuck (e.g. '30 minutes')"},
+    /* partitions */
+    {"months.ahead", EXECREC_CONF_INT, "3",
+     "create monthly partitions from this month through this many months ahead"},
+    {"retention", EXECREC_CONF_STRING, NULL,
+     "drop monthly partitions entirely older than this age (e.g. '400 days', '13 months'); "
+     "unset: drop nothing"},
+    {"dry.run", EXECREC_CONF_BOOL, "false", "print what would be done, change nothing"},
     {NULL, 0, NULL, NULL},
 };
 

@@ -22,5 +22,7 @@ int execrec_cli_broker(int argc, char **argv);
 int execrec_cli_migrate(int argc, char **argv);
 int execrec_cli_decode(int argc, char **argv);
 int execrec_cli_load(int argc, char **argv);
+int execrec_cli_reconcile(int argc, char **argv);
+int execrec_cli_partitions(int argc, char **argv);
 
 #endif

@@ -8,5 +8,9 @@ const execrec_cli_cmd_t execrec_cli_commands[] = {
     {"migrate", execrec_cli_migrate, "apply the SQL migrations to the database"},
     {"decode", execrec_cli_decode, "decode messages from files and print the records (no Kafka)"},
     {"load", execrec_cli_load, "record JSON-lines files into the tables without Kafka"},
+    {"reconcile", execrec_cli_reconcile,
+     "report facts that disagree (fills vs trades, unknown orders, stuck orders)"},
+    {"partitions", execrec_cli_partitions,
+     "create monthly partitions ahead, empty the default ones, apply retention"},
     {NULL, NULL, NULL},
 };

@@ -51,12 +51,12 @@ done
 first_copies=$(for k in $kinds; do
     kcat -C -b "$BROKER" -t "$(topic_of "$k")" -e -q -f '%t %p %o\n'
 done | sort)
-check "$(echo "$first_copies" | wc -l)" 55 "messages produced in the first round"
+check "$(echo "$first_copies" | wc -l)" 59 "messages produced in the first round"
 for k in $kinds; do
     rl_produce "$(topic_of "$k")" "$work/$k.keyed" -K '|'
 done
 hw=$(for k in $kinds; do rl_hw "$(topic_of "$k")"; done | sort)
-check "$(echo "$hw" | awk '{s += $3} END {print s}')" 87 "messages in the broker (23 bad + 2 x 32 good)"
+check "$(echo "$hw" | awk '{s += $3} END {print s}')" 95 "messages in the broker (23 bad + 2 x 36 good)"
 
 # 3. Record everything, in batches of 10 so that duplicates meet within a batch and
 # across batches.
@@ -67,7 +67,7 @@ counts="SELECT (SELECT count(*) FROM execution.OrdersTS) || ' ' ||
                (SELECT count(*) FROM execution.TradesTS) || ' ' ||
                (SELECT count(*) FROM execution.OrderManager) || ' ' ||
                (SELECT count(*) FROM execution.ingest_rejects)"
-check "$(q "$counts")" "6 14 8 2 23" "rows in OrdersTS OrderEventsTS TradesTS OrderManager ingest_rejects"
+check "$(q "$counts")" "7 16 9 2 23" "rows in OrdersTS OrderEventsTS TradesTS OrderManager ingest_rejects"
 
 # Every fact row was recorded from its first copy: the fact rows' coordinates are
 # exactly the first round's good messages (its bad lines are the rejects).
@@ -96,10 +96,10 @@ check "$(q "SELECT quantity || '@' || limit_price FROM execution.OrdersTS WHERE 
     "10@3500.25" "ORD-2 decimals from JSON numbers"
 check "$(q "SELECT string_agg(trade_id || '=' || quantity || '@' || price || '/' || fee, ' ' ORDER BY trade_id)
             FROM execution.TradesTS")" \
-    "TR-1=0.2@67250.00/0.00000001 TR-2=0.3@67250.50/6.05254500 TR-3=4@3500.25/5.60040 TR-4=100@189.38/0.35 TR-5=0.4@3499.75/-0.13999 TR-6=0.6@3499.65/-0.20998 TR-7=1.5@3499.70/1.05 TR-8=123456789.12345678@0.00000001/0" \
+    "TR-1=0.2@67250.00/0.00000001 TR-2=0.3@67250.50/6.05254500 TR-3=4@3500.25/5.60040 TR-4=100@189.38/0.35 TR-5=0.4@3499.75/-0.13999 TR-6=0.6@3499.65/-0.20998 TR-7=1.5@3499.70/1.05 TR-8=123456789.12345678@0.00000001/0 TR-9=100@189.52/0.35" \
     "every trade's quantity, price and fee exactly"
 check "$(q "SELECT sum(quantity) || ' ' || sum(fee) FROM execution.TradesTS")" \
-    "123456896.12345678 12.70297501" "sums of trade quantities and fees"
+    "123456996.12345678 13.05297501" "sums of trade quantities and fees"
 check "$(q "SELECT string_agg(order_id || ':' || filled_quantity || '/' || remaining_quantity, ' '
                               ORDER BY order_id, sequence)
             FROM execution.OrderEventsTS WHERE order_id IN ('ORD-2', 'ORD-5')")" \
@@ -128,7 +128,7 @@ check "$(q "SELECT count(*) FROM execution.ingest_offsets WHERE consumer_group <
     "offsets stored only for the group"
 
 # 4. Nothing changes when run again: the same group reads nothing; another group
-# re-reads all 87 messages and records nothing twice.
+# re-reads all 95 messages and records nothing twice.
 snapshot() {
     local t
     for t in OrdersTS OrderEventsTS TradesTS OrderManager ingest_rejects; do

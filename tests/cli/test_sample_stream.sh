@@ -33,7 +33,7 @@ counts="SELECT (SELECT count(*) FROM execution.OrdersTS) || ' ' ||
                (SELECT count(*) FROM execution.TradesTS) || ' ' ||
                (SELECT count(*) FROM execution.OrderManager) || ' ' ||
                (SELECT count(*) FROM execution.ingest_rejects)"
-check "$(q "$counts")" "6 14 8 2 23" "rows in OrdersTS OrderEventsTS TradesTS OrderManager ingest_rejects"
+check "$(q "$counts")" "7 16 9 2 23" "rows in OrdersTS OrderEventsTS TradesTS OrderManager ingest_rejects"
 
 check "$(q "SELECT quantity || '@' || limit_price || ' ' || side FROM execution.OrdersTS WHERE order_id = 'ORD-4'")" \
     "0.00000001@123456789.12345678 sell" "ORD-4 exact decimals"
@@ -42,7 +42,7 @@ check "$(q "SELECT quantity || '@' || price || ' fee ' || fee FROM execution.Tra
 check "$(q "SELECT fee FROM execution.TradesTS WHERE trade_id = 'TR-1'")" "0.00000001" "TR-1 fee"
 check "$(q "SELECT string_agg(DISTINCT liquidity, ',') FROM execution.TradesTS")" "maker,taker" "liquidity normalised"
 check "$(q "SELECT string_agg(side, ',' ORDER BY order_id) FROM execution.OrdersTS")" \
-    "buy,sell,buy,sell,buy,sell_short" "sides normalised"
+    "buy,sell,buy,sell,buy,sell_short,sell" "sides normalised"
 check "$(q "SELECT raw_payload->>'desk' FROM execution.OrdersTS WHERE order_id = 'ORD-5'")" \
     "$(grep '"ORD-5"' "$sample/orders.jsonl" | sed -E 's/.*"desk" *: *"([^"]*)".*/\1/')" \
     "unknown field kept in raw_payload"
@@ -66,7 +66,7 @@ check "$(echo "$expected" | wc -l)" "23" "README lists every bad line"
 load_all >/tmp/sample_out.$$ 2>&1
 check "$(grep -c 'inserted 0,' /tmp/sample_out.$$)" "4" "second load inserts nothing"
 check "$(grep -c 'rejected 0 ' /tmp/sample_out.$$)" "4" "second load records no reject twice"
-check "$(q "$counts")" "6 14 8 2 23" "rows after the second load"
+check "$(q "$counts")" "7 16 9 2 23" "rows after the second load"
 rm -f /tmp/sample_out.$$
 
 echo "$passes passed, $failures failed"
