@@ -321,9 +321,18 @@ static int flush_batch(rec_t *r, int64_t deadline) {
             if (err == EXECREC_ERR_CONFLICT && batch_conflict(r, errstr) == 0)
                 return 0;
         }
-        execrec_log_warn("PostgreSQL unavailable (%s); batch of %" PRId64
-                         " messages kept, retry %d in %" PRId64 " ms",
-                         errstr, pending, attempt + 1, retry_delay_ms(attempt));
+        if (r->conn && PQstatus(r->conn) == CONNECTION_OK)
+            /* The server is up and said no to the batch as a whole: a permission,
+             * a missing table, a full disk. Retrying is still right (nothing may
+             * be skipped), but it will not pass by itself: say so loudly. */
+            execrec_log_error("PostgreSQL refused the batch (%s); batch of %" PRId64
+                              " messages kept, retry %d in %" PRId64
+                              " ms: this needs an operator if it persists",
+                              errstr, pending, attempt + 1, retry_delay_ms(attempt));
+        else
+            execrec_log_warn("PostgreSQL unavailable (%s); batch of %" PRId64
+                             " messages kept, retry %d in %" PRId64 " ms",
+                             errstr, pending, attempt + 1, retry_delay_ms(attempt));
         if (backoff(r, attempt, deadline) < 0)
             return -1;
     }
