@@ -95,29 +95,25 @@ static int pg_ensure(rec_t *r, char *errstr, size_t errstr_size) {
     return 0;
 }
 
-/* Waits before retry number attempt (bounded exponential backoff).
- * @returns 0 to retry, -1 to give up: a second signal, or deadline (ms, -1: none)
- * passed. A first signal alone does not give up: shutdown still wants the batch. */
-static int backoff(rec_t *r, int attempt, int64_t deadline) {
+/* The wait before retry number attempt: bounded exponential backoff. */
+static int64_t retry_delay_ms(int attempt) {
     int64_t delay = BACKOFF_FIRST_MS;
     for (int i = 0; i < attempt && delay < BACKOFF_MAX_MS; i++)
         delay *= 2;
-    if (delay > BACKOFF_MAX_MS)
-        delay = BACKOFF_MAX_MS;
-    int64_t until = now_ms() + delay;
+    return delay > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay;
+}
+
+/* Waits before retry number attempt.
+ * @returns 0 to retry, -1 to give up: a second signal, or deadline (ms, -1: none)
+ * passed. A first signal alone does not give up: shutdown still wants the batch. */
+static int backoff(rec_t *r, int attempt, int64_t deadline) {
+    int64_t until = now_ms() + retry_delay_ms(attempt);
     while (now_ms() < until) {
         if (*r->rc->stop >= 2 || (deadline >= 0 && now_ms() >= deadline))
             return -1;
         sleep_ms(50);
     }
     return (deadline >= 0 && now_ms() >= deadline) ? -1 : 0;
-}
-
-static int64_t retry_delay_ms(int attempt) {
-    int64_t delay = BACKOFF_FIRST_MS;
-    for (int i = 0; i < attempt && delay < BACKOFF_MAX_MS; i++)
-        delay *= 2;
-    return delay > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay;
 }
 
 /* Reads this group's stored offsets. stored[i] is the next offset of parts[i], or
@@ -208,11 +204,8 @@ static void pause_part(rec_t *r, part_t *p) {
 static void log_batch(const execrec_writer_stats_t *st, int64_t ms) {
     if (execrec_log_get_level() < EXECREC_LOG_DEBUG)
         return;
-    int64_t ins = 0, dup = 0;
-    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
-        ins += st->inserted[k];
-        dup += st->duplicates[k];
-    }
+    int64_t ins, dup;
+    execrec_writer_stats_sum(st, &ins, &dup);
     execrec_log_debug("batch committed: %" PRId64 " messages, inserted %" PRId64
                       ", duplicates %" PRId64 ", rejected %" PRId64 " (%" PRId64
                       " refused by PostgreSQL), %" PRId64 " ms",
@@ -679,11 +672,8 @@ static int all_at_end(const rec_t *r) {
 }
 
 static void log_totals(rec_t *r, const char *what) {
-    int64_t ins = 0, dup = 0, lag = 0;
-    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
-        ins += r->total.inserted[k];
-        dup += r->total.duplicates[k];
-    }
+    int64_t ins, dup, lag = 0;
+    execrec_writer_stats_sum(&r->total, &ins, &dup);
     for (int i = 0; i < r->nparts; i++) {
         int64_t lo, hi;
         part_t *p = &r->parts[i];

@@ -326,6 +326,15 @@ void execrec_writer_stats_add(execrec_writer_stats_t *a, const execrec_writer_st
     a->pg_refused += b->pg_refused;
 }
 
+void execrec_writer_stats_sum(const execrec_writer_stats_t *st, int64_t *inserted,
+                              int64_t *duplicates) {
+    *inserted = *duplicates = 0;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        *inserted += st->inserted[k];
+        *duplicates += st->duplicates[k];
+    }
+}
+
 /* ---- statement helpers ------------------------------------------------------ */
 
 typedef enum { ST_OK, ST_ROW_REFUSED, ST_FAILED } st_t;

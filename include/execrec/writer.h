@@ -94,4 +94,8 @@ void execrec_writer_clear(execrec_writer_t *w);
 /** Adds the counters of b into a. */
 void execrec_writer_stats_add(execrec_writer_stats_t *a, const execrec_writer_stats_t *b);
 
+/** Sums st's per-kind counters: *inserted rows and *duplicates over every kind. */
+void execrec_writer_stats_sum(const execrec_writer_stats_t *st, int64_t *inserted,
+                              int64_t *duplicates);
+
 #endif

@@ -165,11 +165,8 @@ int execrec_cli_load(int argc, char **argv) {
             goto done;
     if (flush(&ld) < 0)
         goto done;
-    int64_t ins = 0, dup = 0;
-    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
-        ins += ld.total.inserted[k];
-        dup += ld.total.duplicates[k];
-    }
+    int64_t ins, dup;
+    execrec_writer_stats_sum(&ld.total, &ins, &dup);
     /* For order managers "inserted" counts rows inserted or moved to a newer intent,
      * and "duplicates" the intents that were not newer than the stored one. */
     printf("load %s: read %" PRId64 ", inserted %" PRId64 ", duplicates %" PRId64
