@@ -236,11 +236,17 @@ static void batch_committed(rec_t *r) {
  * attempt's COMMIT had reached the server although we saw an error (a connection
  * lost during COMMIT), so the batch is in fact recorded; otherwise another
  * recorder owns the partition now: drop it, never write it.
- * @returns 0 handled, -1 PostgreSQL failed (the batch is kept; retry). */
-static int batch_conflict(rec_t *r, const char *why) {
-    char errstr[1024];
+ * why comes in errstr. @returns 0 handled, -1 PostgreSQL failed (the batch is kept;
+ * errstr says why; retry). */
+static int batch_conflict(rec_t *r, char *errstr, size_t errstr_size) {
+    char why[1024];
+    snprintf(why, sizeof(why), "%s", errstr);
     int64_t *stored = calloc((size_t)(r->nparts ? r->nparts : 1), sizeof(int64_t));
-    if (!stored || read_stored(r, stored, errstr, sizeof(errstr)) < 0) {
+    if (!stored) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    if (read_stored(r, stored, errstr, errstr_size) < 0) {
         free(stored);
         return -1;
     }
@@ -311,7 +317,7 @@ static int flush_batch(rec_t *r, int64_t deadline) {
                 execrec_log_error("out of memory writing a batch");
                 return -2;
             }
-            if (err == EXECREC_ERR_CONFLICT && batch_conflict(r, errstr) == 0)
+            if (err == EXECREC_ERR_CONFLICT && batch_conflict(r, errstr, sizeof(errstr)) == 0)
                 return 0;
         }
         if (r->conn && PQstatus(r->conn) == CONNECTION_OK)
