@@ -44,6 +44,8 @@ execrec_broker_t *execrec_broker_start(int nbrokers, int partitions, const char 
         return NULL;
     }
     for (int i = 0; i < ntopics; i++) {
+        if (!topics[i] || !*topics[i])
+            continue;
         rd_kafka_resp_err_t err =
             rd_kafka_mock_topic_create(b->cluster, topics[i], partitions, 1);
         if (err) {

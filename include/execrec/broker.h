@@ -11,7 +11,7 @@
 typedef struct execrec_broker_s execrec_broker_t;
 
 /** Starts a mock cluster of nbrokers brokers and creates each of topics (ntopics
- *  of them) with partitions partitions. @returns the broker, or NULL with errstr. */
+ *  of them; NULL or empty entries are skipped) with partitions partitions. @returns the broker, or NULL with errstr. */
 execrec_broker_t *execrec_broker_start(int nbrokers, int partitions, const char *const *topics,
                                        int ntopics, char *errstr, size_t errstr_size);
 

@@ -1,7 +1,6 @@
 /* `execrec broker`: the embedded development broker (broker.h) as a process. Prints
  * the bootstrap address as the only line on stdout, so that scripts can read it,
  * and runs until SIGINT/SIGTERM. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,13 +13,6 @@
 static const char *const broker_keys[] = {"partitions",   "address.file", "topic.orders",
                                           "topic.events", "topic.trades", "topic.managers",
                                           "log.level",    NULL};
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
 
 int execrec_cli_broker(int argc, char **argv) {
     execrec_config_t *conf = execrec_config_new();
@@ -56,21 +48,10 @@ int execrec_cli_broker(int argc, char **argv) {
         rc = EXECREC_EXIT_USAGE;
         goto done;
     }
-    const char *keys[] = {"topic.orders", "topic.events", "topic.trades", "topic.managers"};
-    const char *topics[4];
-    int ntopics = 0;
-    for (int i = 0; i < 4; i++) {
-        const char *t = execrec_config_get(conf, keys[i]);
-        if (t && *t)
-            topics[ntopics++] = t;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    if (!(b = execrec_broker_start(1, (int)partitions, topics, ntopics, errstr,
+    const char *topics[EXECREC_KIND__CNT];
+    cli_topics(conf, topics);
+    volatile sig_atomic_t *stop = cli_stop_signals();
+    if (!(b = execrec_broker_start(1, (int)partitions, topics, EXECREC_KIND__CNT, errstr,
                                    sizeof(errstr)))) {
         fprintf(stderr, "execrec broker: %s\n", errstr);
         goto done;
@@ -89,10 +70,13 @@ int execrec_cli_broker(int argc, char **argv) {
     }
     printf("%s\n", addr);
     fflush(stdout);
+    int ntopics = 0;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++)
+        ntopics += topics[k] != NULL;
     execrec_log_info("embedded broker at %s: %d topic(s) of %d partition(s); for development "
                      "and tests only (in memory, newest 5 MiB per partition)",
                      addr, ntopics, (int)partitions);
-    while (!stop_requested)
+    while (!*stop)
         usleep(100 * 1000); /* librdkafka's threads may take the signal: poll the flag */
     execrec_log_info("embedded broker stopping: its messages are gone");
     rc = EXECREC_EXIT_OK;

@@ -1,4 +1,5 @@
 /* Shared subcommand helpers, see cli_common.h. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include "execrec/cli.h"
@@ -96,4 +97,36 @@ void cli_codec_close(cli_codec_t *cc) {
     execrec_avro_schema_destroy(cc->schema);
     execrec_avro_registry_destroy(cc->registry);
     memset(cc, 0, sizeof(*cc));
+}
+
+void cli_topics(const execrec_config_t *conf, const char *topic[EXECREC_KIND__CNT]) {
+    static const char *const key[EXECREC_KIND__CNT] = {
+        [EXECREC_KIND_ORDER] = "topic.orders",
+        [EXECREC_KIND_ORDER_EVENT] = "topic.events",
+        [EXECREC_KIND_TRADE] = "topic.trades",
+        [EXECREC_KIND_ORDER_MANAGER] = "topic.managers",
+    };
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        const char *t = execrec_config_get(conf, key[k]);
+        topic[k] = t && *t ? t : NULL;
+    }
+}
+
+static volatile sig_atomic_t stop_count;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    if (stop_count < 2)
+        stop_count++;
+}
+
+volatile sig_atomic_t *cli_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return &stop_count;
 }

@@ -3,6 +3,7 @@
 #ifndef EXECREC_CLI_COMMON_H
 #define EXECREC_CLI_COMMON_H
 
+#include <signal.h>
 #include "execrec/avro.h"
 #include "execrec/codec.h"
 #include "execrec/config.h"
@@ -27,5 +28,14 @@ int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t
 int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t kind,
                    const char *cmd);
 void cli_codec_close(cli_codec_t *cc);
+
+/** The topic of each kind from topic.orders, topic.events, topic.trades and
+ *  topic.managers; NULL where the key is empty (that kind is not consumed). */
+void cli_topics(const execrec_config_t *conf, const char *topic[EXECREC_KIND__CNT]);
+
+/** Installs SIGINT/SIGTERM handlers (no SA_RESTART, so sleeps wake up) that count
+ *  the signals received, up to 2, and ignores SIGPIPE.
+ *  @returns the counter: 0 = run, 1 = stop, 2 = stop without waiting. */
+volatile sig_atomic_t *cli_stop_signals(void);
 
 #endif

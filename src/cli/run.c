@@ -1,7 +1,6 @@
 /* `execrec run`: the recorder daemon. Parses the configuration, starts the
  * embedded broker when no --brokers is given, installs the signal handlers and
  * hands over to execrec_recorder_run (recorder.h). */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include "execrec/broker.h"
@@ -16,25 +15,6 @@ static const char *const run_keys[] = {
     "topic.trades", "topic.managers", "dsn",              "batch.size",
     "batch.ms",     "exit.at.end",   "stats.interval.ms", "registry",
     "max.message.bytes", "partitions", "log.level",       NULL};
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-    (void)sig;
-    if (stop_requested < 2)
-        stop_requested++;
-}
-
-/* Installs SIGINT/SIGTERM handlers (without SA_RESTART, so sleeps wake up). */
-static void install_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 int execrec_cli_run(int argc, char **argv) {
     execrec_config_t *conf = execrec_config_new();
@@ -78,10 +58,7 @@ int execrec_cli_run(int argc, char **argv) {
     memset(&r, 0, sizeof(r));
     r.brokers = execrec_config_get(conf, "brokers");
     r.group = execrec_config_get(conf, "group");
-    r.topic[EXECREC_KIND_ORDER] = execrec_config_get(conf, "topic.orders");
-    r.topic[EXECREC_KIND_ORDER_EVENT] = execrec_config_get(conf, "topic.events");
-    r.topic[EXECREC_KIND_TRADE] = execrec_config_get(conf, "topic.trades");
-    r.topic[EXECREC_KIND_ORDER_MANAGER] = execrec_config_get(conf, "topic.managers");
+    cli_topics(conf, r.topic);
     r.dsn = execrec_config_get(conf, "dsn");
     r.batch_size = execrec_config_get_int(conf, "batch.size");
     r.batch_ms = execrec_config_get_int(conf, "batch.ms");
@@ -89,7 +66,6 @@ int execrec_cli_run(int argc, char **argv) {
     r.exit_at_end = execrec_config_get_bool(conf, "exit.at.end");
     r.kafka = conf;
     r.codec = cc.codec;
-    r.stop = &stop_requested;
     if (!r.group || !*r.group) {
         fprintf(stderr, "execrec run: --group must not be empty\n");
         rc = EXECREC_EXIT_USAGE;
@@ -99,21 +75,16 @@ int execrec_cli_run(int argc, char **argv) {
         r.batch_size = 1;
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
         for (int j = 0; j < k; j++)
-            if (r.topic[k] && *r.topic[k] && r.topic[j] && !strcmp(r.topic[k], r.topic[j])) {
+            if (r.topic[k] && r.topic[j] && !strcmp(r.topic[k], r.topic[j])) {
                 fprintf(stderr, "execrec run: topic '%s' is given for two kinds; each kind "
                                 "needs its own topic\n", r.topic[k]);
                 rc = EXECREC_EXIT_USAGE;
                 goto done;
             }
     if (!r.brokers || !*r.brokers) {
-        const char *topics[EXECREC_KIND__CNT];
-        int ntopics = 0;
-        for (int k = 0; k < EXECREC_KIND__CNT; k++)
-            if (r.topic[k] && *r.topic[k])
-                topics[ntopics++] = r.topic[k];
         int64_t partitions = execrec_config_get_int(conf, "partitions");
-        broker = execrec_broker_start(1, partitions > 1000 ? 1000 : (int)partitions, topics,
-                                      ntopics, errstr, sizeof(errstr));
+        broker = execrec_broker_start(1, partitions > 1000 ? 1000 : (int)partitions, r.topic,
+                                      EXECREC_KIND__CNT, errstr, sizeof(errstr));
         if (!broker) {
             fprintf(stderr, "execrec run: %s\n", errstr);
             goto done;
@@ -123,7 +94,7 @@ int execrec_cli_run(int argc, char **argv) {
                          "development and tests; its messages are gone when execrec exits)",
                          r.brokers);
     }
-    install_signals();
+    r.stop = cli_stop_signals();
     rc = execrec_recorder_run(&r) == 0 ? EXECREC_EXIT_OK : EXECREC_EXIT_FAIL;
 done:
     execrec_broker_stop(broker);
