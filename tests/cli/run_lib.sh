@@ -7,12 +7,8 @@
 # exit every process started here is killed by its pid, the database is dropped,
 # and on failure the logs are printed (RL_KEEP=1 keeps the work directory). Waits
 # are bounded: a timeout is a failure that says what was awaited.
-set -uo pipefail
-bin=${EXECREC_BIN:?EXECREC_BIN not set: run under ctest}
-src=${EXECREC_SOURCE_DIR:?EXECREC_SOURCE_DIR not set: run under ctest}
+source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh" # bin, src, fail, pass, check, q, cli_finish
 gen_trades=$src/tests/data/run/gen_trades.py
-failures=0
-passes=0
 work=$(mktemp -d /tmp/execrec_run.XXXXXX)
 BROKER=
 broker_pid=
@@ -25,11 +21,6 @@ rl_exit_hooks=()       # extra cleanup commands, run last (e.g. destroy a server
 command -v kcat >/dev/null || { echo "FAIL: kcat is required (deploy/setup.sh)" >&2; exit 1; }
 command -v psql >/dev/null || { echo "FAIL: psql is required (deploy/setup.sh)" >&2; exit 1; }
 
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pass() { passes=$((passes + 1)); }
-check() { # got, want, what
-    if [ "$1" == "$2" ]; then pass; else fail "$3: got '$1', expected '$2'"; fi
-}
 note() { echo "--- $(date -u +%H:%M:%S.%N | cut -c1-12) $*" >&2; }
 
 # Prints the logs of this test's processes (recorders, broker).
@@ -81,13 +72,6 @@ rl_cleanup() {
 trap rl_cleanup EXIT
 trap 'fail "interrupted"; exit 1' INT TERM
 
-# Prints the summary line and returns the test's status; the last command of a test.
-rl_finish() {
-    echo "$passes passed, $failures failed"
-    [ "$failures" -eq 0 ]
-}
-
-q() { psql -X -A -t -q -v ON_ERROR_STOP=1 -c "$1"; }
 
 # rl_db NAME: creates database execrec_run_NAME_<pid> on the current PG* server,
 # exports PGDATABASE, and drops it at exit.

@@ -4,32 +4,11 @@
 # an old monthly partition but never a DEFAULT one (and leaving old rows found in
 # a DEFAULT partition where they are), exit 2 on misuse, 1 before migrate.
 # Needs PostgreSQL through PG* (deploy/test.sh).
-set -uo pipefail
-bin=${EXECREC_BIN:?EXECREC_BIN not set: run under ctest}
-failures=0
-passes=0
-out=/tmp/partitions_out.$$
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pass() { passes=$((passes + 1)); }
-expect_status() { # expected, description, command...
-    local want=$1 what=$2
-    shift 2
-    "$@" >$out 2>&1
-    local got=$?
-    if [ "$got" -eq "$want" ]; then pass; else fail "$what: exit $got, expected $want: $(head -c 600 $out)"; fi
-}
-expect_out() { # text, description
-    if grep -qF -- "$1" $out; then pass; else fail "$2: no '$1' in: $(head -c 1500 $out)"; fi
-}
-expect_eq() { # got, want, description
-    if [ "$1" == "$2" ]; then pass; else fail "$3: got '$1', expected '$2'"; fi
-}
+source "$(dirname "$0")/cli_lib.sh"
+cli_scratch
 
-db="execrec_partitions_$$"
-psql -X -q -c "CREATE DATABASE $db" postgres || { echo "FAIL: PostgreSQL is required" >&2; exit 1; }
-trap 'psql -X -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres; rm -f $out' EXIT
+cli_db db partitions
 export PGDATABASE=$db
-q() { psql -X -A -t -c "$1"; }
 exists() { q "SELECT count(*) FROM pg_class WHERE relnamespace = 'execution'::regnamespace AND relname = '$1'"; }
 # Month suffix N months from now (UTC), as ensure_partitions names partitions.
 month() { q "SELECT to_char(date_trunc('month', now() AT TIME ZONE 'UTC') + interval '$1 months', '\"y\"YYYY\"m\"MM')"; }
@@ -56,22 +35,22 @@ expect_status 0 "dry run ahead" "$bin" partitions --months-ahead 14 --dry-run
 expect_out "would create execution.tradests_$m13" "dry run lists month 13"
 expect_out "would create execution.ordersts_$m14" "dry run lists month 14"
 expect_out "would create 6, drop 0" "dry run summary"
-expect_eq "$(exists tradests_$m13)" 0 "dry run created nothing"
+check "$(exists tradests_$m13)" 0 "dry run created nothing"
 expect_status 0 "create ahead" "$bin" partitions --months-ahead 14
 expect_out "created execution.ordereventsts_$m14" "creation printed"
 expect_out "created 6, dropped 0" "creation summary"
-expect_eq "$(exists tradests_$m13)$(exists ordersts_$m14)$(exists ordereventsts_$m14)" 111 "partitions created"
+check "$(exists tradests_$m13)$(exists ordersts_$m14)$(exists ordereventsts_$m14)" 111 "partitions created"
 
 # Rows in the DEFAULT partitions move into the month's new partition.
 q "INSERT INTO execution.TradesTS (trade_id, order_id, quantity, price, trade_time, raw_payload, kafka_topic, kafka_partition, kafka_offset)
    VALUES ('T-2040', 'O', 1, 1, '2040-03-05Z', '{}', 't', 0, 1), ('T-2040b', 'O', 2, 1, '2040-03-31 23:59:59Z', '{}', 't', 0, 2)" >/dev/null
-expect_eq "$(q "SELECT count(*) FROM execution.tradests_default")" 2 "rows in the default partition"
+check "$(q "SELECT count(*) FROM execution.tradests_default")" 2 "rows in the default partition"
 expect_status 0 "move out of default" "$bin" partitions
 expect_out "created execution.tradests_y2040m03 for [2040-03-01, 2040-04-01), moved 2 row(s) out of execution.tradests_default" "move printed"
 expect_out "created execution.ordersts_y2040m03" "the month is created for every table"
-expect_eq "$(q "SELECT string_agg(tableoid::regclass::text, ',') FROM execution.TradesTS WHERE trade_id LIKE 'T-2040%'")" \
+check "$(q "SELECT string_agg(tableoid::regclass::text, ',') FROM execution.TradesTS WHERE trade_id LIKE 'T-2040%'")" \
     "execution.tradests_y2040m03,execution.tradests_y2040m03" "rows moved"
-expect_eq "$(q "SELECT count(*) FROM execution.tradests_default")" 0 "default partition empty"
+check "$(q "SELECT count(*) FROM execution.tradests_default")" 0 "default partition empty"
 
 # Retention: an old month with a partition is dropped; an old row in a DEFAULT
 # partition stays there; recent months and the DEFAULT partitions stay.
@@ -81,18 +60,17 @@ q "INSERT INTO execution.TradesTS (trade_id, order_id, quantity, price, trade_ti
 expect_status 0 "retention dry run" "$bin" partitions --retention '400 days' --dry-run
 expect_out "would drop execution.tradests_y2020m01 [2020-01-01, 2020-02-01)" "dry run lists the drop"
 expect_out "would keep 1 row(s) of [2019-06-01, 2019-07-01) in execution.tradests_default" "dry run keeps the old default row"
-expect_eq "$(exists tradests_y2020m01)" 1 "dry run dropped nothing"
+check "$(exists tradests_y2020m01)" 1 "dry run dropped nothing"
 expect_status 0 "retention" "$bin" partitions --retention '400 days'
 expect_out "dropped execution.tradests_y2020m01 [2020-01-01, 2020-02-01)" "drop printed"
 expect_out "dropped execution.ordersts_y2020m01" "every table's old partition dropped"
 expect_out "created 0, dropped 3" "retention summary"
-expect_eq "$(exists tradests_y2020m01)$(exists ordersts_y2020m01)$(exists ordereventsts_y2020m01)" 000 "old partitions gone"
-expect_eq "$(exists tradests_default)$(exists ordersts_default)$(exists ordereventsts_default)" 111 "DEFAULT partitions kept"
-expect_eq "$(q "SELECT string_agg(trade_id, ',' ORDER BY trade_id) FROM execution.TradesTS")" "T-2019,T-2040,T-2040b" "rows left"
-expect_eq "$(exists tradests_$(month -1))$(exists tradests_$(month 0))" 11 "recent partitions kept"
+check "$(exists tradests_y2020m01)$(exists ordersts_y2020m01)$(exists ordereventsts_y2020m01)" 000 "old partitions gone"
+check "$(exists tradests_default)$(exists ordersts_default)$(exists ordereventsts_default)" 111 "DEFAULT partitions kept"
+check "$(q "SELECT string_agg(trade_id, ',' ORDER BY trade_id) FROM execution.TradesTS")" "T-2019,T-2040,T-2040b" "rows left"
+check "$(exists tradests_$(month -1))$(exists tradests_$(month 0))" 11 "recent partitions kept"
 # A retention that covers everything still keeps this month and the DEFAULTs.
 expect_status 0 "short retention" "$bin" partitions --retention '1 day'
-expect_eq "$(exists tradests_$(month 0))$(exists tradests_default)" 11 "current month and DEFAULT kept"
+check "$(exists tradests_$(month 0))$(exists tradests_default)" 11 "current month and DEFAULT kept"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+cli_finish

@@ -3,31 +3,12 @@
 # findings of tests/data/views (see its README: fill mismatch O6, orphan trade F8,
 # orphan events O99, stuck orders, idle manager M3), what the options change, 2 on
 # misuse, 1 with a clear reason before migrate. Needs PostgreSQL through PG*.
-set -uo pipefail
-bin=${EXECREC_BIN:?EXECREC_BIN not set: run under ctest}
-src=${EXECREC_SOURCE_DIR:?}
+source "$(dirname "$0")/cli_lib.sh"
+cli_scratch
 data=$src/tests/data/views
-failures=0
-passes=0
-out=/tmp/reconcile_out.$$
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pass() { passes=$((passes + 1)); }
-expect_status() { # expected, description, command...
-    local want=$1 what=$2
-    shift 2
-    "$@" >$out 2>&1
-    local got=$?
-    if [ "$got" -eq "$want" ]; then pass; else fail "$what: exit $got, expected $want: $(head -c 600 $out)"; fi
-}
-expect_out() { # text, description
-    if grep -qF -- "$1" $out; then pass; else fail "$2: no '$1' in: $(head -c 1500 $out)"; fi
-}
 
-db="execrec_reconcile_$$"
-clean="execrec_reconcile_clean_$$"
-psql -X -q -c "CREATE DATABASE $db" -c "CREATE DATABASE $clean" postgres ||
-    { echo "FAIL: PostgreSQL is required" >&2; exit 1; }
-trap 'psql -X -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "DROP DATABASE IF EXISTS $clean WITH (FORCE)" postgres; rm -f $out /tmp/reconcile_*.$$.jsonl' EXIT
+cli_db db reconcile
+cli_db clean reconcile_clean
 export PGDATABASE=$db
 
 # Misuse: exit 2 with a reason, before touching the database.
@@ -76,17 +57,16 @@ expect_status 1 "options from the environment" env EXECREC_TOLERANCE=0.4 EXECREC
 expect_out "by more than 0.4: 1" "tolerance from EXECREC_TOLERANCE"
 
 # A consistent stream is clean: O1 (filled, its two trades) and its manager.
-grep '"M1"' "$data/order_managers.jsonl" >/tmp/reconcile_m.$$.jsonl
-grep '"O1"' "$data/orders.jsonl" >/tmp/reconcile_o.$$.jsonl
-grep '"O1"' "$data/order_events.jsonl" >/tmp/reconcile_e.$$.jsonl
-grep '"O1"' "$data/trades.jsonl" >/tmp/reconcile_t.$$.jsonl
+grep '"M1"' "$data/order_managers.jsonl" >$tmp/m.jsonl
+grep '"O1"' "$data/orders.jsonl" >$tmp/o.jsonl
+grep '"O1"' "$data/order_events.jsonl" >$tmp/e.jsonl
+grep '"O1"' "$data/trades.jsonl" >$tmp/t.jsonl
 export PGDATABASE=$clean
-"$bin" load --kind order_manager /tmp/reconcile_m.$$.jsonl >/dev/null 2>&1 &&
-    "$bin" load --kind order /tmp/reconcile_o.$$.jsonl >/dev/null 2>&1 &&
-    "$bin" load --kind order_event /tmp/reconcile_e.$$.jsonl >/dev/null 2>&1 &&
-    "$bin" load --kind trade /tmp/reconcile_t.$$.jsonl >/dev/null 2>&1 || fail "load the clean stream"
+"$bin" load --kind order_manager $tmp/m.jsonl >/dev/null 2>&1 &&
+    "$bin" load --kind order $tmp/o.jsonl >/dev/null 2>&1 &&
+    "$bin" load --kind order_event $tmp/e.jsonl >/dev/null 2>&1 &&
+    "$bin" load --kind trade $tmp/t.jsonl >/dev/null 2>&1 || fail "load the clean stream"
 expect_status 0 "consistent stream" "$bin" reconcile
 expect_out "clean: no findings" "consistent stream is clean"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+cli_finish

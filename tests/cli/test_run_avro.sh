@@ -62,4 +62,4 @@ check "$(q "SELECT string_agg(kafka_offset || '=' || coalesce(convert_from(kafka
 check "$(rl_count execution.ingest_rejects)" 6 "rejects in all"
 check "$(rl_offsets avro)" "trades 0 10" "ingest_offsets"
 
-rl_finish
+cli_finish

@@ -72,4 +72,4 @@ check "$(stored 0)" 1020 "partition 0's stored offset untouched by A's shutdown"
 check "$(stored 1)" 45 "partition 1's stored offset after A's shutdown"
 check "$(rl_count "execution.TradesTS")" 65 "trades recorded in all"
 
-rl_finish
+cli_finish

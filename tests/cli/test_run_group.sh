@@ -74,4 +74,4 @@ rl_stop b TERM
 check "$RL_RC" 0 "recorder b exits 0 on SIGTERM"
 check "$(rl_offsets grp)" "$hw" "ingest_offsets unchanged by b's shutdown"
 
-rl_finish
+cli_finish

@@ -64,4 +64,4 @@ rl_check_trades K 0 "$n" "after two kill -9"
 check "$(rl_offsets kill9)" "$hw" "ingest_offsets = high watermarks"
 check "$(rl_count execution.ingest_rejects)" 0 "no rejects"
 
-rl_finish
+cli_finish

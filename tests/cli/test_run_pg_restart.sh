@@ -112,4 +112,4 @@ rl_check_trades R 0 $((m + 200)) "in the end"
 check "$(rl_offsets pgr)" "$(rl_hw trades)" "ingest_offsets = high watermarks in the end"
 check "$(rl_count execution.ingest_rejects)" 0 "no rejects"
 
-rl_finish
+cli_finish

@@ -43,4 +43,4 @@ check "$(rl_offsets refused)" "$(rl_hw trades)" "ingest_offsets = high watermark
 check "$(q "SELECT count(*) FROM execution.ingest_rejects")" 0 "a refused batch is not turned into rejects"
 rl_stop rec TERM
 check "$RL_RC" 0 "exit status after SIGTERM"
-rl_finish
+cli_finish

@@ -42,4 +42,4 @@ check "$(q "SELECT count(*) FROM execution.ingest_offsets WHERE consumer_group =
     "nothing stored by a recorder stopped before its assignment"
 check "$(rl_count execution.TradesTS)" 24 "trades recorded in all, in the end"
 
-rl_finish
+cli_finish

@@ -49,4 +49,4 @@ check "$(rl_offsets g-latest)" "trades 0 20" "auto.offset.reset=latest: stored o
 rl_stop r4 TERM
 check "$RL_RC" 0 "r4 exits 0 on SIGTERM"
 
-rl_finish
+cli_finish

@@ -149,4 +149,4 @@ rl_run_to_end replay 90 --group replay --batch-size 10 --log-level debug
 check "$(snapshot)" "$before" "a replay of everything in another group changes no row"
 check "$(rl_offsets replay)" "$hw" "the replaying group's offsets = high watermarks"
 
-rl_finish
+cli_finish

@@ -69,4 +69,4 @@ rl_stop w TERM
 check "$RL_RC" 0 "W exits 0 on SIGTERM"
 note "offset changes by role: $(q "SELECT string_agg(who || ' ' || n, ', ') FROM (SELECT who, count(*) n FROM public.offset_audit GROUP BY who) s")"
 
-rl_finish
+cli_finish

@@ -3,22 +3,12 @@
 # README says: rows per table, exact decimals, normalised enums and times, the
 # newest manager intent, every bad line in ingest_rejects with its reason, and
 # nothing twice when loaded again. Needs PostgreSQL through PG* (deploy/test.sh).
-set -uo pipefail
-bin=${EXECREC_BIN:?EXECREC_BIN not set: run under ctest}
-src=${EXECREC_SOURCE_DIR:?}
+source "$(dirname "$0")/cli_lib.sh"
+cli_scratch
 sample=$src/tests/data/sample
-failures=0
-passes=0
-check() { # got, want, what
-    if [ "$1" == "$2" ]; then passes=$((passes + 1)); else
-        echo "FAIL: $3: got '$1', expected '$2'" >&2; failures=$((failures + 1)); fi
-}
 
-db="execrec_sample_$$"
-psql -X -q -c "CREATE DATABASE $db" postgres || { echo "FAIL: PostgreSQL is required" >&2; exit 1; }
-trap 'psql -X -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres' EXIT
+cli_db db sample
 export PGDATABASE=$db
-q() { psql -X -A -t -c "$1"; }
 
 load_all() {
     "$bin" load --kind order_manager "$sample/order_managers.jsonl" "$sample/bad_order_managers.jsonl" &&
@@ -26,7 +16,7 @@ load_all() {
     "$bin" load --kind order_event "$sample/order_events.jsonl" "$sample/bad_order_events.jsonl" &&
     "$bin" load --kind trade "$sample/trades.jsonl" "$sample/bad_trades.jsonl"
 }
-load_all >/tmp/sample_out.$$ 2>&1 || { echo "FAIL: load: $(cat /tmp/sample_out.$$)" >&2; exit 1; }
+load_all >$out 2>&1 || { echo "FAIL: load: $(cat $out)" >&2; exit 1; }
 
 counts="SELECT (SELECT count(*) FROM execution.OrdersTS) || ' ' ||
                (SELECT count(*) FROM execution.OrderEventsTS) || ' ' ||
@@ -63,11 +53,9 @@ check "$got" "$expected" "rejects and their reasons (tests/data/sample/README.md
 check "$(echo "$expected" | wc -l)" "23" "README lists every bad line"
 
 # Loading everything again records nothing new.
-load_all >/tmp/sample_out.$$ 2>&1
-check "$(grep -c 'inserted 0,' /tmp/sample_out.$$)" "4" "second load inserts nothing"
-check "$(grep -c 'rejected 0 ' /tmp/sample_out.$$)" "4" "second load records no reject twice"
+load_all >$out 2>&1
+check "$(grep -c 'inserted 0,' $out)" "4" "second load inserts nothing"
+check "$(grep -c 'rejected 0 ' $out)" "4" "second load records no reject twice"
 check "$(q "$counts")" "7 16 9 2 23" "rows after the second load"
-rm -f /tmp/sample_out.$$
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+cli_finish
