@@ -17,6 +17,7 @@
 #include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
 #include "execrec/arena.h"
+#include "execrec/kafka.h"
 #include "execrec/log.h"
 #include "execrec/migrate.h"
 #include "execrec/pg.h"
@@ -356,20 +357,7 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
     if (!p || p->fenced || m->offset < p->next)
         return 0; /* not ours, dropped, or a re-delivery of what the batch holds */
     r->consumed++;
-    rd_kafka_timestamp_type_t tstype;
-    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-    const char *value = m->payload ? (const char *)m->payload : "";
-    execrec_msgmeta_t meta = {topic, m->partition, m->offset, tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
-                              m->key, m->key_len, value, m->len};
-    execrec_record_t rec;
-    execrec_reject_t rej;
-    execrec_arena_reset(r->arena);
-    execrec_err_t err = execrec_codec_decode(r->rc->codec, p->kind, value, m->len, r->arena,
-                                             &rec, &rej);
-    if (err == EXECREC_OK)
-        err = execrec_writer_add(r->writer, &meta, &rec);
-    else if (err == EXECREC_ERR_REJECT)
-        err = execrec_writer_add_reject(r->writer, &meta, value, m->len, &rej);
+    execrec_err_t err = execrec_kafka_ingest(r->rc->codec, r->writer, r->arena, p->kind, m);
     if (err == EXECREC_OK)
         err = execrec_writer_set_offset(r->writer, r->rc->group, p->topic, p->partition,
                                         p->expected, m->offset + 1);
@@ -560,65 +548,22 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     rec_t *r = opaque;
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        char why[512];
-        rd_kafka_fatal_error(rk, why, sizeof(why));
-        execrec_log_error("kafka: fatal: %s", why);
+    if (execrec_kafka_log_error(rk, err, reason))
         r->fatal = 1;
-        return;
-    }
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-        execrec_log_warn("kafka: all brokers are down (%s); still trying", reason);
-    else
-        execrec_log_warn("kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
-}
-
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    (void)rk;
-    /* Connection failures also reach error_cb, which logs them once, clearly. */
-    if (!strcmp(fac, "FAIL"))
-        level = 7;
-    execrec_log_level_t l = level <= 3   ? EXECREC_LOG_ERROR
-                            : level == 4 ? EXECREC_LOG_WARN
-                            : level <= 6 ? EXECREC_LOG_INFO
-                                         : EXECREC_LOG_DEBUG;
-    execrec_log(l, "kafka %s: %s", fac, buf);
 }
 
 /* ---- set-up and the loop -------------------------------------------------------- */
 
-static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value) {
-    char errstr[512];
-    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-        /* librdkafka's reason may quote the value: never for a secret. */
-        int secret = strstr(key, "password") || strstr(key, "secret") || strstr(key, ".key");
-        execrec_log_error("kafka property %s: %s", key, secret ? "invalid value" : errstr);
-        return -1;
-    }
-    return 0;
-}
-
 static rd_kafka_t *consumer_new(rec_t *r) {
     const execrec_recorder_conf_t *rc = r->rc;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char errstr[512];
-    /* Defaults first; -X overrides them; then what correctness depends on. */
-    if (conf_set(conf, "client.id", "execrec") < 0 ||
-        conf_set(conf, "auto.offset.reset", "earliest") < 0)
-        goto fail;
-    for (int i = 0; i < execrec_config_kafka_count(rc->kafka); i++) {
-        const char *k, *v;
-        execrec_config_kafka_get(rc->kafka, i, &k, &v);
-        if (conf_set(conf, k, v) < 0)
-            goto fail;
-    }
-    if (conf_set(conf, "bootstrap.servers", rc->brokers) < 0 ||
-        conf_set(conf, "group.id", rc->group) < 0 ||
-        conf_set(conf, "enable.auto.commit", "false") < 0 ||
-        conf_set(conf, "enable.auto.offset.store", "false") < 0 ||
-        conf_set(conf, "enable.partition.eof", "true") < 0)
-        goto fail;
-    char reset[32];
+    const char *defaults[] = {"auto.offset.reset", "earliest", NULL};
+    const char *required[] = {"group.id", rc->group, "enable.auto.commit", "false",
+                              "enable.auto.offset.store", "false", "enable.partition.eof",
+                              "true", NULL};
+    rd_kafka_conf_t *conf = execrec_kafka_conf_new(rc->brokers, rc->kafka, defaults, required);
+    if (!conf)
+        return NULL;
+    char reset[32], errstr[512];
     size_t n = sizeof(reset);
     if (rd_kafka_conf_get(conf, "auto.offset.reset", reset, &n) == RD_KAFKA_CONF_OK)
         r->reset_latest = !strcmp(reset, "latest") || !strcmp(reset, "largest") ||
@@ -626,17 +571,14 @@ static rd_kafka_t *consumer_new(rec_t *r) {
     rd_kafka_conf_set_opaque(conf, r);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!rk) {
         execrec_log_error("cannot create the Kafka consumer: %s", errstr);
-        goto fail;
+        rd_kafka_conf_destroy(conf);
+        return NULL;
     }
     rd_kafka_poll_set_consumer(rk);
     return rk;
-fail:
-    rd_kafka_conf_destroy(conf);
-    return NULL;
 }
 
 static int subscribe(rec_t *r) {

@@ -1,0 +1,40 @@
+/* What every librdkafka client of execrec shares (recorder, backfill, publish,
+ * status): building a client configuration from defaults, the -X pass-through
+ * properties and the settings correctness depends on; logging librdkafka's
+ * errors and log lines through log.h; and turning one consumed message into a row
+ * or a reject of the batch writer. */
+#ifndef EXECREC_KAFKA_H
+#define EXECREC_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include "execrec/arena.h"
+#include "execrec/codec.h"
+#include "execrec/config.h"
+#include "execrec/record.h"
+#include "execrec/writer.h"
+
+/** Sets one property; on failure logs why (never quoting a secret's value).
+ *  @returns 0 or -1. */
+int execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value);
+
+/** A client configuration: `defaults` (NULL-terminated key, value pairs) first, then
+ *  every -X property of props (may be NULL), then bootstrap.servers = brokers, then
+ *  `required` (key, value pairs that -X may not override). The log callback is
+ *  execrec's (librdkafka's lines go through log.h).
+ *  @returns the configuration, or NULL (reason logged). */
+rd_kafka_conf_t *execrec_kafka_conf_new(const char *brokers, const execrec_config_t *props,
+                                        const char *const *defaults,
+                                        const char *const *required);
+
+/** For an error_cb: logs err once, clearly. @returns 1 when the error is fatal (the
+ *  handle is unusable; librdkafka's fatal reason is logged), else 0. */
+int execrec_kafka_log_error(rd_kafka_t *rk, int err, const char *reason);
+
+/** Decodes a consumed message of kind with codec and adds it to writer as a row, or
+ *  as a reject with its bytes as received. arena is reset first.
+ *  @returns EXECREC_OK or EXECREC_ERR_NOMEM. */
+execrec_err_t execrec_kafka_ingest(execrec_codec_t *codec, execrec_writer_t *writer,
+                                   execrec_arena_t *arena, execrec_kind_t kind,
+                                   const rd_kafka_message_t *m) EXECREC_MUSTCHECK;
+
+#endif
