@@ -1,6 +1,8 @@
-/* The batch writer: one PostgreSQL transaction per batch, COPY into staging
- * tables, de-duplicating INSERT ... SELECT, bisection of rows PostgreSQL refuses,
- * rejects, and the offsets compare-and-set. See writer.h and docs/writer.md. */
+/* The batch writer: one PostgreSQL transaction per batch; rows go by COPY straight
+ * into the target table under a savepoint, and only when that fails (a duplicate,
+ * a value PostgreSQL refuses) through staging tables, a de-duplicating INSERT ...
+ * SELECT and bisection of refused rows; then rejects, and the offsets
+ * compare-and-set. See writer.h and docs/writer.md. */
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,22 +20,37 @@ typedef struct offset_s {
     int64_t expected, next;
 } offset_t;
 
+/* Where one row's line and received bytes sit in its kind's buffers. */
+typedef struct rowinfo_s {
+    size_t line;                /* start of its line in rows[kind] */
+    size_t key, value;          /* starts in bytes[kind] */
+    int64_t key_len, value_len; /* -1: no key / the value is the raw JSON itself */
+} rowinfo_t;
+
 struct execrec_writer_s {
     PGconn *conn;
-    int staging_ready;                 /* temp tables exist on this connection */
-    execrec_buf_t rows[EXECREC_KIND__CNT]; /* COPY text per kind */
+    int staging_ready;                     /* temp tables exist on this connection */
+    execrec_buf_t rows[EXECREC_KIND__CNT]; /* COPY text per kind, target-table columns */
     int32_t nrows[EXECREC_KIND__CNT];
-    execrec_buf_t rejects;             /* COPY text of rejects */
+    rowinfo_t *info[EXECREC_KIND__CNT];
+    int32_t info_cap[EXECREC_KIND__CNT];
+    execrec_buf_t bytes[EXECREC_KIND__CNT]; /* key and (Avro) value bytes as received,
+                                               staged only if the direct COPY fails */
+    execrec_buf_t stage;                    /* staging COPY text, built on a fallback */
+    int staged_only[EXECREC_KIND__CNT];     /* the last batch of this kind had duplicates or
+                                               refused rows: skip the direct COPY */
+    execrec_buf_t rejects;                  /* COPY text of rejects */
     int32_t nrejects;
     offset_t *offsets;
     int noffsets, offsets_cap;
     char *insert_sql[EXECREC_KIND__CNT];
     char *stage_sql[EXECREC_KIND__CNT];
+    char *copy_sql[EXECREC_KIND__CNT]; /* direct COPY; NULL for OrderManager (an upsert) */
 };
 
 /* Columns every fact table carries after the kind's own, in staging order. */
-#define COMMON_STAGE_COLS                                                                  \
-    "raw_payload text, kafka_topic text, kafka_partition int, kafka_offset bigint, "      \
+#define COMMON_STAGE_COLS                                                                          \
+    "raw_payload text, kafka_topic text, kafka_partition int, kafka_offset bigint, "               \
     "kafka_timestamp text, kafka_key text, key_hex text, value_hex text"
 
 static const char *sql_type(execrec_coltype_t t) {
@@ -65,6 +82,17 @@ static int build_sql(execrec_writer_t *w, execrec_kind_t kind) {
         return -1;
     w->stage_sql[kind] = execrec_buf_steal(&b);
 
+    if (kind != EXECREC_KIND_ORDER_MANAGER) {
+        execrec_buf_printf(&b, "COPY %s (", execrec_kind_table(kind));
+        for (int i = 0; i < ncols; i++)
+            execrec_buf_printf(&b, "%s, ", cols[i].name);
+        execrec_buf_puts(&b, "raw_payload, kafka_topic, kafka_partition, kafka_offset, "
+                             "kafka_timestamp, kafka_key) FROM STDIN");
+        if (b.oom)
+            return -1;
+        w->copy_sql[kind] = execrec_buf_steal(&b);
+    }
+
     execrec_buf_printf(&b, "INSERT INTO %s AS t (", execrec_kind_table(kind));
     for (int i = 0; i < ncols; i++)
         execrec_buf_printf(&b, "%s, ", cols[i].name);
@@ -86,9 +114,10 @@ static int build_sql(execrec_writer_t *w, execrec_kind_t kind) {
          * nothing (-infinity), in which case the later offset wins. */
         execrec_buf_puts(&b, "coalesce(updated_at::timestamptz, kafka_timestamp::timestamptz, "
                              "'-infinity') AS v_as_of, ");
-    execrec_buf_printf(&b, "raw_payload::jsonb, kafka_topic, kafka_partition, kafka_offset, "
-                           "kafka_timestamp::timestamptz, kafka_key "
-                           "FROM pg_temp.execrec_stage_%s WHERE n BETWEEN $1 AND $2 ",
+    execrec_buf_printf(&b,
+                       "raw_payload::jsonb, kafka_topic, kafka_partition, kafka_offset, "
+                       "kafka_timestamp::timestamptz, kafka_key "
+                       "FROM pg_temp.execrec_stage_%s WHERE n BETWEEN $1 AND $2 ",
                        kname);
     if (kind == EXECREC_KIND_ORDER_MANAGER) {
         execrec_buf_puts(&b, "ORDER BY unique_identifier, v_as_of DESC, kafka_offset DESC "
@@ -135,9 +164,13 @@ void execrec_writer_destroy(execrec_writer_t *w) {
     execrec_writer_clear(w);
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         execrec_buf_free(&w->rows[k]);
+        execrec_buf_free(&w->bytes[k]);
+        free(w->info[k]);
         free(w->insert_sql[k]);
         free(w->stage_sql[k]);
+        free(w->copy_sql[k]);
     }
+    execrec_buf_free(&w->stage);
     execrec_buf_free(&w->rejects);
     free(w->offsets);
     free(w);
@@ -148,12 +181,31 @@ void execrec_writer_set_conn(execrec_writer_t *w, PGconn *conn) {
     w->staging_ready = 0;
 }
 
-/* Appends s as a COPY text field: backslash, tab, newline and CR escaped. */
+/* Nonzero when one of the 8 bytes of x equals c (the classic "has zero byte" test on
+ * x XOR c in every byte). */
+static inline uint64_t has_byte(uint64_t x, unsigned char c) {
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t v = x ^ (ones * c);
+    return (v - ones) & ~v & (ones << 7);
+}
+
+/* Appends s as a COPY text field: backslash, tab, newline and CR escaped. This is
+ * the writer's hottest loop (every payload passes here), so clean runs of 8 bytes
+ * are skipped a word at a time. */
 static void copy_field(execrec_buf_t *b, const char *s, size_t n) {
     if (execrec_buf_reserve(b, n + 16) < 0)
         return;
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (has_byte(x, '\\') | has_byte(x, '\t') | has_byte(x, '\n') | has_byte(x, '\r'))
+                break;
+            i += 8;
+        }
+        if (i == n)
+            break;
         unsigned char c = (unsigned char)s[i];
         if (c != '\\' && c != '\t' && c != '\n' && c != '\r')
             continue;
@@ -205,39 +257,52 @@ static void copy_meta(execrec_buf_t *b, const execrec_msgmeta_t *meta, int key_a
     }
 }
 
+/* Keeps n received bytes for the staging fallback. @returns the length, or -1 for
+ * none (p NULL). */
+static int64_t keep_bytes(execrec_buf_t *b, const void *p, size_t n, size_t *start) {
+    *start = b->len;
+    if (!p)
+        return -1;
+    execrec_buf_append(b, p, n);
+    return (int64_t)n;
+}
+
 execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *meta,
                                  const execrec_record_t *rec) {
-    execrec_buf_t *b = &w->rows[rec->kind];
+    execrec_kind_t kind = rec->kind;
+    execrec_buf_t *b = &w->rows[kind];
     int ncols;
-    execrec_kind_columns(rec->kind, &ncols);
+    execrec_kind_columns(kind, &ncols);
     assert(rec->ncols == ncols);
-    execrec_buf_printf(b, "%" PRId32, ++w->nrows[rec->kind]);
+    if (w->nrows[kind] == w->info_cap[kind]) {
+        int32_t cap = w->info_cap[kind] ? 2 * w->info_cap[kind] : 1024;
+        rowinfo_t *p = realloc(w->info[kind], sizeof(*p) * (size_t)cap);
+        if (!p)
+            return EXECREC_ERR_NOMEM;
+        w->info[kind] = p;
+        w->info_cap[kind] = cap;
+    }
+    rowinfo_t *ri = &w->info[kind][w->nrows[kind]++];
+    ri->line = b->len;
     for (int i = 0; i < ncols; i++) {
-        execrec_buf_putc(b, '\t');
         if (rec->val[i])
             copy_field(b, rec->val[i], rec->len[i]);
         else
             execrec_buf_puts(b, "\\N");
+        execrec_buf_putc(b, '\t');
     }
-    execrec_buf_putc(b, '\t');
     copy_field(b, rec->raw, rec->raw_len);
     execrec_buf_putc(b, '\t');
     copy_meta(b, meta, 0);
-    /* The exact key and value bytes, used only if PostgreSQL refuses the row (the
-     * reject keeps what was received). The value is sent only when it is not the
-     * raw JSON already staged, i.e. for Avro. */
-    execrec_buf_putc(b, '\t');
-    if (meta->key)
-        copy_hex(b, meta->key, meta->key_len);
-    else
-        execrec_buf_puts(b, "\\N");
-    execrec_buf_putc(b, '\t');
-    if (meta->value && !(meta->value == rec->raw && meta->value_len == rec->raw_len))
-        copy_hex(b, meta->value, meta->value_len);
-    else
-        execrec_buf_puts(b, "\\N");
     execrec_buf_putc(b, '\n');
-    return b->oom ? EXECREC_ERR_NOMEM : EXECREC_OK;
+    /* The exact key and value bytes, used only if PostgreSQL refuses the row (the
+     * reject keeps what was received). The value is kept only when it is not the
+     * raw JSON already in the line, i.e. for Avro. */
+    ri->key_len = keep_bytes(&w->bytes[kind], meta->key, meta->key_len, &ri->key);
+    int raw = meta->value == rec->raw && meta->value_len == rec->raw_len;
+    ri->value_len =
+        keep_bytes(&w->bytes[kind], raw ? NULL : meta->value, meta->value_len, &ri->value);
+    return b->oom || w->bytes[kind].oom ? EXECREC_ERR_NOMEM : EXECREC_OK;
 }
 
 execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgmeta_t *meta,
@@ -262,8 +327,7 @@ execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgme
 }
 
 execrec_err_t execrec_writer_set_offset(execrec_writer_t *w, const char *group, const char *topic,
-                                        int32_t partition, int64_t expected,
-                                        int64_t next_offset) {
+                                        int32_t partition, int64_t expected, int64_t next_offset) {
     for (int i = 0; i < w->noffsets; i++) {
         offset_t *o = &w->offsets[i];
         if (o->partition == partition && !strcmp(o->topic, topic) && !strcmp(o->group, group)) {
@@ -304,8 +368,10 @@ int64_t execrec_writer_pending(const execrec_writer_t *w) {
 void execrec_writer_clear(execrec_writer_t *w) {
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         execrec_buf_reset(&w->rows[k]);
+        execrec_buf_reset(&w->bytes[k]);
         w->nrows[k] = 0;
     }
+    execrec_buf_reset(&w->stage);
     execrec_buf_reset(&w->rejects);
     w->nrejects = 0;
     for (int i = 0; i < w->noffsets; i++) {
@@ -370,30 +436,32 @@ static st_t exec(PGconn *conn, const char *sql, int nparams, const char *const *
     return st;
 }
 
-static int copy_in(PGconn *conn, const char *table, const execrec_buf_t *b, char *errstr,
-                   size_t errstr_size) {
-    char sql[160];
-    snprintf(sql, sizeof(sql), "COPY pg_temp.%s FROM STDIN", table);
+/* Runs the COPY statement sql with b's text. *copied gets the rows written. */
+static st_t copy_in(PGconn *conn, const char *sql, const execrec_buf_t *b, int64_t *copied,
+                    char *errstr, size_t errstr_size) {
     PGresult *res = PQexec(conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
-        classify(conn, res, errstr, errstr_size);
+        st_t st = classify(conn, res, errstr, errstr_size);
         PQclear(res);
-        return -1;
+        return st;
     }
     PQclear(res);
     if (PQputCopyData(conn, b->data, (int)b->len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
         snprintf(errstr, errstr_size, "COPY failed: %s", PQerrorMessage(conn));
-        return -1;
+        return ST_FAILED;
     }
-    int rc = 0;
+    st_t st = ST_OK;
     while ((res = PQgetResult(conn))) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            classify(conn, res, errstr, errstr_size);
-            rc = -1;
+            st_t e = classify(conn, res, errstr, errstr_size);
+            if (st == ST_OK || e == ST_FAILED)
+                st = e;
+        } else if (copied) {
+            *copied = atoll(PQcmdTuples(res));
         }
         PQclear(res);
     }
-    return rc;
+    return st;
 }
 
 /* Moves the staged row n of kind into ingest_rejects as pg_refused, with
@@ -437,14 +505,16 @@ static st_t insert_range(execrec_writer_t *w, execrec_kind_t kind, int32_t lo, i
         stats->inserted[kind] += affected;
         stats->duplicates[kind] += (hi - lo + 1) - affected;
         return exec(w->conn, "RELEASE SAVEPOINT execrec_rows", 0, NULL, NULL, errstr,
-                    errstr_size) == ST_OK ? ST_OK : ST_FAILED;
+                    errstr_size) == ST_OK
+                   ? ST_OK
+                   : ST_FAILED;
     }
     if (st == ST_FAILED) {
         snprintf(errstr, errstr_size, "%s", why);
         return ST_FAILED;
     }
-    if (exec(w->conn, "ROLLBACK TO SAVEPOINT execrec_rows", 0, NULL, NULL, errstr,
-             errstr_size) != ST_OK)
+    if (exec(w->conn, "ROLLBACK TO SAVEPOINT execrec_rows", 0, NULL, NULL, errstr, errstr_size) !=
+        ST_OK)
         return ST_FAILED;
     if (lo == hi) {
         int64_t added = 0;
@@ -462,6 +532,77 @@ static st_t insert_range(execrec_writer_t *w, execrec_kind_t kind, int32_t lo, i
     if (st != ST_OK)
         return st;
     return insert_range(w, kind, mid + 1, hi, stats, errstr, errstr_size);
+}
+
+/* The staging COPY text of kind's rows: the row number, the row's line, its key and
+ * value bytes in hex (execrec_stage_<kind>'s column order). */
+static int build_stage(execrec_writer_t *w, execrec_kind_t kind) {
+    execrec_buf_t *st = &w->stage, *rows = &w->rows[kind], *bytes = &w->bytes[kind];
+    execrec_buf_reset(st);
+    for (int32_t i = 0; i < w->nrows[kind]; i++) {
+        const rowinfo_t *ri = &w->info[kind][i];
+        size_t end = i + 1 < w->nrows[kind] ? w->info[kind][i + 1].line : rows->len;
+        execrec_buf_printf(st, "%" PRId32 "\t", i + 1);
+        execrec_buf_append(st, rows->data + ri->line, end - ri->line - 1); /* no newline */
+        execrec_buf_putc(st, '\t');
+        if (ri->key_len >= 0)
+            copy_hex(st, bytes->data + ri->key, (size_t)ri->key_len);
+        else
+            execrec_buf_puts(st, "\\N");
+        execrec_buf_putc(st, '\t');
+        if (ri->value_len >= 0)
+            copy_hex(st, bytes->data + ri->value, (size_t)ri->value_len);
+        else
+            execrec_buf_puts(st, "\\N");
+        execrec_buf_putc(st, '\n');
+    }
+    return st->oom ? -1 : 0;
+}
+
+/* Writes kind's rows. First, straight into the table with COPY under a savepoint:
+ * in the common case (new facts, all acceptable) that is the whole cost, the same
+ * as a plain COPY. If PostgreSQL refuses it (a duplicate of a recorded fact, a
+ * value it cannot take) the savepoint is rolled back and the rows go through
+ * staging: the de-duplicating INSERT, with bisection of refused rows. A kind whose
+ * last batch needed staging is staged directly until a batch has neither
+ * duplicates nor refused rows, so a replay or a backfill over recorded ranges does
+ * not pay for a failed COPY per batch. */
+static st_t write_rows(execrec_writer_t *w, execrec_kind_t kind, execrec_writer_stats_t *stats,
+                       char *errstr, size_t errstr_size) {
+    if (w->copy_sql[kind] && !w->staged_only[kind]) {
+        char why[512];
+        int64_t copied = 0;
+        if (exec(w->conn, "SAVEPOINT execrec_copy", 0, NULL, NULL, errstr, errstr_size) != ST_OK)
+            return ST_FAILED;
+        st_t st = copy_in(w->conn, w->copy_sql[kind], &w->rows[kind], &copied, why, sizeof(why));
+        if (st == ST_OK) {
+            stats->inserted[kind] += copied;
+            return exec(w->conn, "RELEASE SAVEPOINT execrec_copy", 0, NULL, NULL, errstr,
+                        errstr_size);
+        }
+        if (st == ST_FAILED) {
+            snprintf(errstr, errstr_size, "%s", why);
+            return ST_FAILED;
+        }
+        if (exec(w->conn, "ROLLBACK TO SAVEPOINT execrec_copy", 0, NULL, NULL, errstr,
+                 errstr_size) != ST_OK)
+            return ST_FAILED;
+        execrec_log_debug("COPY of %" PRId32 " %s rows refused (%s): writing them through "
+                          "staging",
+                          w->nrows[kind], execrec_kind_name(kind), why);
+    }
+    char sql[160];
+    snprintf(sql, sizeof(sql), "COPY pg_temp.execrec_stage_%s FROM STDIN", execrec_kind_name(kind));
+    if (build_stage(w, kind) < 0) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return ST_FAILED;
+    }
+    int64_t dup0 = stats->duplicates[kind], refused0 = stats->pg_refused;
+    if (copy_in(w->conn, sql, &w->stage, NULL, errstr, errstr_size) != ST_OK ||
+        insert_range(w, kind, 1, w->nrows[kind], stats, errstr, errstr_size) != ST_OK)
+        return ST_FAILED;
+    w->staged_only[kind] = stats->duplicates[kind] > dup0 || stats->pg_refused > refused0;
+    return ST_OK;
 }
 
 static int ensure_staging(execrec_writer_t *w, char *errstr, size_t errstr_size) {
@@ -487,8 +628,8 @@ static execrec_err_t fail(execrec_writer_t *w, execrec_err_t err) {
     return err;
 }
 
-execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *stats,
-                                   char *errstr, size_t errstr_size) {
+execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *stats, char *errstr,
+                                   size_t errstr_size) {
     memset(stats, 0, sizeof(*stats));
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
         if (w->rows[k].oom)
@@ -506,20 +647,14 @@ execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *
     if (exec(w->conn, "BEGIN", 0, NULL, NULL, errstr, errstr_size) != ST_OK)
         return fail(w, EXECREC_ERR_PG);
 
-    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
-        if (!w->nrows[k])
-            continue;
-        char table[64];
-        snprintf(table, sizeof(table), "execrec_stage_%s", execrec_kind_name((execrec_kind_t)k));
-        if (copy_in(w->conn, table, &w->rows[k], errstr, errstr_size) < 0)
+    for (int k = 0; k < EXECREC_KIND__CNT; k++)
+        if (w->nrows[k] && write_rows(w, (execrec_kind_t)k, stats, errstr, errstr_size) != ST_OK)
             return fail(w, EXECREC_ERR_PG);
-        if (insert_range(w, (execrec_kind_t)k, 1, w->nrows[k], stats, errstr, errstr_size) != ST_OK)
-            return fail(w, EXECREC_ERR_PG);
-    }
 
     if (w->nrejects) {
         int64_t added = 0;
-        if (copy_in(w->conn, "execrec_stage_rejects", &w->rejects, errstr, errstr_size) < 0 ||
+        if (copy_in(w->conn, "COPY pg_temp.execrec_stage_rejects FROM STDIN", &w->rejects, NULL,
+                    errstr, errstr_size) != ST_OK ||
             exec(w->conn,
                  "INSERT INTO execution.ingest_rejects (kafka_topic, kafka_partition, "
                  "kafka_offset, kafka_timestamp, kafka_key, payload, payload_text, reason, "
