@@ -22,6 +22,9 @@ static const execrec_confdef_t table[] = {
      "messages larger than this are rejected (message_too_large)"},
     {"batch.size", EXECREC_CONF_INT, "5000", "messages per PostgreSQL transaction"},
     {"batch.ms", EXECREC_CONF_INT, "200", "longest time a batch stays open, in milliseconds"},
+    {"batch.idle.ms", EXECREC_CONF_INT, "0",
+     "commit the open batch once no message has arrived for this long (0: as soon as the "
+     "recorder has caught up)"},
     {"log.level", EXECREC_CONF_STRING, "info", "error, warn, info or debug"},
     /* run, broker */
     {"brokers", EXECREC_CONF_STRING, NULL,

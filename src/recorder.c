@@ -52,9 +52,11 @@ typedef struct rec_s {
     execrec_arena_t *arena;
     part_t *parts;
     int nparts;
+    part_t *last;            /* the partition of the last message: fetches come in runs */
     int assigned;            /* an assignment is in force */
     int reset_latest;        /* auto.offset.reset is latest */
     int64_t batch_opened_ms; /* when the open batch got its first message; 0: empty */
+    int64_t last_added_ms;   /* when the open batch got its last message */
     int64_t consumed;
     execrec_writer_stats_t total;
     int fatal;
@@ -147,9 +149,11 @@ static int read_stored(rec_t *r, int64_t *stored, char *errstr, size_t errstr_si
 /* ---- Kafka helpers -------------------------------------------------------------- */
 
 static part_t *find_part(rec_t *r, const char *topic, int32_t partition) {
+    if (r->last && r->last->partition == partition && !strcmp(r->last->topic, topic))
+        return r->last;
     for (int i = 0; i < r->nparts; i++)
         if (r->parts[i].partition == partition && !strcmp(r->parts[i].topic, topic))
-            return &r->parts[i];
+            return r->last = &r->parts[i];
     return NULL;
 }
 
@@ -157,7 +161,7 @@ static void free_parts(rec_t *r) {
     for (int i = 0; i < r->nparts; i++)
         free(r->parts[i].topic);
     free(r->parts);
-    r->parts = NULL;
+    r->parts = r->last = NULL;
     r->nparts = 0;
 }
 
@@ -183,12 +187,12 @@ static void seek_part(rec_t *r, part_t *p, int64_t offset) {
     rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = offset;
     rd_kafka_error_t *e = rd_kafka_seek_partitions(r->rk, l, KAFKA_TIMEOUT_MS);
     if (e) {
-        execrec_log_warn("%s [%" PRId32 "]: seek to %" PRId64 " failed: %s", p->topic,
-                         p->partition, offset, rd_kafka_error_string(e));
+        execrec_log_warn("%s [%" PRId32 "]: seek to %" PRId64 " failed: %s", p->topic, p->partition,
+                         offset, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     } else if (l->elems[0].err) {
-        execrec_log_warn("%s [%" PRId32 "]: seek to %" PRId64 " failed: %s", p->topic,
-                         p->partition, offset, rd_kafka_err2str(l->elems[0].err));
+        execrec_log_warn("%s [%" PRId32 "]: seek to %" PRId64 " failed: %s", p->topic, p->partition,
+                         offset, rd_kafka_err2str(l->elems[0].err));
     }
     rd_kafka_topic_partition_list_destroy(l);
 }
@@ -362,15 +366,16 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
         err = execrec_writer_set_offset(r->writer, r->rc->group, p->topic, p->partition,
                                         p->expected, m->offset + 1);
     if (err) {
-        execrec_log_error("%s [%" PRId32 "] offset %" PRId64 ": %s", topic, m->partition,
-                          m->offset, execrec_err_name(err));
+        execrec_log_error("%s [%" PRId32 "] offset %" PRId64 ": %s", topic, m->partition, m->offset,
+                          execrec_err_name(err));
         return -1;
     }
     if (p->batch_start < 0)
         p->batch_start = m->offset;
     p->next = m->offset + 1;
+    r->last_added_ms = now_ms();
     if (!r->batch_opened_ms)
-        r->batch_opened_ms = now_ms();
+        r->batch_opened_ms = r->last_added_ms;
     return 0;
 }
 
@@ -412,12 +417,13 @@ static void read_committed(rec_t *r, const int64_t *stored, int64_t *committed) 
 /* The low and high watermarks of p, retried while the broker is unreachable. */
 static int read_watermarks(rec_t *r, const part_t *p, int64_t *lo, int64_t *hi) {
     for (int attempt = 0;; attempt++) {
-        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-            r->rk, p->topic, p->partition, lo, hi, KAFKA_TIMEOUT_MS);
+        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(r->rk, p->topic, p->partition,
+                                                                   lo, hi, KAFKA_TIMEOUT_MS);
         if (!err)
             return 0;
         execrec_log_warn("%s [%" PRId32 "]: cannot read the watermarks from the broker "
-                         "(%s); retrying", p->topic, p->partition, rd_kafka_err2str(err));
+                         "(%s); retrying",
+                         p->topic, p->partition, rd_kafka_err2str(err));
         if (*r->rc->stop || backoff(r, attempt, -1) < 0)
             return -1;
     }
@@ -449,7 +455,8 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
     char errstr[1024];
     for (int attempt = 0; read_stored(r, stored, errstr, sizeof(errstr)) < 0; attempt++) {
         execrec_log_warn("cannot read the stored offsets from PostgreSQL (%s); retry %d in "
-                         "%" PRId64 " ms", errstr, attempt + 1, retry_delay_ms(attempt));
+                         "%" PRId64 " ms",
+                         errstr, attempt + 1, retry_delay_ms(attempt));
         if (backoff(r, attempt, *r->rc->stop ? now_ms() : -1) < 0) {
             execrec_log_error("giving up the assignment: PostgreSQL unreachable");
             r->fatal = 1;
@@ -521,7 +528,8 @@ static void on_revoke(rec_t *r) {
     if (pending > 0 && flush_batch(r, now_ms() + REVOKE_GRACE_MS) < 0) {
         execrec_log_warn("abandoning the open batch of %" PRId64 " messages: PostgreSQL "
                          "unreachable. Nothing of it was committed; the partitions' next "
-                         "owner records them.", pending);
+                         "owner records them.",
+                         pending);
         execrec_writer_clear(r->writer);
         r->batch_opened_ms = 0;
     }
@@ -556,18 +564,37 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 static rd_kafka_t *consumer_new(rec_t *r) {
     const execrec_recorder_conf_t *rc = r->rc;
-    const char *defaults[] = {"auto.offset.reset", "earliest", NULL};
-    const char *required[] = {"group.id", rc->group, "enable.auto.commit", "false",
-                              "enable.auto.offset.store", "false", "enable.partition.eof",
-                              "true", NULL};
+    /* fetch.wait.max.ms: a broker answers a fetch as soon as there is data, but
+     * the embedded (mock) broker waits the whole time; 50 ms keeps its latency low
+     * and costs a real cluster a few empty fetches per second when idle.
+     * queued.max.messages.kbytes bounds the prefetched messages, which are most
+     * of the recorder's memory (docs/performance.md). */
+    const char *defaults[] = {"auto.offset.reset",
+                              "earliest",
+                              "fetch.wait.max.ms",
+                              "50",
+                              "queued.max.messages.kbytes",
+                              "16384",
+                              "fetch.max.bytes",
+                              "8388608",
+                              NULL};
+    const char *required[] = {"group.id",
+                              rc->group,
+                              "enable.auto.commit",
+                              "false",
+                              "enable.auto.offset.store",
+                              "false",
+                              "enable.partition.eof",
+                              "true",
+                              NULL};
     rd_kafka_conf_t *conf = execrec_kafka_conf_new(rc->brokers, rc->kafka, defaults, required);
     if (!conf)
         return NULL;
     char reset[32], errstr[512];
     size_t n = sizeof(reset);
     if (rd_kafka_conf_get(conf, "auto.offset.reset", reset, &n) == RD_KAFKA_CONF_OK)
-        r->reset_latest = !strcmp(reset, "latest") || !strcmp(reset, "largest") ||
-                          !strcmp(reset, "end");
+        r->reset_latest =
+            !strcmp(reset, "latest") || !strcmp(reset, "largest") || !strcmp(reset, "end");
     rd_kafka_conf_set_opaque(conf, r);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
@@ -631,13 +658,12 @@ static void log_totals(rec_t *r, const char *what) {
             lag += hi - p->next;
     }
     execrec_log_info("%s: consumed %" PRId64 ", inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
-                     ", %s %" PRId64 ", %s %" PRId64 "), duplicates %" PRId64
-                     ", rejected %" PRId64 ", lag %" PRId64 " over %d partitions",
+                     ", %s %" PRId64 ", %s %" PRId64 "), duplicates %" PRId64 ", rejected %" PRId64
+                     ", lag %" PRId64 " over %d partitions",
                      what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
                      r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
                      r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
-                     r->total.inserted[EXECREC_KIND_TRADE],
-                     kind_label(EXECREC_KIND_ORDER_MANAGER),
+                     r->total.inserted[EXECREC_KIND_TRADE], kind_label(EXECREC_KIND_ORDER_MANAGER),
                      r->total.inserted[EXECREC_KIND_ORDER_MANAGER], dup, r->total.rejected, lag,
                      r->nparts);
 }
@@ -648,10 +674,18 @@ static int run_loop(rec_t *r) {
     for (;;) {
         if (*rc->stop || r->fatal)
             return 0;
+        /* An open batch is committed at batch.size messages, after batch.ms while
+         * messages keep coming, or once nothing more has arrived for batch.idle.ms
+         * (default 0: as soon as the consumer queue is empty, i.e. we are caught up).
+         * Under load the queue is never empty and batches are large; at a trickle
+         * each message is committed one fetch and one commit after it arrived
+         * (docs/performance.md). */
         int timeout = 100;
         if (r->batch_opened_ms) {
-            int64_t left = r->batch_opened_ms + rc->batch_ms - now_ms();
-            timeout = left < 0 ? 0 : left < timeout ? (int)left : timeout;
+            int64_t t = now_ms(), full = r->batch_opened_ms + rc->batch_ms - t,
+                    idle = r->last_added_ms + rc->batch_idle_ms - t,
+                    left = full < idle ? full : idle;
+            timeout = left <= 0 ? 0 : left < timeout ? (int)left : timeout;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, timeout);
         if (m) {
@@ -660,25 +694,27 @@ static int run_loop(rec_t *r) {
             if (rc_msg < 0)
                 return -1;
         }
-        int64_t pending = execrec_writer_pending(r->writer);
+        int64_t pending = execrec_writer_pending(r->writer), now = now_ms();
         if (pending >= rc->batch_size ||
-            (pending > 0 && now_ms() - r->batch_opened_ms >= rc->batch_ms)) {
+            (pending > 0 && (now - r->batch_opened_ms >= rc->batch_ms ||
+                             (!m && now - r->last_added_ms >= rc->batch_idle_ms)))) {
             int f = flush_batch(r, -1);
             if (f == -2)
                 return -1;
             if (f == -1)
                 return 0; /* a second signal while waiting for PostgreSQL */
         }
-        if (rc->stats_interval_ms > 0 && now_ms() - last_stats >= rc->stats_interval_ms) {
+        if (rc->stats_interval_ms > 0 && now - last_stats >= rc->stats_interval_ms) {
             if (!r->assigned)
                 execrec_log_info("no partitions assigned yet: waiting for the consumer group "
                                  "(is the broker reachable? a member that died without "
                                  "leaving keeps its partitions until its session.timeout.ms "
                                  "has passed)");
             log_totals(r, "totals");
-            last_stats = now_ms();
+            last_stats = now;
         }
-        if (rc->exit_at_end && all_at_end(r)) {
+        /* The ends are reached when the queue runs dry (an empty poll). */
+        if (rc->exit_at_end && !m && all_at_end(r)) {
             execrec_log_info("every assigned partition reached the end it had at start");
             return 0;
         }

@@ -26,6 +26,8 @@ typedef struct execrec_recorder_conf_s {
     const char *dsn;                           /* libpq conninfo; NULL: PG* environment */
     int64_t batch_size;                        /* messages per transaction */
     int64_t batch_ms;                          /* longest a batch stays open */
+    int64_t batch_idle_ms;                     /* commit once nothing arrived for this
+                                                  long (0: when caught up) */
     int64_t stats_interval_ms;                 /* 0: no periodic totals */
     int exit_at_end;                           /* stop at the ends seen on assignment */
     const execrec_config_t *kafka;             /* -X pass-through properties (borrowed) */

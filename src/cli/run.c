@@ -13,7 +13,7 @@
 static const char *const run_keys[] = {
     "brokers",      "group",         "topic.orders",      "topic.events",
     "topic.trades", "topic.managers", "dsn",              "batch.size",
-    "batch.ms",     "exit.at.end",   "stats.interval.ms", "registry",
+    "batch.ms",     "batch.idle.ms", "exit.at.end",   "stats.interval.ms", "registry",
     "max.message.bytes", "partitions", "log.level",       NULL};
 
 int execrec_cli_run(int argc, char **argv) {
@@ -31,7 +31,8 @@ int execrec_cli_run(int argc, char **argv) {
         "Record the orders, order-events, trades and order-managers topics into\n"
         "PostgreSQL, exactly once. Messages are decoded (JSON, or Confluent Avro with\n"
         "--registry), collected into batches of --batch-size messages or --batch-ms\n"
-        "milliseconds, and each batch is one transaction holding its rows, its rejects\n"
+        "milliseconds, or until the recorder has caught up (--batch-idle-ms), and each\n"
+        "batch is one transaction holding its rows, its rejects\n"
         "and every partition's next offset (a compare-and-set, so a recorder that lost a\n"
         "partition cannot write it). Each partition starts at the offset stored in\n"
         "PostgreSQL, else at Kafka's committed offset, else at auto.offset.reset\n"
@@ -62,6 +63,7 @@ int execrec_cli_run(int argc, char **argv) {
     r.dsn = execrec_config_get(conf, "dsn");
     r.batch_size = execrec_config_get_int(conf, "batch.size");
     r.batch_ms = execrec_config_get_int(conf, "batch.ms");
+    r.batch_idle_ms = execrec_config_get_int(conf, "batch.idle.ms");
     r.stats_interval_ms = execrec_config_get_int(conf, "stats.interval.ms");
     r.exit_at_end = execrec_config_get_bool(conf, "exit.at.end");
     r.kafka = conf;

@@ -13,7 +13,7 @@ rl_start_broker --partitions 4
 # Batches close after 1.5 s (or 1000 messages), so that the messages produced to both
 # partitions right after the takeover most likely share one batch: its rollback must
 # then replay partition 1's part of it and drop only partition 0.
-rl_start_recorder a --group fence --batch-size 1000 --batch-ms 1500 --log-level debug
+rl_start_recorder a --group fence --batch-size 1000 --batch-ms 1500 --batch-idle-ms 1500 --log-level debug
 
 # produce_to PARTITION PREFIX START COUNT: unkeyed trades to one partition of trades.
 produce_to() {

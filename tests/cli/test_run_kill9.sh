@@ -17,7 +17,7 @@ rl_gen_trades K 0 "$n" >"$work/trades.keyed"
 # (rl_start_recorder), so each next recorder is assigned within ~10 s.
 # Batches close at 50 messages or after 1 s, and messages arrive in chunks of 37:
 # most of the time a batch is open, so a kill usually abandons one.
-args=(--group kill9 --batch-size 50 --batch-ms 1000 --log-level debug)
+args=(--group kill9 --batch-size 50 --batch-ms 1000 --batch-idle-ms 1000 --log-level debug)
 
 rl_start_recorder rec1 "${args[@]}"
 rl_produce_paced trades "$work/trades.keyed" 37 0.1 &
@@ -35,7 +35,7 @@ check "$(rl_offsets_match_rows kill9 trades "$trades")" ok "after rec1's kill: s
 # rec2 is assigned once rec1's session has timed out, usually after production has
 # ended: it catches up a backlog of ~2000 in batches of 10, polled every 20 ms, and
 # is killed on the way.
-rl_start_recorder rec2 --group kill9 --batch-size 10 --batch-ms 1000 --log-level debug
+rl_start_recorder rec2 --group kill9 --batch-size 10 --batch-ms 1000 --batch-idle-ms 1000 --log-level debug
 # While rec2 catches up, rows and offsets agree in every snapshot (each poll).
 mismatch=
 consistent_and_at_least() {

@@ -8,7 +8,7 @@ source "$(dirname "$0")/run_lib.sh"
 
 rl_db signals
 rl_start_broker --partitions 4
-args=(--group sig --batch-size 5 --batch-ms 60000 --log-level debug)
+args=(--group sig --batch-size 5 --batch-ms 60000 --batch-idle-ms 60000 --log-level debug)
 stored() {
     q "SELECT next_offset FROM execution.ingest_offsets
        WHERE consumer_group = 'sig' AND topic = 'trades' AND partition = 0"

@@ -21,7 +21,7 @@ produce() { # START COUNT
 cont_z() { rl_our_child "${rec_pid[z]}" && kill -CONT "${rec_pid[z]}"; }
 
 # Z alone, with batches that stay open for 5 s.
-rl_start_recorder z --dsn "user=$role_z" --group zomb --batch-size 1000 --batch-ms 5000 --log-level debug
+rl_start_recorder z --dsn "user=$role_z" --group zomb --batch-size 1000 --batch-ms 5000 --batch-idle-ms 5000 --log-level debug
 produce 0 20
 rl_wait_for 60 "Z to record the first 20 trades" rl_count_is 20 "$trades" || die "Z recorded nothing"
 
