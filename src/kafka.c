@@ -34,8 +34,7 @@ static int set_pairs(rd_kafka_conf_t *conf, const char *const *kv) {
 }
 
 rd_kafka_conf_t *execrec_kafka_conf_new(const char *brokers, const execrec_config_t *props,
-                                        const char *const *defaults,
-                                        const char *const *required) {
+                                        const char *const *defaults, const char *const *required) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (!conf) {
         execrec_log_error("out of memory");

@@ -95,8 +95,7 @@ static int produce(const char *brokers, const char *topic, const char *path, dou
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "linger.ms", rate > 0 ? "1" : "20", errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "queue.buffering.max.kbytes", "1048576", errstr,
-                          sizeof(errstr))) {
+        rd_kafka_conf_set(conf, "queue.buffering.max.kbytes", "1048576", errstr, sizeof(errstr))) {
         fprintf(stderr, "%s\n", errstr);
         return 1;
     }
@@ -176,8 +175,8 @@ static int decode(const char *kind_name, const char *path, const char *map, doub
             execrec_record_t rec;
             execrec_reject_t rej;
             execrec_arena_reset(arena);
-            if (execrec_codec_decode(codec, kind, m[i].value, m[i].value_len, arena, &rec,
-                                     &rej) != EXECREC_OK) {
+            if (execrec_codec_decode(codec, kind, m[i].value, m[i].value_len, arena, &rec, &rej) !=
+                EXECREC_OK) {
                 fprintf(stderr, "message %zu rejected: %s %s\n", i, rej.code, rej.message);
                 return 1;
             }
