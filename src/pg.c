@@ -174,3 +174,22 @@ char *execrec_pg_redact_conninfo(const char *conninfo) {
     }
     return execrec_buf_steal(&buf);
 }
+
+int64_t execrec_pg_retry_delay_ms(int attempt) {
+    int64_t delay = EXECREC_PG_BACKOFF_FIRST_MS;
+    for (int i = 0; i < attempt && delay < EXECREC_PG_BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    return delay > EXECREC_PG_BACKOFF_MAX_MS ? EXECREC_PG_BACKOFF_MAX_MS : delay;
+}
+
+int execrec_pg_ensure(PGconn **conn, const char *conninfo, char *errstr, size_t errstr_size) {
+    if (*conn && PQstatus(*conn) == CONNECTION_OK)
+        return 0;
+    PGconn *fresh = execrec_pg_connect(conninfo, errstr, errstr_size);
+    if (!fresh)
+        return -1;
+    if (*conn)
+        PQfinish(*conn);
+    *conn = fresh;
+    return 1;
+}
