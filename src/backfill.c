@@ -5,12 +5,10 @@
  * given with rd_kafka_assign, auto-commit is off and nothing is committed, and the
  * writer is never told an offset, so neither Kafka's nor PostgreSQL's position of
  * the live consumer group can move. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
 #include "execrec/arena.h"
@@ -19,6 +17,7 @@
 #include "execrec/log.h"
 #include "execrec/migrate.h"
 #include "execrec/pg.h"
+#include "execrec/timeutil.h"
 
 #define KAFKA_TIMEOUT_MS 10000
 #define SHUTDOWN_GRACE_MS 30000
@@ -48,20 +47,7 @@ typedef struct bf_s {
     int64_t batch_opened_ms; /* 0: the open batch is empty */
     int64_t started_ms;
     int64_t last_report_ms;
-    int bar_shown;
 } bf_t;
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms) {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 /* ---- set-up ---------------------------------------------------------------------- */
 
@@ -164,8 +150,8 @@ static int read_one(bf_t *b, const part_t *p, int64_t offset, int64_t *at, int64
     rd_kafka_topic_partition_list_destroy(l);
     if (err)
         return -1;
-    int64_t deadline = now_ms() + KAFKA_TIMEOUT_MS;
-    while (now_ms() < deadline && !*b->bc->stop) {
+    int64_t deadline = execrec_time_monotonic_ms() + KAFKA_TIMEOUT_MS;
+    while (execrec_time_monotonic_ms() < deadline && !*b->bc->stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(b->rk, 100);
         if (!m)
             continue;
@@ -320,18 +306,6 @@ static execrec_err_t resolve_ranges(bf_t *b, char *errstr, size_t errstr_size) {
 
 /* ---- PostgreSQL ------------------------------------------------------------------ */
 
-/* Backoff before retry number attempt. @returns 0 to retry, -1 to give up (a
- * second signal, or deadline passed; -1: no deadline). */
-static int backoff(bf_t *b, int attempt, int64_t deadline) {
-    int64_t until = now_ms() + execrec_pg_retry_delay_ms(attempt);
-    while (now_ms() < until) {
-        if (*b->bc->stop >= 2 || (deadline >= 0 && now_ms() >= deadline))
-            return -1;
-        sleep_ms(50);
-    }
-    return 0;
-}
-
 /* Writes the open batch, retrying PostgreSQL failures with backoff: the batch is
  * kept, and writing it again is harmless (natural keys, no offsets).
  * @returns 0 written, -1 gave up (errstr), -2 out of memory. */
@@ -365,7 +339,7 @@ static int flush(bf_t *b, int64_t deadline, char *errstr, size_t errstr_size) {
                     " ms%s", up ? "refused the batch" : "unavailable", errstr, pending,
                     attempt + 1, execrec_pg_retry_delay_ms(attempt),
                     up ? ": this needs an operator if it persists" : "");
-        if (backoff(b, attempt, deadline) < 0)
+        if (execrec_pg_backoff(attempt, deadline, b->bc->stop) < 0)
             return -1;
     }
 }
@@ -382,7 +356,7 @@ static int64_t done_offsets(const bf_t *b) {
 /* On a terminal: "[#####.....]  45%  4500/10000 offsets  1234 msg/s  ETA 0:05",
  * redrawn in place; elsewhere: a log line. */
 static void report(bf_t *b, int final) {
-    int64_t t = now_ms();
+    int64_t t = execrec_time_monotonic_ms();
     int64_t every = b->bc->progress_bar ? BAR_REFRESH_MS : b->bc->stats_interval_ms;
     if (!final && (every <= 0 || t - b->last_report_ms < every))
         return;
@@ -409,7 +383,6 @@ static void report(bf_t *b, int final) {
         if (final)
             fputc('\n', stderr);
         fflush(stderr);
-        b->bar_shown = 1;
     } else if (!final) {
         execrec_log_info("backfill: %" PRId64 " of %" PRId64 " offsets (%d%%), %" PRId64
                          " messages read, %.0f msg/s, ETA %s", done, total, (int)(ratio * 100),
@@ -473,7 +446,7 @@ static execrec_err_t on_message(bf_t *b, const rd_kafka_message_t *m, char *errs
     b->res->read++;
     p->next = m->offset + 1;
     if (!b->batch_opened_ms)
-        b->batch_opened_ms = now_ms();
+        b->batch_opened_ms = execrec_time_monotonic_ms();
     if (p->next >= p->to)
         part_done(b, p);
     return EXECREC_OK;
@@ -499,15 +472,11 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
         snprintf(errstr, errstr_size, "assign failed: %s", rd_kafka_err2str(kerr));
         return EXECREC_ERR_KAFKA;
     }
-    b->started_ms = b->last_report_ms = now_ms();
+    b->started_ms = b->last_report_ms = execrec_time_monotonic_ms();
     execrec_err_t err = EXECREC_OK;
     while (!all_done(b) && !*bc->stop) {
-        int timeout = 100;
-        if (b->batch_opened_ms) {
-            int64_t left = b->batch_opened_ms + bc->batch_ms - now_ms();
-            timeout = left < 0 ? 0 : left < timeout ? (int)left : timeout;
-        }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(b->rk, timeout);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(
+            b->rk, execrec_kafka_poll_timeout(b->batch_opened_ms, bc->batch_ms));
         if (m) {
             err = on_message(b, m, errstr, errstr_size);
             rd_kafka_message_destroy(m);
@@ -516,7 +485,7 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
         }
         int64_t pending = execrec_writer_pending(b->writer);
         if (pending >= bc->batch_size ||
-            (pending > 0 && now_ms() - b->batch_opened_ms >= bc->batch_ms)) {
+            (pending > 0 && execrec_time_monotonic_ms() - b->batch_opened_ms >= bc->batch_ms)) {
             int f = flush(b, -1, errstr, errstr_size);
             if (f == -2)
                 return EXECREC_ERR_NOMEM;
@@ -528,7 +497,8 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
     b->res->interrupted = !all_done(b);
     /* What was read is written, also on a signal or an error: it is all valid. */
     char why[1024];
-    int f = flush(b, *bc->stop ? now_ms() + SHUTDOWN_GRACE_MS : -1, why, sizeof(why));
+    int64_t deadline = *bc->stop ? execrec_time_monotonic_ms() + SHUTDOWN_GRACE_MS : -1;
+    int f = flush(b, deadline, why, sizeof(why));
     report(b, 1);
     if (f == -2)
         return EXECREC_ERR_NOMEM;

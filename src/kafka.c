@@ -4,6 +4,7 @@
 #include <string.h>
 #include "execrec/kafka.h"
 #include "execrec/log.h"
+#include "execrec/timeutil.h"
 
 int execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value) {
     char errstr[512];
@@ -141,4 +142,11 @@ execrec_err_t execrec_kafka_partitions(rd_kafka_t *rk, const char *topic, int ti
     }
     rd_kafka_metadata_destroy(md);
     return err;
+}
+
+int execrec_kafka_poll_timeout(int64_t batch_opened_ms, int64_t batch_ms) {
+    if (!batch_opened_ms)
+        return 100;
+    int64_t left = batch_opened_ms + batch_ms - execrec_time_monotonic_ms();
+    return left < 0 ? 0 : left < 100 ? (int)left : 100;
 }

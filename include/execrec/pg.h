@@ -5,6 +5,7 @@
 #ifndef EXECREC_PG_H
 #define EXECREC_PG_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <libpq-fe.h>
@@ -56,6 +57,12 @@ char *execrec_pg_redact_conninfo(const char *conninfo);
 
 /** @returns the wait before retry number attempt (0 for the first retry). */
 int64_t execrec_pg_retry_delay_ms(int attempt);
+
+/** Waits before retry number attempt, in steps of 50 ms so that a signal is seen.
+ *  @returns 0 to retry; -1 to give up: *stop >= 2 (a second signal), or deadline
+ *  (monotonic ms, -1: none) has passed. A first signal alone does not give up:
+ *  shutdown still wants the batch written. */
+int execrec_pg_backoff(int attempt, int64_t deadline, volatile sig_atomic_t *stop);
 
 /** Makes *conn usable: keeps it while PQstatus is CONNECTION_OK, else connects
  *  anew with conninfo and, only once the new connection is up, PQfinish'es the
