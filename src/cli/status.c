@@ -77,6 +77,20 @@ static int64_t row_lag(const row_t *r, const char **basis) {
     return NONE;
 }
 
+/* The totals line: *lag summed over the *known partitions whose lag is known. */
+static void lag_sum(const rows_t *rs, int64_t *lag, int *known) {
+    *lag = 0;
+    *known = 0;
+    for (int i = 0; i < rs->n; i++) {
+        const char *basis;
+        int64_t l = row_lag(&rs->row[i], &basis);
+        if (basis) {
+            *lag += l;
+            (*known)++;
+        }
+    }
+}
+
 /* The offsets stored in PostgreSQL for group, of the topics. */
 static int read_stored(const execrec_config_t *conf, const char *group,
                        const char *const *topics, rows_t *rs) {
@@ -192,8 +206,9 @@ static void cell(char *buf, size_t size, int64_t v) {
 }
 
 static void print_table(const char *group, const rows_t *rs) {
-    int64_t lag_total = 0;
-    int lag_known = 0;
+    int64_t lag_total;
+    int lag_known;
+    lag_sum(rs, &lag_total, &lag_known);
     printf("consumer group %s\n", group);
     printf("%-20s %9s %12s %12s %12s %12s %10s %s\n", "topic", "partition", "stored",
            "committed", "low", "high", "lag", "lag from");
@@ -209,10 +224,6 @@ static void print_table(const char *group, const rows_t *rs) {
         cell(lg, sizeof(lg), basis ? lag : NONE);
         printf("%-20s %9" PRId32 " %12s %12s %12s %12s %10s %s\n", r->topic, r->partition, st,
                co, lo, hi, lg, basis ? basis : "-");
-        if (basis) {
-            lag_total += lag;
-            lag_known++;
-        }
     }
     printf("total: %d partitions, lag %" PRId64 " over the %d with a known position\n", rs->n,
            lag_total, lag_known);
@@ -224,8 +235,9 @@ static json_t *jint(int64_t v) {
 
 static int print_json(const char *group, const rows_t *rs) {
     json_t *doc = json_object(), *arr = json_array();
-    int64_t lag_total = 0;
-    int lag_known = 0;
+    int64_t lag_total;
+    int lag_known;
+    lag_sum(rs, &lag_total, &lag_known);
     for (int i = 0; i < rs->n; i++) {
         const row_t *r = &rs->row[i];
         const char *basis;
@@ -240,10 +252,6 @@ static int print_json(const char *group, const rows_t *rs) {
         json_object_set_new(o, "lag", basis ? json_integer(lag) : json_null());
         json_object_set_new(o, "lag_from", basis ? json_string(basis) : json_null());
         json_array_append_new(arr, o);
-        if (basis) {
-            lag_total += lag;
-            lag_known++;
-        }
     }
     json_object_set_new(doc, "group", json_string(group));
     json_object_set_new(doc, "partitions", arr);

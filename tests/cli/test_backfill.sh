@@ -21,14 +21,19 @@ rfc3339() { python3 -c 'import sys, datetime; print(datetime.datetime.fromtimest
 rl_gen_trades T 1 300 >"$work/a.keyed"
 rl_gen_trades T 301 300 >"$work/b.keyed"
 rl_gen_trades T 601 300 >"$work/c.keyed"
+# next_round VAR: waits for the clock to pass the last round's messages' stamps,
+# then sets VAR to the time: every later message is stamped at or after it.
+next_round() {
+    local -n next_round_var=$1
+    local t
+    t=$(now_ms)
+    rl_wait_for 5 "the clock to pass $t" clock_past "$t" || die "the clock did not move"
+    next_round_var=$(now_ms)
+}
 rl_produce trades "$work/a.keyed" -K '|'
-t=$(now_ms)
-rl_wait_for 5 "the clock to pass round A" clock_past "$t" || die "clock"
-t1=$(now_ms)
+next_round t1
 rl_produce trades "$work/b.keyed" -K '|'
-t=$(now_ms)
-rl_wait_for 5 "the clock to pass round B" clock_past "$t" || die "clock"
-t3=$(now_ms)
+next_round t3
 rl_produce trades "$work/c.keyed" -K '|'
 check "$(kcat -C -b "$BROKER" -t trades -e -q -f '%T\n' | awk -v a="$t1" -v b="$t3" '$1 >= a && $1 < b' | wc -l)" \
     300 "messages stamped in [t1, t3): round B"
