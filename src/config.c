@@ -320,25 +320,25 @@ void execrec_config_usage(FILE *out, const char *const *keys) {
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this help");
 }
 
-/* A list key's flag values, comma-joined, when flag i is the key's first on the
- * line; NULL when an earlier flag already carried the key (or out of memory). */
-static char *join_list(const char **setkeys, const char **setvals, int nset, int i) {
+/* For a list key: its flag values comma-joined into *joined (malloc'd) when flag i
+ * is the key's first on the line. @returns 1 joined, 0 an earlier flag already
+ * carried the key (skip this one), -1 out of memory. */
+static int join_list(const char **setkeys, const char **setvals, int nset, int i, char **joined) {
     size_t len = 1;
     for (int j = 0; j < nset; j++) {
         if (strcmp(setkeys[j], setkeys[i]))
             continue;
         if (j < i)
-            return NULL;
+            return 0;
         len += strlen(setvals[j]) + 1;
     }
-    char *s = malloc(len);
-    if (!s)
-        return NULL;
-    *s = '\0';
+    if (!(*joined = malloc(len)))
+        return -1;
+    **joined = '\0';
     for (int j = i; j < nset; j++)
         if (!strcmp(setkeys[j], setkeys[i]))
-            strcat(strcat(s, *s ? "," : ""), setvals[j]);
-    return s;
+            strcat(strcat(*joined, **joined ? "," : ""), setvals[j]);
+    return 1;
 }
 
 int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const char *summary,
@@ -420,9 +420,16 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
     for (int i = 0; i < nset; i++) {
         char flag[160], *joined = NULL;
         snprintf(flag, sizeof(flag), "--%s", setkeys[i]);
-        if (table[find_key(setkeys[i])].type == EXECREC_CONF_LIST &&
-            (joined = join_list(setkeys, setvals, nset, i)) == NULL)
-            continue; /* already joined into an earlier flag's value */
+        if (table[find_key(setkeys[i])].type == EXECREC_CONF_LIST) {
+            int j = join_list(setkeys, setvals, nset, i, &joined);
+            if (j == 0)
+                continue; /* already joined into an earlier flag's value */
+            if (j < 0) {
+                fprintf(stderr, "execrec %s: out of memory\n", cmd);
+                rc = 2;
+                goto done;
+            }
+        }
         execrec_err_t err = execrec_config_set(conf, setkeys[i], joined ? joined : setvals[i],
                                                flag, errstr, sizeof(errstr));
         free(joined);
