@@ -148,9 +148,7 @@ check "$(rl_count execution.TradesTS) $(rl_count execution.ingest_rejects)" "0 0
 # 7. SIGTERM writes the open batch and stops (exit 1: the range is incomplete); the
 # same command then finishes the range. A trigger makes each row cost 5 ms, so the
 # signal lands mid-range.
-q "CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS \$\$
-   BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END \$\$;
-   CREATE TRIGGER slow BEFORE INSERT ON execution.TradesTS FOR EACH ROW EXECUTE FUNCTION public.slow();"
+rl_slow_inserts TradesTS 0.005
 "$bin" backfill --brokers "$BROKER" --topic trades --batch-size 20 >"$work/bg.out" 2>"$work/bg.log" &
 bg=$!
 rl_bg+=("$bg")
@@ -162,7 +160,7 @@ first=$(sed -n 's/.*inserted \([0-9]*\) (.*/\1/p' "$work/bg.out")
 check "$(grep -c 'interrupted before the end of the range' "$work/bg.out")" 1 "the summary says it was interrupted"
 check "$(rl_count execution.TradesTS)" "$first" "the rows in the table are the ones the summary counts (open batch written)"
 check "$((first > 0 && first < 900))" 1 "the signal landed mid-range ($first of 900)"
-q "DROP TRIGGER slow ON execution.TradesTS"
+q "DROP TRIGGER slow_insert ON execution.TradesTS"
 backfill 0 --topic trades
 expect_out "inserted $((900 - first)) (orders 0, order events 0, trades $((900 - first)), order managers 0), duplicates $first" \
     "running it again finishes the range"

@@ -6,19 +6,13 @@
 # PostgreSQL server (deploy/pg.sh), so that stopping it disturbs no other test.
 source "$(dirname "$0")/run_lib.sh"
 
-pgdir=$(mktemp -d /tmp/execrec-backfill-pg.XXXXXX)
-rl_exit_hooks+=("bash '$src/deploy/pg.sh' destroy '$pgdir'")
-pg_exports=$(bash "$src/deploy/pg.sh" start "$pgdir") || die "cannot start a private PostgreSQL in $pgdir"
-eval "$pg_exports"
-note "private PostgreSQL on $PGHOST:$PGPORT"
+rl_private_pg
 rl_db bfpgrestart
 rl_start_broker --partitions 4
 rl_gen_trades P 1 900 >"$work/trades.keyed"
 rl_produce trades "$work/trades.keyed" -K '|'
 "$bin" migrate >"$work/migrate.log" 2>&1 || die "execrec migrate: $(cat "$work/migrate.log")"
-q "CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS \$\$
-   BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END \$\$;
-   CREATE TRIGGER slow BEFORE INSERT ON execution.TradesTS FOR EACH ROW EXECUTE FUNCTION public.slow();"
+rl_slow_inserts TradesTS 0.005
 
 "$bin" backfill --brokers "$BROKER" --topic trades --batch-size 20 >"$work/backfill.out" 2>"$work/backfill.log" &
 bf=$!
