@@ -268,6 +268,8 @@ static execrec_err_t resolve_ranges(bf_t *b, char *errstr, size_t errstr_size) {
                 : bc->to_time_ms != EXECREC_BACKFILL_UNSET ? to_t[i]
                                                            : p->hi;
         const char *why = NULL;
+        if (p->to < p->lo && bc->to_offset != EXECREC_BACKFILL_UNSET && p->from >= p->lo)
+            p->from = 0; /* only a to, below the oldest message: name it as 0-to */
         if (p->from < p->lo && p->to > p->from)
             why = "older messages deleted by retention";
         else if (p->from > p->hi)

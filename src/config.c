@@ -55,8 +55,8 @@ static const execrec_confdef_t table[] = {
     {"dry.run", EXECREC_CONF_BOOL, "false", "print what would be done, change nothing"},
     /* backfill, status */
     {"topic", EXECREC_CONF_LIST, NULL,
-     "topic to replay (repeat the flag or separate with commas); its kind comes from the "
-     "topic.* keys, else from --kind"},
+     "topic to replay (repeat the flag or separate with commas); its kind is --kind when "
+     "given, else the kind whose topic.* key names it"},
     {"partition", EXECREC_CONF_LIST, NULL,
      "partitions to replay (repeat the flag or separate with commas); unset: every partition"},
     {"from.offset", EXECREC_CONF_INT, NULL, "first offset to replay (inclusive)"},

@@ -33,6 +33,9 @@ expect_out "trades [0]: offsets 0-99 requested, but the broker has $low-$((high 
 backfill 1 --from-offset 0
 expect_out "trades [0]: offsets 0-6999 requested, but the broker has $low-$((high - 1))" \
     "a range over all partitions fails on the one retention cut"
+backfill 1 --partition 0 --to-offset 50
+expect_out "trades [0]: offsets 0-49 requested, but the broker has $low-$((high - 1)) (older messages deleted by retention)" \
+    "only a to, below the oldest message"
 backfill 1 --partition 0 --from-offset 7001
 expect_out "trades [0]: offsets 7001-6999 requested, but the broker has $low-6999 (the range starts past the partition's end)" \
     "a range past the end"
