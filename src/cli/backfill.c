@@ -139,6 +139,11 @@ int execrec_cli_backfill(int argc, char **argv) {
     const char *configured[EXECREC_KIND__CNT];
     cli_topics(conf, configured);
     for (int t = 0; t < ntopics; t++) {
+        for (int u = 0; u < t; u++)
+            if (!strcmp(topic_items[u], topic_items[t])) {
+                fprintf(stderr, "execrec backfill: topic '%s' is given twice\n", topic_items[t]);
+                goto done;
+            }
         int k = 0;
         while (k < EXECREC_KIND__CNT && !(configured[k] && !strcmp(configured[k], topic_items[t])))
             k++;

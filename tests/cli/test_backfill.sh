@@ -127,6 +127,8 @@ backfill 2 --topic nosuchtopic --kind trade
 expect_out "the broker has no topic 'nosuchtopic'" "unknown topic"
 backfill 2 --topic nosuchtopic
 expect_out "give its --kind" "a topic without a kind"
+backfill 2 --topic trades,orders --topic trades
+expect_out "topic 'trades' is given twice" "a topic twice"
 backfill 2 --topic trades --partition 9
 expect_out "topic 'trades' has no partition 9" "unknown partition"
 backfill 2 --topic trades --partition x
