@@ -56,6 +56,21 @@ static const execrec_confdef_t table[] = {
      "drop monthly partitions entirely older than this age (e.g. '400 days', '13 months'); "
      "unset: drop nothing"},
     {"dry.run", EXECREC_CONF_BOOL, "false", "print what would be done, change nothing"},
+    /* backfill, status */
+    {"topic", EXECREC_CONF_LIST, NULL,
+     "topic to replay (repeat the flag or separate with commas); its kind is --kind when "
+     "given, else the kind whose topic.* key names it"},
+    {"partition", EXECREC_CONF_LIST, NULL,
+     "partitions to replay (repeat the flag or separate with commas); unset: every partition"},
+    {"from.offset", EXECREC_CONF_INT, NULL, "first offset to replay (inclusive)"},
+    {"to.offset", EXECREC_CONF_INT, NULL,
+     "offset to stop at (exclusive: that message is not replayed); unset: the end"},
+    {"from.time", EXECREC_CONF_STRING, NULL,
+     "replay from the first message with a Kafka timestamp at or after this time "
+     "(RFC 3339, or epoch milliseconds)"},
+    {"to.time", EXECREC_CONF_STRING, NULL,
+     "stop at the first message with a Kafka timestamp at or after this time (exclusive)"},
+    {"json", EXECREC_CONF_BOOL, "false", "print JSON instead of a table"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -308,6 +323,27 @@ void execrec_config_usage(FILE *out, const char *const *keys) {
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this help");
 }
 
+/* For a list key: its flag values comma-joined into *joined (malloc'd) when flag i
+ * is the key's first on the line. @returns 1 joined, 0 an earlier flag already
+ * carried the key (skip this one), -1 out of memory. */
+static int join_list(const char **setkeys, const char **setvals, int nset, int i, char **joined) {
+    size_t len = 1;
+    for (int j = 0; j < nset; j++) {
+        if (strcmp(setkeys[j], setkeys[i]))
+            continue;
+        if (j < i)
+            return 0;
+        len += strlen(setvals[j]) + 1;
+    }
+    if (!(*joined = malloc(len)))
+        return -1;
+    **joined = '\0';
+    for (int j = i; j < nset; j++)
+        if (!strcmp(setkeys[j], setkeys[i]))
+            strcat(strcat(*joined, **joined ? "," : ""), setvals[j]);
+    return 1;
+}
+
 int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const char *summary,
                               const char *const *keys, int argc, char **argv, char ***rest,
                               int *nrest) {
@@ -385,9 +421,22 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
         goto done;
     }
     for (int i = 0; i < nset; i++) {
-        char flag[160];
+        char flag[160], *joined = NULL;
         snprintf(flag, sizeof(flag), "--%s", setkeys[i]);
-        if (execrec_config_set(conf, setkeys[i], setvals[i], flag, errstr, sizeof(errstr))) {
+        if (table[find_key(setkeys[i])].type == EXECREC_CONF_LIST) {
+            int j = join_list(setkeys, setvals, nset, i, &joined);
+            if (j == 0)
+                continue; /* already joined into an earlier flag's value */
+            if (j < 0) {
+                fprintf(stderr, "execrec %s: out of memory\n", cmd);
+                rc = 2;
+                goto done;
+            }
+        }
+        execrec_err_t err = execrec_config_set(conf, setkeys[i], joined ? joined : setvals[i],
+                                               flag, errstr, sizeof(errstr));
+        free(joined);
+        if (err) {
             fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
             rc = 2;
             goto done;

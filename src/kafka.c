@@ -1,7 +1,10 @@
 /* Shared librdkafka set-up and message ingestion, see kafka.h. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "execrec/kafka.h"
 #include "execrec/log.h"
+#include "execrec/timeutil.h"
 
 int execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value) {
     char errstr[512];
@@ -95,4 +98,54 @@ execrec_err_t execrec_kafka_ingest(execrec_codec_t *codec, execrec_writer_t *wri
     if (err == EXECREC_ERR_REJECT)
         return execrec_writer_add_reject(writer, &meta, value, m->len, &rej);
     return err;
+}
+
+static int cmp_int32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+execrec_err_t execrec_kafka_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                                       int32_t **partitions, int *n, char *errstr,
+                                       size_t errstr_size) {
+    const struct rd_kafka_metadata *md = NULL;
+    *partitions = NULL;
+    *n = 0;
+    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    if (kerr) {
+        snprintf(errstr, errstr_size, "cannot read the topics from the broker: %s",
+                 rd_kafka_err2str(kerr));
+        return EXECREC_ERR_KAFKA;
+    }
+    execrec_err_t err = EXECREC_ERR_NOTFOUND;
+    snprintf(errstr, errstr_size, "the broker has no topic '%s'", topic);
+    for (int t = 0; t < md->topic_cnt; t++) {
+        const rd_kafka_metadata_topic_t *mt = &md->topics[t];
+        if (strcmp(mt->topic, topic) || mt->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+            continue;
+        if (mt->err) {
+            snprintf(errstr, errstr_size, "topic '%s': %s", topic, rd_kafka_err2str(mt->err));
+            err = EXECREC_ERR_KAFKA;
+            break;
+        }
+        if (!(*partitions = malloc(sizeof(int32_t) * (size_t)(mt->partition_cnt + 1)))) {
+            err = EXECREC_ERR_NOMEM;
+            break;
+        }
+        for (int p = 0; p < mt->partition_cnt; p++)
+            (*partitions)[p] = mt->partitions[p].id;
+        *n = mt->partition_cnt;
+        qsort(*partitions, (size_t)*n, sizeof(int32_t), cmp_int32);
+        err = EXECREC_OK;
+        break;
+    }
+    rd_kafka_metadata_destroy(md);
+    return err;
+}
+
+int execrec_kafka_poll_timeout(int64_t batch_opened_ms, int64_t batch_ms) {
+    if (!batch_opened_ms)
+        return 100;
+    int64_t left = batch_opened_ms + batch_ms - execrec_time_monotonic_ms();
+    return left < 0 ? 0 : left < 100 ? (int)left : 100;
 }

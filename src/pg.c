@@ -6,6 +6,7 @@
 #include "execrec/buf.h"
 #include "execrec/log.h"
 #include "execrec/pg.h"
+#include "execrec/timeutil.h"
 
 /* Copies a libpq message into errstr without its trailing newline(s). */
 static void set_err(char *errstr, size_t errstr_size, const char *prefix, const char *msg) {
@@ -173,4 +174,35 @@ char *execrec_pg_redact_conninfo(const char *conninfo) {
         return strdup("(PG* environment)");
     }
     return execrec_buf_steal(&buf);
+}
+
+int64_t execrec_pg_retry_delay_ms(int attempt) {
+    int64_t delay = EXECREC_PG_BACKOFF_FIRST_MS;
+    for (int i = 0; i < attempt && delay < EXECREC_PG_BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    return delay > EXECREC_PG_BACKOFF_MAX_MS ? EXECREC_PG_BACKOFF_MAX_MS : delay;
+}
+
+int execrec_pg_backoff(int attempt, int64_t deadline, volatile sig_atomic_t *stop) {
+    int64_t until = execrec_time_monotonic_ms() + execrec_pg_retry_delay_ms(attempt);
+    for (;;) {
+        int64_t now = execrec_time_monotonic_ms();
+        if (*stop >= 2 || (deadline >= 0 && now >= deadline))
+            return -1;
+        if (now >= until)
+            return 0;
+        execrec_time_sleep_ms(50);
+    }
+}
+
+int execrec_pg_ensure(PGconn **conn, const char *conninfo, char *errstr, size_t errstr_size) {
+    if (*conn && PQstatus(*conn) == CONNECTION_OK)
+        return 0;
+    PGconn *fresh = execrec_pg_connect(conninfo, errstr, errstr_size);
+    if (!fresh)
+        return -1;
+    if (*conn)
+        PQfinish(*conn);
+    *conn = fresh;
+    return 1;
 }

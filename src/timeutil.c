@@ -1,8 +1,10 @@
 /* RFC 3339 and epoch parsing to microseconds, and timestamptz text formatting.
  * Hand-written rather than strptime/timegm: those depend on the locale and TZ, do
  * not take fractions or "+HH:MM", and silently normalise Feb 30 to Mar 2. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "execrec/timeutil.h"
 #include "execrec/normalise.h"
 
@@ -249,4 +251,16 @@ size_t execrec_time_format(int64_t us, char *out, size_t out_size) {
     memcpy(out, tmp, c);
     out[c] = '\0';
     return c;
+}
+
+int64_t execrec_time_monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void execrec_time_sleep_ms(int64_t ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
 }

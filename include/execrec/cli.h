@@ -24,5 +24,7 @@ int execrec_cli_decode(int argc, char **argv);
 int execrec_cli_load(int argc, char **argv);
 int execrec_cli_reconcile(int argc, char **argv);
 int execrec_cli_partitions(int argc, char **argv);
+int execrec_cli_backfill(int argc, char **argv);
+int execrec_cli_status(int argc, char **argv);
 
 #endif

@@ -16,7 +16,8 @@ typedef enum execrec_conf_type_e {
     EXECREC_CONF_STRING,
     EXECREC_CONF_INT,    /* non-negative 64-bit integer */
     EXECREC_CONF_BOOL,   /* true/false, yes/no, on/off, 1/0 */
-    EXECREC_CONF_SECRET  /* a string never printed (passwords) */
+    EXECREC_CONF_SECRET, /* a string never printed (passwords) */
+    EXECREC_CONF_LIST    /* comma-separated strings; a repeated flag adds to the list */
 } execrec_conf_type_t;
 
 typedef struct execrec_confdef_s {

@@ -37,4 +37,20 @@ execrec_err_t execrec_kafka_ingest(execrec_codec_t *codec, execrec_writer_t *wri
                                    execrec_arena_t *arena, execrec_kind_t kind,
                                    const rd_kafka_message_t *m) EXECREC_MUSTCHECK;
 
+/** The timeout for the next rd_kafka_consumer_poll of a loop that must close its
+ *  batch batch_ms after it opened (batch_opened_ms, monotonic; 0: no open batch):
+ *  at most 100 ms, so that a stop flag is seen soon (STYLE.md 11), and never past
+ *  the batch's deadline. */
+int execrec_kafka_poll_timeout(int64_t batch_opened_ms, int64_t batch_ms);
+
+/** The partitions of topic, from the broker's metadata (all topics are asked for,
+ *  so that asking never auto-creates one), waiting at most timeout_ms.
+ *  @returns EXECREC_OK with *partitions (malloc'd, ascending; the caller frees
+ *           it) and *n; EXECREC_ERR_NOTFOUND: the broker has no such topic;
+ *           EXECREC_ERR_KAFKA: no answer (errstr, e.g. broker unreachable);
+ *           EXECREC_ERR_NOMEM. */
+execrec_err_t execrec_kafka_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                                       int32_t **partitions, int *n, char *errstr,
+                                       size_t errstr_size) EXECREC_MUSTCHECK;
+
 #endif

@@ -5,7 +5,9 @@
 #ifndef EXECREC_PG_H
 #define EXECREC_PG_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <libpq-fe.h>
 #include "execrec/err.h"
 
@@ -47,5 +49,26 @@ int execrec_pg_conn_lost(PGconn *conn);
  *  parse gives "(unparseable conninfo)" rather than risk echoing a secret.
  *  @returns a malloc'd string the caller frees, or NULL if out of memory. */
 char *execrec_pg_redact_conninfo(const char *conninfo);
+
+/* Retrying a batch while PostgreSQL is away (the recorder, backfill): bounded
+ * exponential backoff, 100 ms doubling to 10 s. */
+#define EXECREC_PG_BACKOFF_FIRST_MS 100
+#define EXECREC_PG_BACKOFF_MAX_MS 10000
+
+/** @returns the wait before retry number attempt (0 for the first retry). */
+int64_t execrec_pg_retry_delay_ms(int attempt);
+
+/** Waits before retry number attempt, in steps of 50 ms so that a signal is seen.
+ *  @returns 0 to retry; -1 to give up: *stop >= 2 (a second signal), or deadline
+ *  (monotonic ms, -1: none) has passed. A first signal alone does not give up:
+ *  shutdown still wants the batch written. */
+int execrec_pg_backoff(int attempt, int64_t deadline, volatile sig_atomic_t *stop);
+
+/** Makes *conn usable: keeps it while PQstatus is CONNECTION_OK, else connects
+ *  anew with conninfo and, only once the new connection is up, PQfinish'es the
+ *  old one and stores the new one in *conn (so a borrower such as the batch
+ *  writer never sees a freed connection: re-point it when this returns 1).
+ *  @returns 0 unchanged, 1 reconnected, -1 cannot connect (errstr; *conn kept). */
+int execrec_pg_ensure(PGconn **conn, const char *conninfo, char *errstr, size_t errstr_size);
 
 #endif

@@ -48,4 +48,11 @@ execrec_err_t execrec_time_parse_epoch(const char *s, size_t len, int64_t *us,
 /** @returns days since 1970-01-01 of a proleptic Gregorian date (m 1-12). */
 int64_t execrec_time_days_from_civil(int64_t y, int m, int d);
 
+/** @returns milliseconds of CLOCK_MONOTONIC (for timeouts and rates; not a date). */
+int64_t execrec_time_monotonic_ms(void);
+
+/** Sleeps ms milliseconds, resuming after signals (callers poll their stop flag
+ *  between short sleeps). */
+void execrec_time_sleep_ms(int64_t ms);
+
 #endif

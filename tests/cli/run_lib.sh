@@ -363,3 +363,25 @@ rl_audit_breaks() {
        WHERE old_offset IS DISTINCT FROM prev OR new_offset < coalesce(old_offset, 0)
        ORDER BY id"
 }
+
+# rl_private_pg: starts a PostgreSQL server of this test's own (deploy/pg.sh) in
+# $pgdir, points PG* at it and destroys it at exit: for tests that stop or restart
+# the server, which must not disturb the other tests' shared one.
+rl_private_pg() {
+    pgdir=$(mktemp -d /tmp/execrec-run-pg.XXXXXX)
+    rl_exit_hooks+=("bash '$src/deploy/pg.sh' destroy '$pgdir'")
+    local exports
+    exports=$(bash "$src/deploy/pg.sh" start "$pgdir") || die "cannot start a private PostgreSQL in $pgdir"
+    eval "$exports"
+    note "private PostgreSQL on $PGHOST:$PGPORT"
+}
+
+# rl_slow_inserts TABLE SECONDS: a trigger in this test's database makes each row
+# inserted into execution.TABLE take SECONDS more, so that a signal or an outage
+# can land in the middle of a run.
+rl_slow_inserts() {
+    q "CREATE OR REPLACE FUNCTION public.slow_insert() RETURNS trigger LANGUAGE plpgsql AS \$\$
+       BEGIN PERFORM pg_sleep($2); RETURN NEW; END \$\$;
+       CREATE TRIGGER slow_insert BEFORE INSERT ON execution.$1 FOR EACH ROW EXECUTE FUNCTION public.slow_insert();" ||
+        die "cannot install the slow-insert trigger"
+}

@@ -9,11 +9,7 @@
 source "$(dirname "$0")/run_lib.sh"
 
 n=2000
-pgdir=$(mktemp -d /tmp/execrec-run-pg.XXXXXX)
-rl_exit_hooks+=("bash '$src/deploy/pg.sh' destroy '$pgdir'")
-pg_exports=$(bash "$src/deploy/pg.sh" start "$pgdir") || die "cannot start a private PostgreSQL in $pgdir"
-eval "$pg_exports"
-note "private PostgreSQL on $PGHOST:$PGPORT"
+rl_private_pg
 rl_db pgrestart
 rl_start_broker --partitions 4
 rl_gen_trades R 0 "$n" >"$work/trades.keyed"

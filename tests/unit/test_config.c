@@ -95,6 +95,22 @@ START_TEST(test_file_errors_name_the_line) {
 }
 END_TEST
 
+START_TEST(test_list_flags_join) {
+    static const char *const list_keys[] = {"topic", "partition", NULL};
+    execrec_config_t *conf = execrec_config_new();
+    setenv("EXECREC_PARTITION", "7", 1);
+    char *argv[] = {"test", "--topic", "a", "--partition", "1", "--topic=b,c", "--topic", "d",
+                    NULL};
+    ck_assert_int_eq(execrec_config_parse_args(conf, "test", "A test command.", list_keys, 8,
+                                               argv, NULL, NULL),
+                     0);
+    ck_assert_str_eq(execrec_config_get(conf, "topic"), "a,b,c,d"); /* repeated: joined */
+    ck_assert_str_eq(execrec_config_get(conf, "partition"), "1");   /* flag over env */
+    unsetenv("EXECREC_PARTITION");
+    execrec_config_destroy(conf);
+}
+END_TEST
+
 START_TEST(test_exit_codes) {
     execrec_config_t *conf = execrec_config_new();
     char **rest;
@@ -124,6 +140,7 @@ static Suite *config_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("cli");
     tcase_add_test(tc, test_exit_codes);
+    tcase_add_test(tc, test_list_flags_join);
     suite_add_tcase(s, tc);
     return s;
 }
