@@ -63,7 +63,8 @@ static rd_kafka_t *consumer_new(const execrec_backfill_conf_t *bc, char *errstr,
     const char *required[] = {"group.id", BACKFILL_GROUP, "enable.auto.commit", "false",
                               "enable.auto.offset.store", "false", "enable.partition.eof",
                               "true", "auto.offset.reset", "error", NULL};
-    rd_kafka_conf_t *conf = execrec_kafka_conf_new(bc->brokers, bc->kafka, NULL, required);
+    const char *defaults[] = {EXECREC_KAFKA_CONSUMER_DEFAULTS, NULL};
+    rd_kafka_conf_t *conf = execrec_kafka_conf_new(bc->brokers, bc->kafka, defaults, required);
     if (!conf) {
         snprintf(errstr, errstr_size, "bad Kafka configuration (see the log)");
         return NULL;
@@ -478,7 +479,7 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
     execrec_err_t err = EXECREC_OK;
     while (!all_done(b) && !*bc->stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(
-            b->rk, execrec_kafka_poll_timeout(b->batch_opened_ms, bc->batch_ms));
+            b->rk, execrec_kafka_poll_timeout(b->batch_opened_ms ? b->batch_opened_ms + bc->batch_ms : 0));
         if (m) {
             err = on_message(b, m, errstr, errstr_size);
             rd_kafka_message_destroy(m);

@@ -143,9 +143,9 @@ execrec_err_t execrec_kafka_partitions(rd_kafka_t *rk, const char *topic, int ti
     return err;
 }
 
-int execrec_kafka_poll_timeout(int64_t batch_opened_ms, int64_t batch_ms) {
-    if (!batch_opened_ms)
+int execrec_kafka_poll_timeout(int64_t deadline_ms) {
+    if (!deadline_ms)
         return 100;
-    int64_t left = batch_opened_ms + batch_ms - execrec_time_monotonic_ms();
+    int64_t left = deadline_ms - execrec_time_monotonic_ms();
     return left < 0 ? 0 : left < 100 ? (int)left : 100;
 }

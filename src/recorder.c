@@ -8,12 +8,10 @@
  * PostgreSQL as of our last commit (-1: no row yet), which is what the batch's
  * compare-and-set checks; and `next`, the offset after the last message added to
  * the open batch. A batch that commits moves expected to next. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
 #include "execrec/arena.h"
@@ -22,14 +20,13 @@
 #include "execrec/migrate.h"
 #include "execrec/pg.h"
 #include "execrec/recorder.h"
+#include "execrec/timeutil.h"
 #include "execrec/writer.h"
 
 /* How long a revocation or a shutdown keeps retrying an unreachable PostgreSQL
  * before it abandons the open batch (safe: nothing of it was committed). */
 #define REVOKE_GRACE_MS 10000
 #define SHUTDOWN_GRACE_MS 30000
-#define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS 10000
 #define KAFKA_TIMEOUT_MS 10000
 
 typedef struct part_s {
@@ -60,19 +57,10 @@ typedef struct rec_s {
     int64_t consumed;
     execrec_writer_stats_t total;
     int fatal;
+    int connected_once; /* a later connection is a reconnection */
 } rec_t;
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int64_t ms) {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
+#define now_ms execrec_time_monotonic_ms
 
 static const char *kind_label(execrec_kind_t k) {
     static const char *label[EXECREC_KIND__CNT] = {"orders", "events", "trades", "managers"};
@@ -81,42 +69,16 @@ static const char *kind_label(execrec_kind_t k) {
 
 /* ---- PostgreSQL --------------------------------------------------------------- */
 
-/* Connects if there is no usable connection. The writer is pointed at a new
- * connection only once it is up, so it never sees a freed one. */
+/* Connects if there is no usable connection (the writer is re-pointed). */
 static int pg_ensure(rec_t *r, char *errstr, size_t errstr_size) {
-    if (r->conn && PQstatus(r->conn) == CONNECTION_OK)
-        return 0;
-    PGconn *conn = execrec_pg_connect(r->rc->dsn, errstr, errstr_size);
-    if (!conn)
-        return -1;
-    if (r->conn) {
-        PQfinish(r->conn);
-        execrec_log_info("reconnected to PostgreSQL");
+    int c = execrec_pg_ensure(&r->conn, r->rc->dsn, errstr, errstr_size);
+    if (c > 0) {
+        execrec_writer_set_conn(r->writer, r->conn);
+        if (r->connected_once)
+            execrec_log_info("reconnected to PostgreSQL");
+        r->connected_once = 1;
     }
-    r->conn = conn;
-    execrec_writer_set_conn(r->writer, conn);
-    return 0;
-}
-
-/* The wait before retry number attempt: bounded exponential backoff. */
-static int64_t retry_delay_ms(int attempt) {
-    int64_t delay = BACKOFF_FIRST_MS;
-    for (int i = 0; i < attempt && delay < BACKOFF_MAX_MS; i++)
-        delay *= 2;
-    return delay > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay;
-}
-
-/* Waits before retry number attempt.
- * @returns 0 to retry, -1 to give up: a second signal, or deadline (ms, -1: none)
- * passed. A first signal alone does not give up: shutdown still wants the batch. */
-static int backoff(rec_t *r, int attempt, int64_t deadline) {
-    int64_t until = now_ms() + retry_delay_ms(attempt);
-    while (now_ms() < until) {
-        if (*r->rc->stop >= 2 || (deadline >= 0 && now_ms() >= deadline))
-            return -1;
-        sleep_ms(50);
-    }
-    return (deadline >= 0 && now_ms() >= deadline) ? -1 : 0;
+    return c < 0 ? -1 : 0;
 }
 
 /* Reads this group's stored offsets. stored[i] is the next offset of parts[i], or
@@ -332,12 +294,12 @@ static int flush_batch(rec_t *r, int64_t deadline) {
             execrec_log_error("PostgreSQL refused the batch (%s); batch of %" PRId64
                               " messages kept, retry %d in %" PRId64
                               " ms: this needs an operator if it persists",
-                              errstr, pending, attempt + 1, retry_delay_ms(attempt));
+                              errstr, pending, attempt + 1, execrec_pg_retry_delay_ms(attempt));
         else
             execrec_log_warn("PostgreSQL unavailable (%s); batch of %" PRId64
                              " messages kept, retry %d in %" PRId64 " ms",
-                             errstr, pending, attempt + 1, retry_delay_ms(attempt));
-        if (backoff(r, attempt, deadline) < 0)
+                             errstr, pending, attempt + 1, execrec_pg_retry_delay_ms(attempt));
+        if (execrec_pg_backoff(attempt, deadline, r->rc->stop) < 0)
             return -1;
     }
 }
@@ -424,7 +386,7 @@ static int read_watermarks(rec_t *r, const part_t *p, int64_t *lo, int64_t *hi) 
         execrec_log_warn("%s [%" PRId32 "]: cannot read the watermarks from the broker "
                          "(%s); retrying",
                          p->topic, p->partition, rd_kafka_err2str(err));
-        if (*r->rc->stop || backoff(r, attempt, -1) < 0)
+        if (*r->rc->stop || execrec_pg_backoff(attempt, -1, r->rc->stop) < 0)
             return -1;
     }
 }
@@ -456,8 +418,8 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
     for (int attempt = 0; read_stored(r, stored, errstr, sizeof(errstr)) < 0; attempt++) {
         execrec_log_warn("cannot read the stored offsets from PostgreSQL (%s); retry %d in "
                          "%" PRId64 " ms",
-                         errstr, attempt + 1, retry_delay_ms(attempt));
-        if (backoff(r, attempt, *r->rc->stop ? now_ms() : -1) < 0) {
+                         errstr, attempt + 1, execrec_pg_retry_delay_ms(attempt));
+        if (execrec_pg_backoff(attempt, *r->rc->stop ? now_ms() : -1, r->rc->stop) < 0) {
             execrec_log_error("giving up the assignment: PostgreSQL unreachable");
             r->fatal = 1;
             goto done;
@@ -564,19 +526,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 static rd_kafka_t *consumer_new(rec_t *r) {
     const execrec_recorder_conf_t *rc = r->rc;
-    /* fetch.wait.max.ms: a broker answers a fetch as soon as there is data, but
-     * the embedded (mock) broker waits the whole time; 50 ms keeps its latency low
-     * and costs a real cluster a few empty fetches per second when idle.
-     * queued.max.messages.kbytes bounds the prefetched messages, which are most
-     * of the recorder's memory (docs/performance.md). */
-    const char *defaults[] = {"auto.offset.reset",
-                              "earliest",
-                              "fetch.wait.max.ms",
-                              "50",
-                              "queued.max.messages.kbytes",
-                              "16384",
-                              "fetch.max.bytes",
-                              "8388608",
+    const char *defaults[] = {"auto.offset.reset", "earliest", EXECREC_KAFKA_CONSUMER_DEFAULTS,
                               NULL};
     const char *required[] = {"group.id",
                               rc->group,
@@ -680,14 +630,13 @@ static int run_loop(rec_t *r) {
          * Under load the queue is never empty and batches are large; at a trickle
          * each message is committed one fetch and one commit after it arrived
          * (docs/performance.md). */
-        int timeout = 100;
+        int64_t deadline = 0;
         if (r->batch_opened_ms) {
-            int64_t t = now_ms(), full = r->batch_opened_ms + rc->batch_ms - t,
-                    idle = r->last_added_ms + rc->batch_idle_ms - t,
-                    left = full < idle ? full : idle;
-            timeout = left <= 0 ? 0 : left < timeout ? (int)left : timeout;
+            int64_t full = r->batch_opened_ms + rc->batch_ms,
+                    idle = r->last_added_ms + rc->batch_idle_ms;
+            deadline = full < idle ? full : idle;
         }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, timeout);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, execrec_kafka_poll_timeout(deadline));
         if (m) {
             int rc_msg = on_message(r, m);
             rd_kafka_message_destroy(m);

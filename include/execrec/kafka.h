@@ -13,6 +13,16 @@
 #include "execrec/record.h"
 #include "execrec/writer.h"
 
+/* The consumers' defaults (recorder, backfill), key, value pairs; -X overrides them.
+ * fetch.wait.max.ms: a broker answers a fetch as soon as it has data, but the
+ * embedded (mock) broker waits the whole time; 50 ms keeps its latency low and costs
+ * a real cluster a few empty fetches a second when idle. queued.max.messages.kbytes
+ * and fetch.max.bytes bound the prefetched messages, most of a consumer's memory,
+ * so that it stays flat whatever the stream's length (docs/performance.md). */
+#define EXECREC_KAFKA_CONSUMER_DEFAULTS                                                    \
+    "fetch.wait.max.ms", "50", "queued.max.messages.kbytes", "16384", "fetch.max.bytes",  \
+        "8388608"
+
 /** Sets one property; on failure logs why (never quoting a secret's value).
  *  @returns 0 or -1. */
 int execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value);
@@ -37,11 +47,10 @@ execrec_err_t execrec_kafka_ingest(execrec_codec_t *codec, execrec_writer_t *wri
                                    execrec_arena_t *arena, execrec_kind_t kind,
                                    const rd_kafka_message_t *m) EXECREC_MUSTCHECK;
 
-/** The timeout for the next rd_kafka_consumer_poll of a loop that must close its
- *  batch batch_ms after it opened (batch_opened_ms, monotonic; 0: no open batch):
- *  at most 100 ms, so that a stop flag is seen soon (STYLE.md 11), and never past
- *  the batch's deadline. */
-int execrec_kafka_poll_timeout(int64_t batch_opened_ms, int64_t batch_ms);
+/** The timeout for the next rd_kafka_consumer_poll of a loop that must act by
+ *  deadline_ms (monotonic; 0: no deadline, e.g. no open batch): at most 100 ms, so
+ *  that a stop flag is seen soon (STYLE.md 11), and never past the deadline. */
+int execrec_kafka_poll_timeout(int64_t deadline_ms);
 
 /** The partitions of topic, from the broker's metadata (all topics are asked for,
  *  so that asking never auto-creates one), waiting at most timeout_ms.
