@@ -39,6 +39,10 @@ struct execrec_writer_s {
     execrec_buf_t stage;                    /* staging COPY text, built on a fallback */
     int staged_only[EXECREC_KIND__CNT];     /* the last batch of this kind had duplicates or
                                                refused rows: skip the direct COPY */
+    int stream_kind;                        /* kind whose COPY is open while the batch fills;
+                                               -1: none (see stream_rows) */
+    size_t stream_sent;                     /* bytes of rows[stream_kind] sent so far */
+    int stream_off;                         /* streaming failed in this batch: do not retry */
     execrec_buf_t rejects;                  /* COPY text of rejects */
     int32_t nrejects;
     offset_t *offsets;
@@ -148,6 +152,7 @@ execrec_writer_t *execrec_writer_new(PGconn *conn, char *errstr, size_t errstr_s
         return NULL;
     }
     w->conn = conn;
+    w->stream_kind = -1;
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         if (build_sql(w, (execrec_kind_t)k) < 0) {
             snprintf(errstr, errstr_size, "out of memory");
@@ -177,8 +182,9 @@ void execrec_writer_destroy(execrec_writer_t *w) {
 }
 
 void execrec_writer_set_conn(execrec_writer_t *w, PGconn *conn) {
-    w->conn = conn;
+    w->conn = conn; /* the old one is gone, and with it any open COPY or transaction */
     w->staging_ready = 0;
+    w->stream_kind = -1;
 }
 
 /* Nonzero when one of the 8 bytes of x equals c (the classic "has zero byte" test on
@@ -267,6 +273,9 @@ static int64_t keep_bytes(execrec_buf_t *b, const void *p, size_t n, size_t *sta
     return (int64_t)n;
 }
 
+static void stream_rows(execrec_writer_t *w, execrec_kind_t kind);
+static void stream_reset(execrec_writer_t *w);
+
 execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *meta,
                                  const execrec_record_t *rec) {
     execrec_kind_t kind = rec->kind;
@@ -302,7 +311,10 @@ execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *m
     int raw = meta->value == rec->raw && meta->value_len == rec->raw_len;
     ri->value_len =
         keep_bytes(&w->bytes[kind], raw ? NULL : meta->value, meta->value_len, &ri->value);
-    return b->oom || w->bytes[kind].oom ? EXECREC_ERR_NOMEM : EXECREC_OK;
+    if (b->oom || w->bytes[kind].oom)
+        return EXECREC_ERR_NOMEM;
+    stream_rows(w, kind);
+    return EXECREC_OK;
 }
 
 execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgmeta_t *meta,
@@ -366,6 +378,8 @@ int64_t execrec_writer_pending(const execrec_writer_t *w) {
 }
 
 void execrec_writer_clear(execrec_writer_t *w) {
+    stream_reset(w);
+    w->stream_off = 0;
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         execrec_buf_reset(&w->rows[k]);
         execrec_buf_reset(&w->bytes[k]);
@@ -436,21 +450,33 @@ static st_t exec(PGconn *conn, const char *sql, int nparams, const char *const *
     return st;
 }
 
-/* Runs the COPY statement sql with b's text. *copied gets the rows written. */
-static st_t copy_in(PGconn *conn, const char *sql, const execrec_buf_t *b, int64_t *copied,
-                    char *errstr, size_t errstr_size) {
+/* COPY in three steps, so that rows can be sent while a batch fills (stream_rows). */
+static st_t copy_start(PGconn *conn, const char *sql, char *errstr, size_t errstr_size) {
     PGresult *res = PQexec(conn, sql);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        st_t st = classify(conn, res, errstr, errstr_size);
-        PQclear(res);
-        return st;
-    }
+    st_t st =
+        PQresultStatus(res) == PGRES_COPY_IN ? ST_OK : classify(conn, res, errstr, errstr_size);
     PQclear(res);
-    if (PQputCopyData(conn, b->data, (int)b->len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
+    return st;
+}
+
+static st_t copy_put(PGconn *conn, const char *data, size_t len, char *errstr, size_t errstr_size) {
+    if (len && PQputCopyData(conn, data, (int)len) != 1) {
+        snprintf(errstr, errstr_size, "COPY failed: %s", PQerrorMessage(conn));
+        return ST_FAILED;
+    }
+    return ST_OK;
+}
+
+/* Ends the COPY (abort_why: abandons it instead) and reads its outcome; *copied gets
+ * the rows written. */
+static st_t copy_end(PGconn *conn, const char *abort_why, int64_t *copied, char *errstr,
+                     size_t errstr_size) {
+    if (PQputCopyEnd(conn, abort_why) != 1) {
         snprintf(errstr, errstr_size, "COPY failed: %s", PQerrorMessage(conn));
         return ST_FAILED;
     }
     st_t st = ST_OK;
+    PGresult *res;
     while ((res = PQgetResult(conn))) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             st_t e = classify(conn, res, errstr, errstr_size);
@@ -462,6 +488,17 @@ static st_t copy_in(PGconn *conn, const char *sql, const execrec_buf_t *b, int64
         PQclear(res);
     }
     return st;
+}
+
+/* Runs the COPY statement sql with b's text. *copied gets the rows written. */
+static st_t copy_in(PGconn *conn, const char *sql, const execrec_buf_t *b, int64_t *copied,
+                    char *errstr, size_t errstr_size) {
+    st_t st = copy_start(conn, sql, errstr, errstr_size);
+    if (st != ST_OK)
+        return st;
+    if (copy_put(conn, b->data, b->len, errstr, errstr_size) != ST_OK)
+        return ST_FAILED;
+    return copy_end(conn, NULL, copied, errstr, errstr_size);
 }
 
 /* Moves the staged row n of kind into ingest_rejects as pg_refused, with
@@ -572,9 +609,19 @@ static st_t write_rows(execrec_writer_t *w, execrec_kind_t kind, execrec_writer_
     if (w->copy_sql[kind] && !w->staged_only[kind]) {
         char why[512];
         int64_t copied = 0;
-        if (exec(w->conn, "SAVEPOINT execrec_copy", 0, NULL, NULL, errstr, errstr_size) != ST_OK)
-            return ST_FAILED;
-        st_t st = copy_in(w->conn, w->copy_sql[kind], &w->rows[kind], &copied, why, sizeof(why));
+        st_t st;
+        if (w->stream_kind == (int)kind) { /* its savepoint and COPY are open */
+            w->stream_kind = -1;
+            st = copy_put(w->conn, w->rows[kind].data + w->stream_sent,
+                          w->rows[kind].len - w->stream_sent, why, sizeof(why));
+            if (st == ST_OK)
+                st = copy_end(w->conn, NULL, &copied, why, sizeof(why));
+        } else {
+            if (exec(w->conn, "SAVEPOINT execrec_copy", 0, NULL, NULL, errstr, errstr_size) !=
+                ST_OK)
+                return ST_FAILED;
+            st = copy_in(w->conn, w->copy_sql[kind], &w->rows[kind], &copied, why, sizeof(why));
+        }
         if (st == ST_OK) {
             stats->inserted[kind] += copied;
             return exec(w->conn, "RELEASE SAVEPOINT execrec_copy", 0, NULL, NULL, errstr,
@@ -622,10 +669,63 @@ static int ensure_staging(execrec_writer_t *w, char *errstr, size_t errstr_size)
     return 0;
 }
 
-static execrec_err_t fail(execrec_writer_t *w, execrec_err_t err) {
-    if (PQstatus(w->conn) == CONNECTION_OK && PQtransactionStatus(w->conn) != PQTRANS_IDLE)
+/* Ends a streamed COPY, if one is open, and rolls back the open transaction. */
+static void stream_reset(execrec_writer_t *w) {
+    int up = w->conn && PQstatus(w->conn) == CONNECTION_OK;
+    if (w->stream_kind >= 0 && up) {
+        char errstr[256];
+        copy_end(w->conn, "execrec: batch abandoned", NULL, errstr, sizeof(errstr));
+    }
+    w->stream_kind = -1;
+    if (up && PQtransactionStatus(w->conn) != PQTRANS_IDLE)
         PQclear(PQexec(w->conn, "ROLLBACK"));
+}
+
+static execrec_err_t fail(execrec_writer_t *w, execrec_err_t err) {
+    stream_reset(w);
+    w->stream_off = 1; /* a retry sends the batch whole, at flush time */
     return err;
+}
+
+/* Sends kind's rows to PostgreSQL while the batch fills, so that PostgreSQL parses
+ * and indexes them while we decode the next messages. The COPY that write_rows
+ * would send at flush time is opened (BEGIN, SAVEPOINT, COPY) once a kind has
+ * STREAM_CHUNK bytes of rows, and fed every STREAM_CHUNK bytes; the flush sends the
+ * rest and ends it. One COPY at a time per connection: other kinds wait for the
+ * flush. The rows stay in the batch, so a refused COPY falls back to staging as
+ * before, and a failure here only means the flush sends the batch whole. While a
+ * COPY is open the connection is the writer's (writer.h). */
+#define STREAM_CHUNK (64 * 1024)
+
+static void stream_rows(execrec_writer_t *w, execrec_kind_t kind) {
+    execrec_buf_t *b = &w->rows[kind];
+    char errstr[512];
+    if (w->stream_kind < 0) {
+        if (w->stream_off || b->len < STREAM_CHUNK || !w->copy_sql[kind] || w->staged_only[kind] ||
+            !w->conn || PQstatus(w->conn) != CONNECTION_OK ||
+            PQtransactionStatus(w->conn) != PQTRANS_IDLE)
+            return;
+        if (ensure_staging(w, errstr, sizeof(errstr)) < 0 ||
+            exec(w->conn, "BEGIN", 0, NULL, NULL, errstr, sizeof(errstr)) != ST_OK ||
+            exec(w->conn, "SAVEPOINT execrec_copy", 0, NULL, NULL, errstr, sizeof(errstr)) !=
+                ST_OK ||
+            copy_start(w->conn, w->copy_sql[kind], errstr, sizeof(errstr)) != ST_OK) {
+            stream_reset(w);
+            w->stream_off = 1;
+            return;
+        }
+        w->stream_kind = (int)kind;
+        w->stream_sent = 0;
+    }
+    if (w->stream_kind != (int)kind || b->len - w->stream_sent < STREAM_CHUNK)
+        return;
+    if (copy_put(w->conn, b->data + w->stream_sent, b->len - w->stream_sent, errstr,
+                 sizeof(errstr)) != ST_OK) {
+        stream_reset(w);
+        w->stream_off = 1;
+        return;
+    }
+    w->stream_sent = b->len;
 }
 
 execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *stats, char *errstr,
@@ -640,11 +740,10 @@ execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *
         return EXECREC_OK;
     if (PQstatus(w->conn) != CONNECTION_OK) {
         snprintf(errstr, errstr_size, "not connected to PostgreSQL");
-        return EXECREC_ERR_PG;
-    }
-    if (ensure_staging(w, errstr, errstr_size) < 0)
         return fail(w, EXECREC_ERR_PG);
-    if (exec(w->conn, "BEGIN", 0, NULL, NULL, errstr, errstr_size) != ST_OK)
+    }
+    if (w->stream_kind < 0 && (ensure_staging(w, errstr, errstr_size) < 0 ||
+                               exec(w->conn, "BEGIN", 0, NULL, NULL, errstr, errstr_size) != ST_OK))
         return fail(w, EXECREC_ERR_PG);
 
     for (int k = 0; k < EXECREC_KIND__CNT; k++)

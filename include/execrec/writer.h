@@ -4,14 +4,19 @@
  *
  * How a batch is written (see docs/writer.md for the reasoning):
  *   BEGIN
- *   COPY each kind's rows, as text, into a temporary staging table
- *   INSERT INTO <table> SELECT <casts> FROM staging ON CONFLICT DO NOTHING
- *     (OrderManager: upsert only when the incoming intent is newer)
+ *   per kind: SAVEPOINT; COPY the rows straight into <table>  -- opened and fed while
+ *     the batch fills once it holds 64 KiB of one kind's rows, ended at the flush
+ *   if PostgreSQL refuses that COPY (a duplicate, a bad value): ROLLBACK TO SAVEPOINT,
+ *     then COPY into a temporary staging table and
+ *     INSERT INTO <table> SELECT <casts> FROM staging ON CONFLICT DO NOTHING
+ *     (OrderManager always so: an upsert only when the incoming intent is newer)
  *     -- a row PostgreSQL refuses (out of range, check constraint) is isolated by
  *        bisecting the staging rows under savepoints and becomes a pg_refused reject
  *   COPY rejects, INSERT INTO ingest_rejects ... ON CONFLICT DO NOTHING
  *   compare-and-set each partition's next offset in ingest_offsets
  *   COMMIT
+ * While a batch is open the connection may be in a COPY: the caller uses it for
+ * other statements only after execrec_writer_flush or execrec_writer_clear.
  * The writer knows nothing of JSON or Avro: it sees column texts (record.h). */
 #ifndef EXECREC_WRITER_H
 #define EXECREC_WRITER_H

@@ -22,8 +22,8 @@ static void setup(void) {
     int applied;
     dsn = tu_pg_create_db("writer");
     conn = tu_pg_connect(dsn);
-    ck_assert_msg(execrec_migrate(conn, NULL, &applied, errstr, sizeof(errstr)) == EXECREC_OK,
-                  "%s", errstr);
+    ck_assert_msg(execrec_migrate(conn, NULL, &applied, errstr, sizeof(errstr)) == EXECREC_OK, "%s",
+                  errstr);
     w = execrec_writer_new(conn, errstr, sizeof(errstr));
     ck_assert_ptr_nonnull(w);
 }
@@ -40,8 +40,8 @@ static void make_trade(execrec_record_t *rec, const char *trade_id, const char *
     memset(rec, 0, sizeof(*rec));
     rec->kind = EXECREC_KIND_TRADE;
     execrec_kind_columns(EXECREC_KIND_TRADE, &rec->ncols);
-    const char *v[] = {trade_id, "O-1", qty, price, time, "ACC-1", "BTC-USD", "buy",
-                       "0.01", "USD", "maker", "XNAS"};
+    const char *v[] = {trade_id,  "O-1", qty,    price, time,    "ACC-1",
+                       "BTC-USD", "buy", "0.01", "USD", "maker", "XNAS"};
     for (int i = 0; i < rec->ncols; i++) {
         rec->val[i] = v[i];
         rec->len[i] = strlen(v[i]);
@@ -175,6 +175,95 @@ START_TEST(test_copy_and_staging_alternate) {
     ck_assert_str_eq(v, "A1:500 A2:501 A3:502 B1:504 B2:505 C1:506 C2:507 D1:508 D2:510 "
                         "E1:511 F1:512 F2:513 F3:514 F4:515 35.0");
     free(v);
+}
+END_TEST
+
+/* Adds trades PREFIX-from .. PREFIX-(from+n-1), Kafka offsets from *offset on. */
+static void add_trades(const char *prefix, int from, int n, int64_t *offset) {
+    for (int i = from; i < from + n; i++) {
+        char id[32];
+        execrec_record_t rec;
+        snprintf(id, sizeof(id), "%s-%d", prefix, i);
+        make_trade(&rec, id, "1.25", "99.5", "2026-11-21 10:00:00+00");
+        execrec_msgmeta_t m = meta_at((*offset)++);
+        ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    }
+}
+
+/* 1 when the writer's connection is in the middle of a COPY into TradesTS, i.e. the
+ * batch's rows are being streamed while it fills (writer.c, stream_rows). */
+static int streaming(void) {
+    PGconn *other = tu_pg_connect(dsn);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM pg_stat_activity WHERE pid = %d AND state = 'active' AND "
+             "query LIKE 'COPY execution.TradesTS %%'",
+             PQbackendPID(conn));
+    int64_t n = tu_pg_count(other, sql);
+    PQfinish(other);
+    return n == 1;
+}
+
+/* Big batches are streamed while they fill; whatever happens to the open COPY
+ * (refused at the end, abandoned, connection lost), the batch's outcome is exact. */
+START_TEST(test_streamed_batches) {
+    char errstr[512];
+    execrec_writer_stats_t st;
+    int64_t offset = 1000;
+
+    /* 2000 rows (~400 KB): the COPY is open before the flush, and commits them. */
+    add_trades("S", 0, 2000, &offset);
+    ck_assert_msg(streaming(), "2000 rows are not streamed while the batch fills");
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 2000);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 2000);
+
+    /* A duplicate at the very end: the streamed COPY is refused at the flush, the
+     * batch goes through staging, every new row is kept. */
+    add_trades("S", 2000, 1500, &offset);
+    add_trades("S", 5, 1, &offset);
+    ck_assert(streaming());
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 1500);
+    ck_assert_int_eq(st.duplicates[EXECREC_KIND_TRADE], 1);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 3500);
+
+    /* After a batch with a duplicate the next one is staged (not streamed); clean,
+     * it lets the one after stream again. */
+    add_trades("S", 3500, 1000, &offset);
+    ck_assert(!streaming());
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 1000);
+
+    /* Abandoned while streaming: nothing of it is written, the connection is
+     * usable, and the same rows commit later. */
+    add_trades("S", 4500, 1000, &offset);
+    ck_assert(streaming());
+    execrec_writer_clear(w);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 4500);
+    offset -= 1000;
+    add_trades("S", 4500, 1000, &offset);
+    ck_assert_int_eq(execrec_writer_set_offset(w, "g", "trades", 0, -1, offset), EXECREC_OK);
+
+    /* The connection dies while streaming: the flush fails, the batch is kept, and
+     * commits whole on a new connection. */
+    ck_assert(streaming());
+    PGconn *killer = tu_pg_connect(dsn);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(conn));
+    tu_pg_exec(killer, sql);
+    PQfinish(killer);
+    ck_assert_int_eq(execrec_writer_flush(w, &st, errstr, sizeof(errstr)), EXECREC_ERR_PG);
+    ck_assert_int_eq(execrec_writer_pending(w), 1000);
+    PQfinish(conn);
+    conn = tu_pg_connect(dsn);
+    execrec_writer_set_conn(w, conn);
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 1000);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 5500);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(DISTINCT trade_id) FROM execution.TradesTS"),
+                     5500);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT next_offset FROM execution.ingest_offsets"), offset);
 }
 END_TEST
 
@@ -338,6 +427,7 @@ static Suite *writer_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_exact_and_dedup);
     tcase_add_test(tc, test_copy_and_staging_alternate);
+    tcase_add_test(tc, test_streamed_batches);
     tcase_add_test(tc, test_refused_rows_isolated);
     tcase_add_test(tc, test_offsets_compare_and_set);
     tcase_add_test(tc, test_manager_only_when_newer);
