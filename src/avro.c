@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include "execrec/avro.h"
 #include "execrec/json.h"
+#include "execrec/timeutil.h"
 
 #define DEPTH_MAX 64          /* nesting of records/arrays/maps/unions in one datum */
 #define DECIMAL_MAX_BYTES 64  /* longest decimal unscaled value accepted (154 digits) */
@@ -506,6 +507,10 @@ execrec_avro_schema_t *execrec_avro_schema_new(const char *json, size_t len, cha
         min_size(schema, i, busy);
     free(busy);
     return schema;
+}
+
+const char *execrec_avro_schema_name(const execrec_avro_schema_t *schema) {
+    return schema->nodes[schema->root].fullname;
 }
 
 execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
@@ -1073,6 +1078,272 @@ execrec_err_t execrec_avro_to_json(const execrec_avro_schema_t *schema, const vo
     return render(schema, body ? body : none, len, 0, out, rej);
 }
 
+/* ------------------------------------------------------------- the encoder */
+
+/* JSON DOM -> Avro binary along the same plan. The DOM keeps every number's text,
+ * so a decimal written as 0.1 becomes the Avro string "0.1", digit for digit. */
+
+typedef struct enc_s {
+    execrec_buf_t *out;
+    char *errstr;
+    size_t errstr_size;
+    int depth;
+    int npath;
+    const char *path[DEPTH_MAX + 1];
+} enc_t;
+
+static int enc_fail(enc_t *e, const char *fmt, ...) EXECREC_PRINTF(2, 3);
+static int enc_fail(enc_t *e, const char *fmt, ...) {
+    char path[128] = "";
+    size_t pl = 0;
+    for (int i = 0; i < e->npath && pl < sizeof(path) - 1; i++) {
+        int w = snprintf(path + pl, sizeof(path) - pl, "%s%s", i ? "." : "", e->path[i]);
+        if (w < 0)
+            break;
+        pl = (size_t)w + pl >= sizeof(path) ? sizeof(path) - 1 : pl + (size_t)w;
+    }
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    set_err(e->errstr, e->errstr_size, "%s%s%s%s", e->npath ? "field " : "", path,
+            e->npath ? ": " : "", what);
+    return -1;
+}
+
+static void put_varint(execrec_buf_t *out, int64_t v) {
+    uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    uint8_t b[10];
+    size_t n = 0;
+    while (u >= 0x80) {
+        b[n++] = (uint8_t)(u | 0x80);
+        u >>= 7;
+    }
+    b[n++] = (uint8_t)u;
+    execrec_buf_append(out, b, n);
+}
+
+static const char *json_type_name(const execrec_json_t *j) {
+    static const char *const names[] = {"null", "false", "true", "number",
+                                        "string", "array", "object"};
+    return j ? names[j->type] : "missing";
+}
+
+/* An integer from a JSON number without fraction or exponent, or a string of digits. */
+static int enc_integer(enc_t *e, const execrec_json_t *j, int64_t lo, int64_t hi, int64_t *v) {
+    if (!j || (j->type != EXECREC_JSON_NUMBER && j->type != EXECREC_JSON_STRING))
+        return enc_fail(e, "expected an integer, got %s", json_type_name(j));
+    char *end;
+    errno = 0;
+    long long n = strtoll(j->str, &end, 10);
+    if (j->len == 0 || errno || end != j->str + j->len || n < lo || n > hi)
+        return enc_fail(e, "'%.40s' is not an integer in [%" PRId64 ", %" PRId64 "]", j->str, lo,
+                        hi);
+    *v = n;
+    return 0;
+}
+
+/* timestamp-millis/micros from RFC 3339 text or an epoch (timeutil.h's rules). */
+static int enc_timestamp(enc_t *e, const node_t *nd, const execrec_json_t *j) {
+    execrec_reject_t rej;
+    int64_t us;
+    execrec_err_t err;
+    if (j && j->type == EXECREC_JSON_STRING)
+        err = execrec_time_parse_text(j->str, j->len, &us, &rej);
+    else if (j && j->type == EXECREC_JSON_NUMBER)
+        err = execrec_time_parse_epoch(j->str, j->len, &us, &rej);
+    else
+        return enc_fail(e, "expected a time, got %s", json_type_name(j));
+    if (err)
+        return enc_fail(e, "%s: %s", rej.code, rej.message);
+    put_varint(e->out, nd->lt == LT_TS_MILLIS || nd->lt == LT_LOCAL_TS_MILLIS ? us / 1000 : us);
+    return 0;
+}
+
+static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx,
+                  const execrec_json_t *j);
+
+static int enc_union(enc_t *e, const execrec_avro_schema_t *schema, const node_t *nd,
+                     const execrec_json_t *j) {
+    int is_null = !j || j->type == EXECREC_JSON_NULL;
+    char first[256] = "";
+    int npath = e->npath;
+    for (int i = 0; i < nd->nsub; i++) {
+        int sub = nd->sub[i];
+        if ((schema->nodes[sub].type == T_NULL) != is_null)
+            continue;
+        size_t mark = e->out->len;
+        put_varint(e->out, i);
+        if (encode(e, schema, sub, j) == 0)
+            return 0;
+        /* Try the next branch; report the first branch's reason if none fits. */
+        if (!first[0])
+            snprintf(first, sizeof(first), "%s", e->errstr ? e->errstr : "");
+        e->out->len = mark;
+        e->npath = npath;
+    }
+    if (first[0]) {
+        set_err(e->errstr, e->errstr_size, "%s", first);
+        return -1;
+    }
+    return enc_fail(e, "%s fits no branch of the union", is_null ? "null" : json_type_name(j));
+}
+
+static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx,
+                  const execrec_json_t *j) {
+    const node_t *nd = &schema->nodes[idx];
+    int64_t v;
+    if (e->depth >= DEPTH_MAX)
+        return enc_fail(e, "nested deeper than %d", DEPTH_MAX);
+    if (nd->type != T_NULL && nd->type != T_UNION && (!j || j->type == EXECREC_JSON_NULL))
+        return enc_fail(e, "required, but %s", j ? "null" : "missing");
+    e->depth++;
+    int rc = 0;
+    switch (nd->type) {
+    case T_NULL:
+        if (j && j->type != EXECREC_JSON_NULL)
+            rc = enc_fail(e, "expected null, got %s", json_type_name(j));
+        break;
+    case T_BOOLEAN:
+        if (j->type != EXECREC_JSON_TRUE && j->type != EXECREC_JSON_FALSE)
+            rc = enc_fail(e, "expected a boolean, got %s", json_type_name(j));
+        else
+            execrec_buf_putc(e->out, j->type == EXECREC_JSON_TRUE ? 1 : 0);
+        break;
+    case T_INT:
+        if (nd->lt != LT_NONE)
+            rc = enc_fail(e, "this logical type of int is not supported by the encoder");
+        else if ((rc = enc_integer(e, j, INT32_MIN, INT32_MAX, &v)) == 0)
+            put_varint(e->out, v);
+        break;
+    case T_LONG:
+        if (nd->lt == LT_TS_MILLIS || nd->lt == LT_TS_MICROS || nd->lt == LT_LOCAL_TS_MILLIS ||
+            nd->lt == LT_LOCAL_TS_MICROS)
+            rc = enc_timestamp(e, nd, j);
+        else if (nd->lt != LT_NONE)
+            rc = enc_fail(e, "this logical type of long is not supported by the encoder");
+        else if ((rc = enc_integer(e, j, INT64_MIN, INT64_MAX, &v)) == 0)
+            put_varint(e->out, v);
+        break;
+    case T_FLOAT:
+    case T_DOUBLE: {
+        if (j->type != EXECREC_JSON_NUMBER) {
+            rc = enc_fail(e, "expected a number, got %s", json_type_name(j));
+            break;
+        }
+        double dv = strtod(j->str, NULL);
+        uint8_t b[8];
+        if (nd->type == T_FLOAT) {
+            float f = (float)dv;
+            uint32_t u;
+            memcpy(&u, &f, 4);
+            for (int i = 0; i < 4; i++)
+                b[i] = (uint8_t)(u >> (8 * i));
+        } else {
+            uint64_t u;
+            memcpy(&u, &dv, 8);
+            for (int i = 0; i < 8; i++)
+                b[i] = (uint8_t)(u >> (8 * i));
+        }
+        execrec_buf_append(e->out, b, nd->type == T_FLOAT ? 4 : 8);
+        break;
+    }
+    case T_STRING:
+        /* A number's exact text becomes the string: decimals as strings. */
+        if (j->type != EXECREC_JSON_STRING && j->type != EXECREC_JSON_NUMBER) {
+            rc = enc_fail(e, "expected a string, got %s", json_type_name(j));
+            break;
+        }
+        put_varint(e->out, (int64_t)j->len);
+        execrec_buf_append(e->out, j->str, j->len);
+        break;
+    case T_BYTES:
+    case T_FIXED:
+        /* The decimal logical type would need decimal text -> two's complement at the
+         * schema's scale; our schemas carry decimals as strings, so it is left out. */
+        if (nd->lt != LT_NONE || j->type != EXECREC_JSON_STRING) {
+            rc = enc_fail(e, "bytes/fixed%s are not supported by the encoder",
+                          nd->lt == LT_DECIMAL ? " (decimal)" : " from non-strings");
+            break;
+        }
+        if (nd->type == T_FIXED && j->len != nd->size) {
+            rc = enc_fail(e, "fixed of %zu bytes, got %zu", nd->size, j->len);
+            break;
+        }
+        if (nd->type == T_BYTES)
+            put_varint(e->out, (int64_t)j->len);
+        execrec_buf_append(e->out, j->str, j->len);
+        break;
+    case T_ENUM: {
+        int found = -1;
+        for (int i = 0; j->type == EXECREC_JSON_STRING && i < nd->nsub && found < 0; i++)
+            if (!strcmp(nd->names[i], j->str))
+                found = i;
+        if (found < 0)
+            rc = enc_fail(e, "'%.40s' is not a symbol of the enum", j->str ? j->str : "");
+        else
+            put_varint(e->out, found);
+        break;
+    }
+    case T_RECORD:
+        if (j->type != EXECREC_JSON_OBJECT) {
+            rc = enc_fail(e, "expected an object, got %s", json_type_name(j));
+            break;
+        }
+        for (int i = 0; i < nd->nsub && rc == 0; i++) {
+            e->path[e->npath++] = nd->names[i];
+            rc = encode(e, schema, nd->sub[i], execrec_json_get(j, nd->names[i]));
+            if (rc == 0)
+                e->npath--;
+        }
+        break;
+    case T_ARRAY:
+    case T_MAP:
+        if (j->type != (nd->type == T_ARRAY ? EXECREC_JSON_ARRAY : EXECREC_JSON_OBJECT)) {
+            rc = enc_fail(e, "expected %s, got %s", nd->type == T_ARRAY ? "an array" : "an object",
+                          json_type_name(j));
+            break;
+        }
+        if (j->count)
+            put_varint(e->out, (int64_t)j->count);
+        for (const execrec_json_t *c = j->child; c && rc == 0; c = c->next) {
+            if (nd->type == T_MAP) {
+                put_varint(e->out, (int64_t)c->key_len);
+                execrec_buf_append(e->out, c->key, c->key_len);
+            }
+            rc = encode(e, schema, nd->sub[0], c);
+        }
+        execrec_buf_putc(e->out, 0);
+        break;
+    case T_UNION:
+        rc = enc_union(e, schema, nd, j);
+        break;
+    }
+    e->depth--;
+    return rc;
+}
+
+execrec_err_t execrec_avro_from_json(const execrec_avro_schema_t *schema,
+                                     const execrec_json_t *root, execrec_buf_t *out,
+                                     char *errstr, size_t errstr_size) {
+    enc_t e;
+    memset(&e, 0, sizeof(e));
+    e.out = out;
+    e.errstr = errstr;
+    e.errstr_size = errstr_size;
+    size_t mark = out->len;
+    if (encode(&e, schema, schema->root, root) < 0) {
+        if (out->oom)
+            return EXECREC_ERR_NOMEM;
+        out->len = mark;
+        if (out->data)
+            out->data[mark] = '\0';
+        return EXECREC_ERR_INVALID;
+    }
+    return out->oom ? EXECREC_ERR_NOMEM : EXECREC_OK;
+}
+
 /* ----------------------------------------------------------- the registry */
 
 typedef struct entry_s {
@@ -1083,6 +1354,8 @@ typedef struct entry_s {
 struct execrec_avro_registry_s {
     entry_t *entries; /* sorted by id */
     size_t n, cap;
+    execrec_avro_fetch_cb fetch; /* lookup behind the entries, or NULL */
+    void *fetch_opaque;
 };
 
 execrec_avro_registry_t *execrec_avro_registry_new(void) {
@@ -1144,11 +1417,55 @@ execrec_err_t execrec_avro_registry_add(execrec_avro_registry_t *reg, int32_t id
     return EXECREC_OK;
 }
 
-const execrec_avro_schema_t *execrec_avro_registry_get(const execrec_avro_registry_t *reg,
-                                                       int32_t id) {
+void execrec_avro_registry_set_fetch(execrec_avro_registry_t *reg, execrec_avro_fetch_cb cb,
+                                     void *opaque) {
+    reg->fetch = cb;
+    reg->fetch_opaque = opaque;
+}
+
+const execrec_avro_schema_t *execrec_avro_registry_lookup(const execrec_avro_registry_t *reg,
+                                                          int32_t id, char *errstr,
+                                                          size_t errstr_size) {
     int found;
     size_t at = reg_find(reg, id, &found);
-    return found ? reg->entries[at].schema : NULL;
+    if (found)
+        return reg->entries[at].schema;
+    if (!reg->fetch) {
+        set_err(errstr, errstr_size, "schema id %" PRId32 " is not in the registry", id);
+        return NULL;
+    }
+    char why[384] = "";
+    execrec_avro_schema_t *schema = reg->fetch(reg->fetch_opaque, id, why, sizeof(why));
+    if (!schema) {
+        set_err(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+        return NULL;
+    }
+    /* The cache is the registry's own entries: a lookup through a const registry
+     * still fills it (an id never changes meaning, so this is memoisation, not a
+     * visible change; the registry object itself was created non-const). */
+    execrec_avro_registry_t *cache = (execrec_avro_registry_t *)reg;
+    if (execrec_avro_registry_add(cache, id, schema, why, sizeof(why))) {
+        set_err(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+        return NULL;
+    }
+    return execrec_avro_registry_get(reg, id);
+}
+
+const execrec_avro_schema_t *execrec_avro_registry_get(const execrec_avro_registry_t *reg,
+                                                       int32_t id) {
+    return execrec_avro_registry_lookup(reg, id, NULL, 0);
+}
+
+int execrec_avro_registry_find_name(const execrec_avro_registry_t *reg, const char *fullname,
+                                    int32_t *id) {
+    for (size_t i = 0; i < reg->n; i++) {
+        const char *name = execrec_avro_schema_name(reg->entries[i].schema);
+        if (name && !strcmp(name, fullname)) {
+            *id = reg->entries[i].id;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const char *path,
@@ -1265,11 +1582,16 @@ execrec_err_t execrec_avro_confluent_to_json(const execrec_avro_registry_t *reg,
     }
     uint32_t uid = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 8 | b[4];
     int32_t id = (int32_t)uid;
-    const execrec_avro_schema_t *schema = reg ? execrec_avro_registry_get(reg, id) : NULL;
+    char why[sizeof(rej->message)];
+    const execrec_avro_schema_t *schema =
+        reg ? execrec_avro_registry_lookup(reg, id, why, sizeof(why)) : NULL;
     if (!schema) {
         rej->code = EXECREC_REJ_AVRO_SCHEMA;
-        snprintf(rej->message, sizeof(rej->message), "schema id %" PRId32 " is not in the %s", id,
-                 reg ? "registry" : "registry (no registry configured)");
+        if (reg)
+            snprintf(rej->message, sizeof(rej->message), "%s", why);
+        else
+            snprintf(rej->message, sizeof(rej->message),
+                     "schema id %" PRId32 " is not in the registry (no registry configured)", id);
         return EXECREC_ERR_REJECT;
     }
     return render(schema, b + 5, len - 5, 5, out, rej);

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include "execrec/err.h"
 #include "execrec/buf.h"
+#include "execrec/json.h"
 #include "execrec/record.h"
 
 typedef struct execrec_avro_schema_s execrec_avro_schema_t;
@@ -38,6 +39,9 @@ execrec_avro_schema_t *execrec_avro_schema_new(const char *json, size_t len, cha
 execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
                                                 size_t errstr_size);
 void execrec_avro_schema_destroy(execrec_avro_schema_t *schema);
+/** @returns the full name of the schema's root type ("io.execrec.Trade"), or NULL
+ *  when the root is not a named type. Owned by schema. */
+const char *execrec_avro_schema_name(const execrec_avro_schema_t *schema);
 
 /** Renders one Avro binary datum (exactly len bytes: trailing bytes are an error) as
  *  JSON text appended to out.
@@ -54,7 +58,25 @@ execrec_err_t execrec_avro_to_json(const execrec_avro_schema_t *schema, const vo
                                    size_t len, execrec_buf_t *out,
                                    execrec_reject_t *rej) EXECREC_MUSTCHECK;
 
-/** A map from schema id to schema: the offline registry. */
+/** Encodes root (a JSON value from execrec_json_parse) as one Avro binary datum of
+ *  schema, appended to out: the inverse of execrec_avro_to_json for what our
+ *  schemas use. Records take their fields by name (members not in the schema are
+ *  ignored; a missing member is null); a ["null", T] union takes null for a missing
+ *  or null member, else the first other branch that accepts the value; string takes
+ *  a JSON string, or a number's exact text (so a decimal 0.1 is written "0.1");
+ *  int/long take an integer number or a string of digits; timestamp-millis/micros
+ *  (and local-) take RFC 3339 text or an epoch, by timeutil.h's rules; boolean,
+ *  float, double, enum (symbol), array and map as expected; bytes/fixed take a
+ *  string's bytes. Not supported (EXECREC_ERR_INVALID): the decimal, date and time
+ *  logical types.
+ *  @returns EXECREC_OK; EXECREC_ERR_INVALID with errstr naming the field path and
+ *           out left as it was; EXECREC_ERR_NOMEM. */
+execrec_err_t execrec_avro_from_json(const execrec_avro_schema_t *schema,
+                                     const execrec_json_t *root, execrec_buf_t *out,
+                                     char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** A map from schema id to schema: the offline registry, and the cache of a
+ *  lookup hook behind it (a Schema Registry over HTTP, registry.h). */
 execrec_avro_registry_t *execrec_avro_registry_new(void);
 void execrec_avro_registry_destroy(execrec_avro_registry_t *reg);
 /** Adds id -> schema; the registry takes ownership of schema (the caller's pointer
@@ -66,9 +88,28 @@ execrec_err_t execrec_avro_registry_add(execrec_avro_registry_t *reg, int32_t id
  *  to the map file's directory. */
 execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const char *path,
                                              char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
-/** @returns the schema for id, or NULL. */
+/** A lookup behind the registry's entries: called for an id the registry does not
+ *  hold. @returns a new schema (the registry takes it and keeps it: a registry id
+ *  is immutable, so it is never asked again), or NULL with errstr saying why
+ *  (that reason becomes the avro_unknown_schema reject's message). */
+typedef execrec_avro_schema_t *(*execrec_avro_fetch_cb)(void *opaque, int32_t id, char *errstr,
+                                                       size_t errstr_size);
+/** Installs cb (NULL: none) with its opaque pointer, which must outlive reg. */
+void execrec_avro_registry_set_fetch(execrec_avro_registry_t *reg, execrec_avro_fetch_cb cb,
+                                     void *opaque);
+/** @returns the schema for id: from the entries, else from the fetch hook (then
+ *  cached in reg, which is why a const registry may still grow; not thread-safe),
+ *  or NULL with the reason in errstr (may be NULL). */
+const execrec_avro_schema_t *execrec_avro_registry_lookup(const execrec_avro_registry_t *reg,
+                                                          int32_t id, char *errstr,
+                                                          size_t errstr_size);
+/** @returns execrec_avro_registry_lookup(reg, id, NULL, 0). */
 const execrec_avro_schema_t *execrec_avro_registry_get(const execrec_avro_registry_t *reg,
                                                        int32_t id);
+/** Finds the id of an entry whose root type is named fullname (lowest id first).
+ *  @returns 0 and *id, or -1. */
+int execrec_avro_registry_find_name(const execrec_avro_registry_t *reg, const char *fullname,
+                                    int32_t *id);
 
 /** Decodes a Confluent wire-format value with reg and renders it as JSON into out.
  *  reg may be NULL (no registry configured: every id is unknown).
