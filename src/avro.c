@@ -513,6 +513,17 @@ const char *execrec_avro_schema_name(const execrec_avro_schema_t *schema) {
     return schema->nodes[schema->root].fullname;
 }
 
+const char *execrec_avro_contract_schema(execrec_kind_t kind, size_t *len) {
+    char name[64];
+    snprintf(name, sizeof(name), "%s.avsc", execrec_kind_name(kind));
+    for (const execrec_avro_file_t *f = execrec_avro_schemas_embedded; f->name; f++)
+        if (!strcmp(f->name, name)) {
+            *len = f->len;
+            return (const char *)f->data;
+        }
+    return NULL;
+}
+
 execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
                                                 size_t errstr_size) {
     FILE *fp = fopen(path, "rb");
