@@ -17,7 +17,12 @@ static const execrec_confdef_t table[] = {
      "wire format: auto (JSON object or Confluent Avro), json, avro (plain, needs --avro-schema)"},
     {"avro.schema", EXECREC_CONF_STRING, NULL, "Avro schema (.avsc) for plain Avro input"},
     {"registry", EXECREC_CONF_STRING, NULL,
-     "offline schema registry: map file of '<id> <file.avsc>' lines for Confluent Avro"},
+     "schema registry for Confluent Avro: a URL (http://host:8081, Confluent's API) or an "
+     "offline map file of '<id> <file.avsc>' lines"},
+    {"registry.map", EXECREC_CONF_STRING, NULL,
+     "offline map file used beside a --registry URL: its ids are resolved without a request"},
+    {"registry.timeout.ms", EXECREC_CONF_INT, "5000",
+     "timeout of one schema registry request, in milliseconds"},
     {"max.message.bytes", EXECREC_CONF_INT, "1048576",
      "messages larger than this are rejected (message_too_large)"},
     {"batch.size", EXECREC_CONF_INT, "5000", "messages per PostgreSQL transaction"},
@@ -41,6 +46,10 @@ static const execrec_confdef_t table[] = {
     {"partitions", EXECREC_CONF_INT, "4", "partitions per topic of the embedded broker"},
     {"address.file", EXECREC_CONF_STRING, NULL,
      "write the embedded broker's bootstrap address to this file"},
+    /* publish */
+    {"topic", EXECREC_CONF_STRING, NULL,
+     "topic to produce to (default: the kind's --topic-* key); its kind is found from the "
+     "--topic-* keys when --kind is not given"},
     /* reconcile */
     {"tolerance", EXECREC_CONF_STRING, "0",
      "largest difference between event-reported and traded quantity that is not a finding"},
