@@ -58,16 +58,6 @@ struct execrec_avro_schema_s {
     int root;
 };
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) EXECREC_PRINTF(3, 4);
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 static int plan_add(execrec_avro_schema_t *schema, ntype_t type) {
     if (schema->nnodes == schema->cap) {
         int cap = schema->cap ? schema->cap * 2 : 16;
@@ -132,7 +122,7 @@ static int name_node(execrec_avro_schema_t *schema, int idx, json_t *j, const ch
     const char *name = json_string_value(json_object_get(j, "name"));
     const char *jns = json_string_value(json_object_get(j, "namespace"));
     if (!name) {
-        set_err(errstr, errstr_size, "named type without a name");
+        execrec_errstr(errstr, errstr_size, "named type without a name");
         return -1;
     }
     char *full;
@@ -154,7 +144,7 @@ static int name_node(execrec_avro_schema_t *schema, int idx, json_t *j, const ch
         goto nomem;
     return 0;
 nomem:
-    set_err(errstr, errstr_size, "out of memory");
+    execrec_errstr(errstr, errstr_size, "out of memory");
     return -1;
 }
 
@@ -171,13 +161,13 @@ static int parse_logical(execrec_avro_schema_t *schema, int idx, json_t *j, char
         json_t *jp = json_object_get(j, "precision"), *js = json_object_get(j, "scale");
         if (!json_is_integer(jp) || json_integer_value(jp) < 1 ||
             json_integer_value(jp) > DECIMAL_PRECISION_MAX) {
-            set_err(errstr, errstr_size, "decimal logical type needs a precision >= 1");
+            execrec_errstr(errstr, errstr_size, "decimal logical type needs a precision >= 1");
             return -1;
         }
         if (js && (!json_is_integer(js) || json_integer_value(js) < 0 ||
                    json_integer_value(js) > json_integer_value(jp))) {
-            set_err(errstr, errstr_size,
-                    "decimal scale must be an integer between 0 and the precision");
+            execrec_errstr(errstr, errstr_size,
+                           "decimal scale must be an integer between 0 and the precision");
             return -1;
         }
         nd->lt = LT_DECIMAL;
@@ -254,7 +244,7 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
     if (!strcmp(type, "record") || !strcmp(type, "error")) {
         json_t *fields = json_object_get(j, "fields");
         if (!json_is_array(fields)) {
-            set_err(errstr, errstr_size, "record without fields");
+            execrec_errstr(errstr, errstr_size, "record without fields");
             return -1;
         }
         if ((idx = plan_add(schema, T_RECORD)) < 0)
@@ -268,7 +258,7 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
             json_t *f = json_array_get(fields, i);
             const char *fname = json_string_value(json_object_get(f, "name"));
             if (!fname) {
-                set_err(errstr, errstr_size, "record field without a name");
+                execrec_errstr(errstr, errstr_size, "record field without a name");
                 goto fail;
             }
             int sub = build(schema, json_object_get(f, "type"), child_ns, depth + 1, errstr,
@@ -286,7 +276,7 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
     if (!strcmp(type, "enum")) {
         json_t *symbols = json_object_get(j, "symbols");
         if (!json_is_array(symbols)) {
-            set_err(errstr, errstr_size, "enum without symbols");
+            execrec_errstr(errstr, errstr_size, "enum without symbols");
             return -1;
         }
         if ((idx = plan_add(schema, T_ENUM)) < 0)
@@ -299,7 +289,7 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
         for (size_t i = 0; i < json_array_size(symbols); i++) {
             const char *sym = json_string_value(json_array_get(symbols, i));
             if (!sym) {
-                set_err(errstr, errstr_size, "enum symbol is not a string");
+                execrec_errstr(errstr, errstr_size, "enum symbol is not a string");
                 goto fail;
             }
             if (render_key(nd, (int)i, sym, 0) < 0)
@@ -312,7 +302,7 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
         json_t *size = json_object_get(j, "size");
         if (!json_is_integer(size) || json_integer_value(size) < 0 ||
             json_integer_value(size) > INT32_MAX) {
-            set_err(errstr, errstr_size, "fixed without a valid size");
+            execrec_errstr(errstr, errstr_size, "fixed without a valid size");
             return -1;
         }
         if ((idx = plan_add(schema, T_FIXED)) < 0)
@@ -328,8 +318,8 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
     if (!strcmp(type, "array") || !strcmp(type, "map")) {
         json_t *items = json_object_get(j, type[0] == 'a' ? "items" : "values");
         if (!items) {
-            set_err(errstr, errstr_size, "%s without %s", type,
-                    type[0] == 'a' ? "items" : "values");
+            execrec_errstr(errstr, errstr_size, "%s without %s", type,
+                           type[0] == 'a' ? "items" : "values");
             return -1;
         }
         if ((idx = plan_add(schema, type[0] == 'a' ? T_ARRAY : T_MAP)) < 0)
@@ -346,10 +336,10 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
     int ref = resolve_ref(schema, type, ns);
     if (ref >= 0)
         return ref;
-    set_err(errstr, errstr_size, "unknown type \"%s\"", type);
+    execrec_errstr(errstr, errstr_size, "unknown type \"%s\"", type);
     return -1;
 nomem:
-    set_err(errstr, errstr_size, "out of memory");
+    execrec_errstr(errstr, errstr_size, "out of memory");
 fail:
     free(child_ns);
     return -1;
@@ -359,7 +349,7 @@ fail:
 static int build(execrec_avro_schema_t *schema, json_t *j, const char *ns, int depth,
                  char *errstr, size_t errstr_size) {
     if (depth > 256) {
-        set_err(errstr, errstr_size, "schema nested too deeply");
+        execrec_errstr(errstr, errstr_size, "schema nested too deeply");
         return -1;
     }
     if (json_is_string(j)) {
@@ -368,18 +358,18 @@ static int build(execrec_avro_schema_t *schema, json_t *j, const char *ns, int d
         if (!primitive_type(name, &t)) {
             int idx = plan_add(schema, t);
             if (idx < 0)
-                set_err(errstr, errstr_size, "out of memory");
+                execrec_errstr(errstr, errstr_size, "out of memory");
             return idx;
         }
         int ref = resolve_ref(schema, name, ns);
         if (ref < 0)
-            set_err(errstr, errstr_size, "unknown type \"%s\"", name);
+            execrec_errstr(errstr, errstr_size, "unknown type \"%s\"", name);
         return ref;
     }
     if (json_is_array(j)) {
         int idx = plan_add(schema, T_UNION);
         if (idx < 0 || alloc_subs(&schema->nodes[idx], (int)json_array_size(j), 0) < 0) {
-            set_err(errstr, errstr_size, "out of memory");
+            execrec_errstr(errstr, errstr_size, "out of memory");
             return -1;
         }
         for (size_t i = 0; i < json_array_size(j); i++) {
@@ -398,7 +388,7 @@ static int build(execrec_avro_schema_t *schema, json_t *j, const char *ns, int d
         if (json_is_object(type) || json_is_array(type))
             return build(schema, type, ns, depth + 1, errstr, errstr_size);
     }
-    set_err(errstr, errstr_size, "not a schema");
+    execrec_errstr(errstr, errstr_size, "not a schema");
     return -1;
 }
 
@@ -472,7 +462,7 @@ execrec_avro_schema_t *execrec_avro_schema_new(const char *json, size_t len, cha
         size_t wl = strlen(why);
         while (wl && (why[wl - 1] == '\n' || why[wl - 1] == ' '))
             wl--;
-        set_err(errstr, errstr_size, "invalid Avro schema: %.*s", (int)wl, why);
+        execrec_errstr(errstr, errstr_size, "invalid Avro schema: %.*s", (int)wl, why);
         return NULL;
     }
     avro_schema_decref(avs);
@@ -480,26 +470,27 @@ execrec_avro_schema_t *execrec_avro_schema_new(const char *json, size_t len, cha
     json_error_t jerr;
     json_t *j = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
     if (!j) {
-        set_err(errstr, errstr_size, "invalid Avro schema: line %d: %s", jerr.line, jerr.text);
+        execrec_errstr(errstr, errstr_size, "invalid Avro schema: line %d: %s", jerr.line,
+                       jerr.text);
         return NULL;
     }
     execrec_avro_schema_t *schema = calloc(1, sizeof(*schema));
     if (!schema) {
         json_decref(j);
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
         return NULL;
     }
     char why[200] = "";
     schema->root = build(schema, j, "", 0, why, sizeof(why));
     json_decref(j);
     if (schema->root < 0) {
-        set_err(errstr, errstr_size, "invalid Avro schema: %s", why);
+        execrec_errstr(errstr, errstr_size, "invalid Avro schema: %s", why);
         execrec_avro_schema_destroy(schema);
         return NULL;
     }
     unsigned char *busy = calloc((size_t)schema->nnodes, 1);
     if (!busy) {
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
         execrec_avro_schema_destroy(schema);
         return NULL;
     }
@@ -528,7 +519,7 @@ execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
                                                 size_t errstr_size) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        execrec_errstr(errstr, errstr_size, "%s: %s", path, strerror(errno));
         return NULL;
     }
     execrec_buf_t b = EXECREC_BUF_INIT;
@@ -536,17 +527,17 @@ execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
         if (b.len + n > SCHEMA_FILE_MAX) {
-            set_err(errstr, errstr_size, "%s: larger than %d bytes", path, SCHEMA_FILE_MAX);
+            execrec_errstr(errstr, errstr_size, "%s: larger than %d bytes", path, SCHEMA_FILE_MAX);
             goto fail;
         }
         execrec_buf_append(&b, chunk, n);
     }
     if (ferror(fp)) {
-        set_err(errstr, errstr_size, "%s: read error", path);
+        execrec_errstr(errstr, errstr_size, "%s: read error", path);
         goto fail;
     }
     if (b.oom) {
-        set_err(errstr, errstr_size, "%s: out of memory", path);
+        execrec_errstr(errstr, errstr_size, "%s: out of memory", path);
         goto fail;
     }
     fclose(fp);
@@ -555,7 +546,7 @@ execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
     execrec_avro_schema_t *schema = execrec_avro_schema_new(b.data ? b.data : "", b.len, why,
                                                             sizeof(why));
     if (!schema)
-        set_err(errstr, errstr_size, "%s: %s", path, why);
+        execrec_errstr(errstr, errstr_size, "%s: %s", path, why);
     execrec_buf_free(&b);
     return schema;
 fail:
@@ -579,18 +570,24 @@ typedef struct dec_s {
     size_t zero_budget;     /* items of zero-width types still allowed */
 } dec_t;
 
-static int fail(dec_t *d, const char *code, const char *fmt, ...) EXECREC_PRINTF(3, 4);
-static int fail(dec_t *d, const char *code, const char *fmt, ...) {
-    char path[128] = "";
+/* "a.b.c" from the record field names of path (the decoder's and the encoder's). */
+static void field_path(const char *const *path, int npath, char *out, size_t size) {
     size_t pl = 0;
-    for (int i = 0; i < d->npath && pl < sizeof(path) - 1; i++) {
-        int w = snprintf(path + pl, sizeof(path) - pl, "%s%s", i ? "." : "", d->path[i]);
+    out[0] = '\0';
+    for (int i = 0; i < npath && pl < size - 1; i++) {
+        int w = snprintf(out + pl, size - pl, "%s%s", i ? "." : "", path[i]);
         if (w < 0)
             break;
         pl += (size_t)w;
-        if (pl >= sizeof(path))
-            pl = sizeof(path) - 1;
+        if (pl >= size)
+            pl = size - 1;
     }
+}
+
+static int fail(dec_t *d, const char *code, const char *fmt, ...) EXECREC_PRINTF(3, 4);
+static int fail(dec_t *d, const char *code, const char *fmt, ...) {
+    char path[128];
+    field_path(d->path, d->npath, path, sizeof(path));
     char what[160];
     va_list ap;
     va_start(ap, fmt);
@@ -1105,21 +1102,15 @@ typedef struct enc_s {
 
 static int enc_fail(enc_t *e, const char *fmt, ...) EXECREC_PRINTF(2, 3);
 static int enc_fail(enc_t *e, const char *fmt, ...) {
-    char path[128] = "";
-    size_t pl = 0;
-    for (int i = 0; i < e->npath && pl < sizeof(path) - 1; i++) {
-        int w = snprintf(path + pl, sizeof(path) - pl, "%s%s", i ? "." : "", e->path[i]);
-        if (w < 0)
-            break;
-        pl = (size_t)w + pl >= sizeof(path) ? sizeof(path) - 1 : pl + (size_t)w;
-    }
+    char path[128];
+    field_path(e->path, e->npath, path, sizeof(path));
     char what[200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    set_err(e->errstr, e->errstr_size, "%s%s%s%s", e->npath ? "field " : "", path,
-            e->npath ? ": " : "", what);
+    execrec_errstr(e->errstr, e->errstr_size, "%s%s%s%s", e->npath ? "field " : "", path,
+                   e->npath ? ": " : "", what);
     return -1;
 }
 
@@ -1136,7 +1127,7 @@ static void put_varint(execrec_buf_t *out, int64_t v) {
 }
 
 static const char *json_type_name(const execrec_json_t *j) {
-    static const char *const names[] = {"null", "false", "true", "number",
+    static const char *const names[] = {"null",   "false", "true",  "number",
                                         "string", "array", "object"};
     return j ? names[j->type] : "missing";
 }
@@ -1172,8 +1163,7 @@ static int enc_timestamp(enc_t *e, const node_t *nd, const execrec_json_t *j) {
     return 0;
 }
 
-static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx,
-                  const execrec_json_t *j);
+static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const execrec_json_t *j);
 
 static int enc_union(enc_t *e, const execrec_avro_schema_t *schema, const node_t *nd,
                      const execrec_json_t *j) {
@@ -1195,14 +1185,13 @@ static int enc_union(enc_t *e, const execrec_avro_schema_t *schema, const node_t
         e->npath = npath;
     }
     if (first[0]) {
-        set_err(e->errstr, e->errstr_size, "%s", first);
+        execrec_errstr(e->errstr, e->errstr_size, "%s", first);
         return -1;
     }
     return enc_fail(e, "%s fits no branch of the union", is_null ? "null" : json_type_name(j));
 }
 
-static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx,
-                  const execrec_json_t *j) {
+static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const execrec_json_t *j) {
     const node_t *nd = &schema->nodes[idx];
     int64_t v;
     if (e->depth >= DEPTH_MAX)
@@ -1336,8 +1325,8 @@ static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx,
 }
 
 execrec_err_t execrec_avro_from_json(const execrec_avro_schema_t *schema,
-                                     const execrec_json_t *root, execrec_buf_t *out,
-                                     char *errstr, size_t errstr_size) {
+                                     const execrec_json_t *root, execrec_buf_t *out, char *errstr,
+                                     size_t errstr_size) {
     enc_t e;
     memset(&e, 0, sizeof(e));
     e.out = out;
@@ -1400,7 +1389,7 @@ execrec_err_t execrec_avro_registry_add(execrec_avro_registry_t *reg, int32_t id
                                         execrec_avro_schema_t *schema, char *errstr,
                                         size_t errstr_size) {
     if (!schema) {
-        set_err(errstr, errstr_size, "schema id %" PRId32 ": no schema", id);
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": no schema", id);
         return EXECREC_ERR_INVALID;
     }
     int found;
@@ -1415,7 +1404,7 @@ execrec_err_t execrec_avro_registry_add(execrec_avro_registry_t *reg, int32_t id
         entry_t *e = realloc(reg->entries, cap * sizeof(*e));
         if (!e) {
             execrec_avro_schema_destroy(schema);
-            set_err(errstr, errstr_size, "out of memory");
+            execrec_errstr(errstr, errstr_size, "out of memory");
             return EXECREC_ERR_NOMEM;
         }
         reg->entries = e;
@@ -1442,13 +1431,13 @@ const execrec_avro_schema_t *execrec_avro_registry_lookup(const execrec_avro_reg
     if (found)
         return reg->entries[at].schema;
     if (!reg->fetch) {
-        set_err(errstr, errstr_size, "schema id %" PRId32 " is not in the registry", id);
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 " is not in the registry", id);
         return NULL;
     }
     char why[384] = "";
     execrec_avro_schema_t *schema = reg->fetch(reg->fetch_opaque, id, why, sizeof(why));
     if (!schema) {
-        set_err(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
         return NULL;
     }
     /* The cache is the registry's own entries: a lookup through a const registry
@@ -1456,7 +1445,7 @@ const execrec_avro_schema_t *execrec_avro_registry_lookup(const execrec_avro_reg
      * visible change; the registry object itself was created non-const). */
     execrec_avro_registry_t *cache = (execrec_avro_registry_t *)reg;
     if (execrec_avro_registry_add(cache, id, schema, why, sizeof(why))) {
-        set_err(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
         return NULL;
     }
     return execrec_avro_registry_get(reg, id);
@@ -1483,7 +1472,7 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
                                              char *errstr, size_t errstr_size) {
     FILE *fp = fopen(path, "r");
     if (!fp) {
-        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        execrec_errstr(errstr, errstr_size, "%s: %s", path, strerror(errno));
         return EXECREC_ERR_IO;
     }
     const char *slash = strrchr(path, '/');
@@ -1498,7 +1487,7 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
         lineno++;
         size_t ll = strlen(line);
         if (ll == sizeof(line) - 1 && line[ll - 1] != '\n') {
-            set_err(errstr, errstr_size, "%s:%d: line too long", path, lineno);
+            execrec_errstr(errstr, errstr_size, "%s:%d: line too long", path, lineno);
             err = EXECREC_ERR_INVALID;
             break;
         }
@@ -1517,8 +1506,8 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
         errno = 0;
         long long id = strtoll(s, &end, 10);
         if (end == s || errno || id < 0 || id > INT32_MAX || (*end != ' ' && *end != '\t')) {
-            set_err(errstr, errstr_size, "%s:%d: expected \"<id> <path.avsc>\" with id 0-%d",
-                    path, lineno, INT32_MAX);
+            execrec_errstr(errstr, errstr_size, "%s:%d: expected \"<id> <path.avsc>\" with id 0-%d",
+                           path, lineno, INT32_MAX);
             err = EXECREC_ERR_INVALID;
             break;
         }
@@ -1526,8 +1515,8 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
             end++;
         for (size_t i = 0; i < nseen; i++)
             if (seen[i] == (int32_t)id) {
-                set_err(errstr, errstr_size, "%s:%d: schema id %lld listed twice", path, lineno,
-                        id);
+                execrec_errstr(errstr, errstr_size, "%s:%d: schema id %lld listed twice", path,
+                               lineno, id);
                 err = EXECREC_ERR_INVALID;
                 goto done;
             }
@@ -1545,7 +1534,7 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
             free(file);
             if (ns)
                 seen = ns;
-            set_err(errstr, errstr_size, "out of memory");
+            execrec_errstr(errstr, errstr_size, "out of memory");
             err = EXECREC_ERR_NOMEM;
             break;
         }
@@ -1555,18 +1544,18 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
         execrec_avro_schema_t *schema = execrec_avro_schema_load(file, why, sizeof(why));
         free(file);
         if (!schema) {
-            set_err(errstr, errstr_size, "%s:%d: %s", path, lineno, why);
+            execrec_errstr(errstr, errstr_size, "%s:%d: %s", path, lineno, why);
             err = EXECREC_ERR_INVALID;
             break;
         }
         err = execrec_avro_registry_add(reg, (int32_t)id, schema, why, sizeof(why));
         if (err) {
-            set_err(errstr, errstr_size, "%s:%d: %s", path, lineno, why);
+            execrec_errstr(errstr, errstr_size, "%s:%d: %s", path, lineno, why);
             break;
         }
     }
     if (!err && ferror(fp)) {
-        set_err(errstr, errstr_size, "%s: read error", path);
+        execrec_errstr(errstr, errstr_size, "%s: read error", path);
         err = EXECREC_ERR_IO;
     }
 done:

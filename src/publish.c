@@ -38,16 +38,6 @@ struct execrec_publisher_s {
     int fatal;
 };
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) EXECREC_PRINTF(3, 4);
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
     (void)rk;
     execrec_publisher_t *pub = opaque;
@@ -73,13 +63,13 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 execrec_publisher_t *execrec_publisher_new(const execrec_publisher_conf_t *conf, char *errstr,
                                            size_t errstr_size) {
     if (!conf->brokers || !*conf->brokers) {
-        set_err(errstr, errstr_size, "no brokers given");
+        execrec_errstr(errstr, errstr_size, "no brokers given");
         return NULL;
     }
     execrec_publisher_t *pub = calloc(1, sizeof(*pub));
     if (!pub || !(pub->arena = execrec_arena_new())) {
         free(pub);
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
         return NULL;
     }
     pub->conf = *conf;
@@ -88,14 +78,12 @@ execrec_publisher_t *execrec_publisher_new(const execrec_publisher_conf_t *conf,
             pub->conf.topic[k] = default_topic[k];
     /* murmur2_random: the partition of a key is the one Java clients pick, so other
      * producers of the same topics agree on where an order's messages go. */
-    static const char *const defaults[] = {"linger.ms", "5", "message.timeout.ms", "30000",
-                                           "partitioner", "murmur2_random", NULL};
-    static const char *const required[] = {"enable.idempotence", "true", "log.queue", "true",
-                                           NULL};
-    rd_kafka_conf_t *kconf = execrec_kafka_conf_new(conf->brokers, conf->kafka, defaults,
-                                                    required);
+    static const char *const defaults[] = {
+        "linger.ms", "5", "message.timeout.ms", "30000", "partitioner", "murmur2_random", NULL};
+    static const char *const required[] = {"enable.idempotence", "true", "log.queue", "true", NULL};
+    rd_kafka_conf_t *kconf = execrec_kafka_conf_new(conf->brokers, conf->kafka, defaults, required);
     if (!kconf) {
-        set_err(errstr, errstr_size, "invalid Kafka configuration (see the log)");
+        execrec_errstr(errstr, errstr_size, "invalid Kafka configuration (see the log)");
         goto fail;
     }
     rd_kafka_conf_set_opaque(kconf, pub);
@@ -104,7 +92,7 @@ execrec_publisher_t *execrec_publisher_new(const execrec_publisher_conf_t *conf,
     char kerr[512];
     if (!(pub->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, kerr, sizeof(kerr)))) {
         rd_kafka_conf_destroy(kconf);
-        set_err(errstr, errstr_size, "cannot create the Kafka producer: %s", kerr);
+        execrec_errstr(errstr, errstr_size, "cannot create the Kafka producer: %s", kerr);
         goto fail;
     }
     /* librdkafka's log lines come out of rd_kafka_poll, on the caller's thread. */
@@ -142,12 +130,12 @@ static execrec_err_t avro_resolve(execrec_publisher_t *pub, execrec_kind_t kind,
     if (text)
         len = strlen(text);
     else if (!(text = execrec_avro_contract_schema(kind, &len))) {
-        set_err(errstr, errstr_size, "no Avro schema for %s", execrec_kind_name(kind));
+        execrec_errstr(errstr, errstr_size, "no Avro schema for %s", execrec_kind_name(kind));
         return EXECREC_ERR_INVALID;
     }
     char why[384];
     if (!ak->schema && !(ak->schema = execrec_avro_schema_new(text, len, why, sizeof(why)))) {
-        set_err(errstr, errstr_size, "%s schema: %s", execrec_kind_name(kind), why);
+        execrec_errstr(errstr, errstr_size, "%s schema: %s", execrec_kind_name(kind), why);
         return EXECREC_ERR_INVALID;
     }
     if (pub->conf.registry) {
@@ -155,9 +143,8 @@ static execrec_err_t avro_resolve(execrec_publisher_t *pub, execrec_kind_t kind,
         snprintf(subject, sizeof(subject), "%s-value", pub->conf.topic[kind]);
         if (!copy)
             return EXECREC_ERR_NOMEM;
-        execrec_err_t err =
-            execrec_registry_register(pub->conf.registry, subject, copy, &ak->id, errstr,
-                                      errstr_size);
+        execrec_err_t err = execrec_registry_register(pub->conf.registry, subject, copy, &ak->id,
+                                                      errstr, errstr_size);
         free(copy);
         if (err)
             return err;
@@ -166,10 +153,11 @@ static execrec_err_t avro_resolve(execrec_publisher_t *pub, execrec_kind_t kind,
         const char *name = execrec_avro_schema_name(ak->schema);
         if (!pub->conf.offline || !name ||
             execrec_avro_registry_find_name(pub->conf.offline, name, &ak->id) < 0) {
-            set_err(errstr, errstr_size,
-                    "Avro needs a schema id for %s: give a Schema Registry URL, or a registry "
-                    "map that lists the schema",
-                    name ? name : execrec_kind_name(kind));
+            execrec_errstr(
+                errstr, errstr_size,
+                "Avro needs a schema id for %s: give a Schema Registry URL, or a registry "
+                "map that lists the schema",
+                name ? name : execrec_kind_name(kind));
             return EXECREC_ERR_INVALID;
         }
     }
@@ -178,9 +166,8 @@ static execrec_err_t avro_resolve(execrec_publisher_t *pub, execrec_kind_t kind,
 }
 
 /* Confluent wire format of json into pub->value. */
-static execrec_err_t avro_message(execrec_publisher_t *pub, execrec_kind_t kind,
-                                  const char *json, size_t len, char *errstr,
-                                  size_t errstr_size) {
+static execrec_err_t avro_message(execrec_publisher_t *pub, execrec_kind_t kind, const char *json,
+                                  size_t len, char *errstr, size_t errstr_size) {
     execrec_err_t err = avro_resolve(pub, kind, errstr, errstr_size);
     if (err)
         return err;
@@ -188,7 +175,8 @@ static execrec_err_t avro_message(execrec_publisher_t *pub, execrec_kind_t kind,
     execrec_reject_t rej;
     if ((err = execrec_json_parse(json, len, pub->arena, &root, &rej)) != EXECREC_OK) {
         /* The normaliser has parsed it already: only NOMEM is possible here. */
-        set_err(errstr, errstr_size, "%s", err == EXECREC_ERR_REJECT ? rej.message : "out of memory");
+        execrec_errstr(errstr, errstr_size, "%s",
+                       err == EXECREC_ERR_REJECT ? rej.message : "out of memory");
         return err;
     }
     uint32_t id = (uint32_t)pub->avro[kind].id;
@@ -201,16 +189,15 @@ static execrec_err_t avro_message(execrec_publisher_t *pub, execrec_kind_t kind,
         err = EXECREC_ERR_NOMEM;
     if (err == EXECREC_ERR_NOMEM) {
         execrec_buf_free(&pub->value);
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
     }
     return err;
 }
 
-execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind,
-                                   const char *json, size_t len, char *errstr,
-                                   size_t errstr_size) {
+execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind, const char *json,
+                                   size_t len, char *errstr, size_t errstr_size) {
     if ((int)kind < 0 || kind >= EXECREC_KIND__CNT) {
-        set_err(errstr, errstr_size, "unknown kind %d", (int)kind);
+        execrec_errstr(errstr, errstr_size, "unknown kind %d", (int)kind);
         return EXECREC_ERR_INVALID;
     }
     execrec_record_t rec;
@@ -218,9 +205,9 @@ execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind
     execrec_arena_reset(pub->arena);
     execrec_err_t err = execrec_normalise_json(kind, json, len, pub->arena, &rec, &rej);
     if (err == EXECREC_ERR_REJECT)
-        set_err(errstr, errstr_size, "%s: %s", rej.code, rej.message);
+        execrec_errstr(errstr, errstr_size, "%s: %s", rej.code, rej.message);
     else if (err)
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
     const void *value = json;
     size_t value_len = len;
     if (!err && pub->conf.format == EXECREC_PUBLISH_AVRO) {
@@ -229,7 +216,7 @@ execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind
         value_len = pub->value.len;
     }
     if (!err && pub->fatal) {
-        set_err(errstr, errstr_size, "the Kafka producer has failed fatally (see the log)");
+        execrec_errstr(errstr, errstr_size, "the Kafka producer has failed fatally (see the log)");
         err = EXECREC_ERR_KAFKA;
     }
     if (err) {
@@ -252,8 +239,8 @@ execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind
     }
     if (kerr) {
         pub->stats.refused++;
-        set_err(errstr, errstr_size, "cannot produce to %s: %s", pub->conf.topic[kind],
-                rd_kafka_err2str(kerr));
+        execrec_errstr(errstr, errstr_size, "cannot produce to %s: %s", pub->conf.topic[kind],
+                       rd_kafka_err2str(kerr));
         return EXECREC_ERR_KAFKA;
     }
     pub->stats.produced++;
@@ -268,41 +255,50 @@ typedef struct field_s {
     size_t offset; /* of a const char * in the struct */
 } field_t;
 
-#define F(type, name) {#name, offsetof(type, name)}
+#define F(type, name)                                                                              \
+    { #name, offsetof(type, name) }
 static const field_t order_fields[] = {
-    F(execrec_order_t, order_id), F(execrec_order_t, account_uid), F(execrec_order_t, asset),
-    F(execrec_order_t, side), F(execrec_order_t, quantity), F(execrec_order_t, order_time),
+    F(execrec_order_t, order_id),        F(execrec_order_t, account_uid),
+    F(execrec_order_t, asset),           F(execrec_order_t, side),
+    F(execrec_order_t, quantity),        F(execrec_order_t, order_time),
     F(execrec_order_t, client_order_id), F(execrec_order_t, order_manager_uid),
-    F(execrec_order_t, strategy), F(execrec_order_t, venue), F(execrec_order_t, order_type),
-    F(execrec_order_t, time_in_force), F(execrec_order_t, limit_price),
-    F(execrec_order_t, stop_price), F(execrec_order_t, reference_price),
-    F(execrec_order_t, currency), F(execrec_order_t, status), {NULL, 0}};
+    F(execrec_order_t, strategy),        F(execrec_order_t, venue),
+    F(execrec_order_t, order_type),      F(execrec_order_t, time_in_force),
+    F(execrec_order_t, limit_price),     F(execrec_order_t, stop_price),
+    F(execrec_order_t, reference_price), F(execrec_order_t, currency),
+    F(execrec_order_t, status),          {NULL, 0}};
 static const field_t event_fields[] = {
-    F(execrec_order_event_t, order_id), F(execrec_order_event_t, event_type),
-    F(execrec_order_event_t, event_time), F(execrec_order_event_t, event_id),
+    F(execrec_order_event_t, order_id),        F(execrec_order_event_t, event_type),
+    F(execrec_order_event_t, event_time),      F(execrec_order_event_t, event_id),
     F(execrec_order_event_t, filled_quantity), F(execrec_order_event_t, remaining_quantity),
-    F(execrec_order_event_t, avg_fill_price), F(execrec_order_event_t, reject_code),
-    F(execrec_order_event_t, reject_reason), F(execrec_order_event_t, policy),
-    F(execrec_order_event_t, venue_event_id), {NULL, 0}};
-static const field_t trade_fields[] = {
-    F(execrec_trade_t, trade_id), F(execrec_trade_t, order_id), F(execrec_trade_t, quantity),
-    F(execrec_trade_t, price), F(execrec_trade_t, trade_time), F(execrec_trade_t, account_uid),
-    F(execrec_trade_t, asset), F(execrec_trade_t, side), F(execrec_trade_t, fee),
-    F(execrec_trade_t, fee_currency), F(execrec_trade_t, liquidity), F(execrec_trade_t, venue),
-    {NULL, 0}};
+    F(execrec_order_event_t, avg_fill_price),  F(execrec_order_event_t, reject_code),
+    F(execrec_order_event_t, reject_reason),   F(execrec_order_event_t, policy),
+    F(execrec_order_event_t, venue_event_id),  {NULL, 0}};
+static const field_t trade_fields[] = {F(execrec_trade_t, trade_id),
+                                       F(execrec_trade_t, order_id),
+                                       F(execrec_trade_t, quantity),
+                                       F(execrec_trade_t, price),
+                                       F(execrec_trade_t, trade_time),
+                                       F(execrec_trade_t, account_uid),
+                                       F(execrec_trade_t, asset),
+                                       F(execrec_trade_t, side),
+                                       F(execrec_trade_t, fee),
+                                       F(execrec_trade_t, fee_currency),
+                                       F(execrec_trade_t, liquidity),
+                                       F(execrec_trade_t, venue),
+                                       {NULL, 0}};
 static const field_t manager_fields[] = {
-    F(execrec_order_manager_t, unique_identifier),
-    F(execrec_order_manager_t, target_account_uid), F(execrec_order_manager_t, target_time),
-    F(execrec_order_manager_t, status), F(execrec_order_manager_t, strategy),
-    F(execrec_order_manager_t, created_at), F(execrec_order_manager_t, updated_at), {NULL, 0}};
+    F(execrec_order_manager_t, unique_identifier), F(execrec_order_manager_t, target_account_uid),
+    F(execrec_order_manager_t, target_time),       F(execrec_order_manager_t, status),
+    F(execrec_order_manager_t, strategy),          F(execrec_order_manager_t, created_at),
+    F(execrec_order_manager_t, updated_at),        {NULL, 0}};
 #undef F
 
 /* The struct's fields as a JSON object of strings (NULL fields left out), plus
  * "sequence" when given; then the one path, execrec_publish_json. */
 static execrec_err_t publish_struct(execrec_publisher_t *pub, execrec_kind_t kind,
-                                    const field_t *fields, const void *rec,
-                                    const int64_t *sequence, char *errstr,
-                                    size_t errstr_size) {
+                                    const field_t *fields, const void *rec, const int64_t *sequence,
+                                    char *errstr, size_t errstr_size) {
     execrec_buf_t json = EXECREC_BUF_INIT;
     execrec_buf_putc(&json, '{');
     for (const field_t *f = fields; f->name; f++) {
@@ -320,7 +316,7 @@ static execrec_err_t publish_struct(execrec_publisher_t *pub, execrec_kind_t kin
     execrec_buf_putc(&json, '}');
     execrec_err_t err;
     if (json.oom) {
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
         err = EXECREC_ERR_NOMEM;
     } else {
         err = execrec_publish_json(pub, kind, json.data, json.len, errstr, errstr_size);
@@ -331,8 +327,7 @@ static execrec_err_t publish_struct(execrec_publisher_t *pub, execrec_kind_t kin
 
 execrec_err_t execrec_publish_order(execrec_publisher_t *pub, const execrec_order_t *order,
                                     char *errstr, size_t errstr_size) {
-    return publish_struct(pub, EXECREC_KIND_ORDER, order_fields, order, NULL, errstr,
-                          errstr_size);
+    return publish_struct(pub, EXECREC_KIND_ORDER, order_fields, order, NULL, errstr, errstr_size);
 }
 
 execrec_err_t execrec_publish_order_event(execrec_publisher_t *pub,
@@ -344,8 +339,7 @@ execrec_err_t execrec_publish_order_event(execrec_publisher_t *pub,
 
 execrec_err_t execrec_publish_trade(execrec_publisher_t *pub, const execrec_trade_t *trade,
                                     char *errstr, size_t errstr_size) {
-    return publish_struct(pub, EXECREC_KIND_TRADE, trade_fields, trade, NULL, errstr,
-                          errstr_size);
+    return publish_struct(pub, EXECREC_KIND_TRADE, trade_fields, trade, NULL, errstr, errstr_size);
 }
 
 execrec_err_t execrec_publish_order_manager(execrec_publisher_t *pub,

@@ -15,22 +15,12 @@
 
 struct execrec_registry_s {
     CURL *curl;
-    char *url;       /* base URL without a trailing '/' */
-    char *shown;     /* the URL for messages: credentials replaced by "***" */
+    char *url;   /* base URL without a trailing '/' */
+    char *shown; /* the URL for messages: credentials replaced by "***" */
     long timeout_ms;
     int64_t fail_until_ms; /* after a transport error: answer with last_error until then */
     char last_error[384];
 };
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) EXECREC_PRINTF(3, 4);
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -58,18 +48,19 @@ static char *redact(const char *url) {
 execrec_registry_t *execrec_registry_new(const char *url, long timeout_ms, char *errstr,
                                          size_t errstr_size) {
     if (!execrec_registry_is_url(url)) {
-        set_err(errstr, errstr_size, "schema registry URL must start with http:// or https://");
+        execrec_errstr(errstr, errstr_size,
+                       "schema registry URL must start with http:// or https://");
         return NULL;
     }
     /* Thread-safe since libcurl 7.84; before that, call it before starting threads. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        set_err(errstr, errstr_size, "cannot initialise libcurl");
+        execrec_errstr(errstr, errstr_size, "cannot initialise libcurl");
         return NULL;
     }
     execrec_registry_t *sr = calloc(1, sizeof(*sr));
     if (!sr || !(sr->url = strdup(url)) || !(sr->shown = redact(url)) ||
         !(sr->curl = curl_easy_init())) {
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
         execrec_registry_destroy(sr);
         return NULL;
     }
@@ -106,8 +97,8 @@ static execrec_err_t request(execrec_registry_t *sr, const char *path, const cha
                              long *status, execrec_buf_t *answer, char *errstr,
                              size_t errstr_size) {
     if (sr->fail_until_ms && now_ms() < sr->fail_until_ms) {
-        set_err(errstr, errstr_size, "%s (not retried for %d ms)", sr->last_error,
-                EXECREC_REGISTRY_RETRY_MS);
+        execrec_errstr(errstr, errstr_size, "%s (not retried for %d ms)", sr->last_error,
+                       EXECREC_REGISTRY_RETRY_MS);
         return EXECREC_ERR_IO;
     }
     char url[2048];
@@ -128,8 +119,8 @@ static execrec_err_t request(execrec_registry_t *sr, const char *path, const cha
     headers = curl_slist_append(headers, "Accept: application/vnd.schemaregistry.v1+json, "
                                          "application/json");
     if (post) {
-        headers = curl_slist_append(headers,
-                                    "Content-Type: application/vnd.schemaregistry.v1+json");
+        headers =
+            curl_slist_append(headers, "Content-Type: application/vnd.schemaregistry.v1+json");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post);
     }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -141,14 +132,14 @@ static execrec_err_t request(execrec_registry_t *sr, const char *path, const cha
             sr->fail_until_ms = 0;
             return EXECREC_OK;
         }
-        snprintf(sr->last_error, sizeof(sr->last_error),
-                 "schema registry %s%s: HTTP %ld", sr->shown, path, *status);
+        snprintf(sr->last_error, sizeof(sr->last_error), "schema registry %s%s: HTTP %ld",
+                 sr->shown, path, *status);
     } else {
-        snprintf(sr->last_error, sizeof(sr->last_error), "schema registry %s%s: %s",
-                 sr->shown, path, curl_easy_strerror(cc));
+        snprintf(sr->last_error, sizeof(sr->last_error), "schema registry %s%s: %s", sr->shown,
+                 path, curl_easy_strerror(cc));
     }
     sr->fail_until_ms = now_ms() + EXECREC_REGISTRY_RETRY_MS;
-    set_err(errstr, errstr_size, "%s", sr->last_error);
+    execrec_errstr(errstr, errstr_size, "%s", sr->last_error);
     return EXECREC_ERR_IO;
 }
 
@@ -178,8 +169,8 @@ execrec_err_t execrec_registry_fetch(execrec_registry_t *sr, int32_t id, char **
     if (status != 200) {
         char why[256];
         answer_reason(&answer, why, sizeof(why));
-        set_err(errstr, errstr_size, "schema registry %s%s: HTTP %ld: %s", sr->shown, path,
-                status, why);
+        execrec_errstr(errstr, errstr_size, "schema registry %s%s: HTTP %ld: %s", sr->shown, path,
+                       status, why);
         execrec_buf_free(&answer);
         return status == 404 ? EXECREC_ERR_NOTFOUND : EXECREC_ERR_IO;
     }
@@ -187,11 +178,11 @@ execrec_err_t execrec_registry_fetch(execrec_registry_t *sr, int32_t id, char **
     json_t *j = json_loadb(answer.data ? answer.data : "", answer.len, 0, &jerr);
     const char *schema = json_string_value(json_object_get(j, "schema"));
     if (!schema) {
-        set_err(errstr, errstr_size, "schema registry %s%s: answer without a \"schema\" string",
-                sr->shown, path);
+        execrec_errstr(errstr, errstr_size,
+                       "schema registry %s%s: answer without a \"schema\" string", sr->shown, path);
         err = EXECREC_ERR_IO;
     } else if (!(*schema_json = strdup(schema))) {
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
         err = EXECREC_ERR_NOMEM;
     }
     json_decref(j);
@@ -209,7 +200,7 @@ execrec_err_t execrec_registry_register(execrec_registry_t *sr, const char *subj
     if (!esc || !post) {
         curl_free(esc);
         free(post);
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
         return EXECREC_ERR_NOMEM;
     }
     char path[1024];
@@ -228,8 +219,8 @@ execrec_err_t execrec_registry_register(execrec_registry_t *sr, const char *subj
         } else {
             char why[256];
             answer_reason(&answer, why, sizeof(why));
-            set_err(errstr, errstr_size, "schema registry %s%s: HTTP %ld: %s", sr->shown, path,
-                    status, why);
+            execrec_errstr(errstr, errstr_size, "schema registry %s%s: HTTP %ld: %s", sr->shown,
+                           path, status, why);
             err = status == 200 ? EXECREC_ERR_IO : EXECREC_ERR_INVALID;
         }
         json_decref(j);
@@ -238,8 +229,7 @@ execrec_err_t execrec_registry_register(execrec_registry_t *sr, const char *subj
     return err;
 }
 
-static execrec_avro_schema_t *fetch_cb(void *opaque, int32_t id, char *errstr,
-                                       size_t errstr_size) {
+static execrec_avro_schema_t *fetch_cb(void *opaque, int32_t id, char *errstr, size_t errstr_size) {
     execrec_registry_t *sr = opaque;
     char *text = NULL;
     if (execrec_registry_fetch(sr, id, &text, errstr, errstr_size))
@@ -247,8 +237,8 @@ static execrec_avro_schema_t *fetch_cb(void *opaque, int32_t id, char *errstr,
     char why[256];
     execrec_avro_schema_t *schema = execrec_avro_schema_new(text, strlen(text), why, sizeof(why));
     if (!schema)
-        set_err(errstr, errstr_size, "schema registry %s/schemas/ids/%" PRId32 ": %s", sr->shown,
-                id, why);
+        execrec_errstr(errstr, errstr_size, "schema registry %s/schemas/ids/%" PRId32 ": %s",
+                       sr->shown, id, why);
     free(text);
     return schema;
 }

@@ -87,8 +87,8 @@ execrec_err_t execrec_avro_to_json(const execrec_avro_schema_t *schema, const vo
  *  @returns EXECREC_OK; EXECREC_ERR_INVALID with errstr naming the field path and
  *           out left as it was; EXECREC_ERR_NOMEM. */
 execrec_err_t execrec_avro_from_json(const execrec_avro_schema_t *schema,
-                                     const execrec_json_t *root, execrec_buf_t *out,
-                                     char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
+                                     const execrec_json_t *root, execrec_buf_t *out, char *errstr,
+                                     size_t errstr_size) EXECREC_MUSTCHECK;
 
 /** A map from schema id to schema: the offline registry, and the cache of a
  *  lookup hook behind it (a Schema Registry over HTTP, registry.h). */
@@ -108,7 +108,7 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
  *  is immutable, so it is never asked again), or NULL with errstr saying why
  *  (that reason becomes the avro_unknown_schema reject's message). */
 typedef execrec_avro_schema_t *(*execrec_avro_fetch_cb)(void *opaque, int32_t id, char *errstr,
-                                                       size_t errstr_size);
+                                                        size_t errstr_size);
 /** Installs cb (NULL: none) with its opaque pointer, which must outlive reg. */
 void execrec_avro_registry_set_fetch(execrec_avro_registry_t *reg, execrec_avro_fetch_cb cb,
                                      void *opaque);

@@ -42,9 +42,9 @@ typedef struct execrec_publisher_conf_s {
     execrec_publish_format_t format;
     /* Avro only. Schema text per kind; NULL: the contract's (schemas/, built in). */
     const char *avro_schema[EXECREC_KIND__CNT];
-    execrec_registry_t *registry;            /* borrowed: register schemas, get ids */
-    const execrec_avro_registry_t *offline;  /* borrowed: without registry, the id of
-                                                the map entry with the schema's name */
+    execrec_registry_t *registry;           /* borrowed: register schemas, get ids */
+    const execrec_avro_registry_t *offline; /* borrowed: without registry, the id of
+                                               the map entry with the schema's name */
     /* Called from execrec_publisher_poll/flush for every delivery report (optional). */
     void (*on_delivery)(void *opaque, const rd_kafka_message_t *rkm);
     void *opaque;
@@ -73,9 +73,8 @@ execrec_publisher_t *execrec_publisher_new(const execrec_publisher_conf_t *conf,
  *  (cannot be encoded as Avro); EXECREC_ERR_IO (schema registry); EXECREC_ERR_KAFKA
  *  (librdkafka refused it, e.g. the handle is fatally failed); EXECREC_ERR_NOMEM.
  *  Nothing is produced unless EXECREC_OK. */
-execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind,
-                                   const char *json, size_t len, char *errstr,
-                                   size_t errstr_size) EXECREC_MUSTCHECK;
+execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind, const char *json,
+                                   size_t len, char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
 
 /* Typed records: every field is text (NULL: absent), so that decimals keep every
  * digit ("0.1", "123456789.12345678") and times are RFC 3339 ("2026-11-03T14:30:00Z")
@@ -84,8 +83,8 @@ execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind
  * execrec_publish_json (same validation, same errors). */
 typedef struct execrec_order_s {
     const char *order_id, *account_uid, *asset, *side, *quantity, *order_time; /* required */
-    const char *client_order_id, *order_manager_uid, *strategy, *venue, *order_type,
-        *time_in_force, *limit_price, *stop_price, *reference_price, *currency, *status;
+    const char *client_order_id, *order_manager_uid, *strategy, *venue, *order_type, *time_in_force,
+        *limit_price, *stop_price, *reference_price, *currency, *status;
 } execrec_order_t;
 
 typedef struct execrec_order_event_s {
@@ -93,8 +92,8 @@ typedef struct execrec_order_event_s {
     const char *event_id;
     int64_t sequence;
     int has_sequence;
-    const char *filled_quantity, *remaining_quantity, *avg_fill_price, *reject_code,
-        *reject_reason, *policy, *venue_event_id;
+    const char *filled_quantity, *remaining_quantity, *avg_fill_price, *reject_code, *reject_reason,
+        *policy, *venue_event_id;
 } execrec_order_event_t;
 
 typedef struct execrec_trade_s {

@@ -34,8 +34,8 @@ int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t
     return 0;
 }
 
-int cli_registry_open(const execrec_config_t *conf, const char *cmd,
-                      execrec_avro_registry_t **reg, execrec_registry_t **http) {
+int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_avro_registry_t **reg,
+                      execrec_registry_t **http) {
     char errstr[512];
     const char *registry = execrec_config_get(conf, "registry");
     const char *map = execrec_config_get(conf, "registry.map");
@@ -46,8 +46,10 @@ int cli_registry_open(const execrec_config_t *conf, const char *cmd,
     /* --registry FILE is the map, as before URLs were accepted. */
     if (registry && !execrec_registry_is_url(registry)) {
         if (map) {
-            fprintf(stderr, "execrec %s: --registry-map goes with a --registry URL; give one "
-                            "map file\n", cmd);
+            fprintf(stderr,
+                    "execrec %s: --registry-map goes with a --registry URL; give one "
+                    "map file\n",
+                    cmd);
             return EXECREC_EXIT_USAGE;
         }
         map = registry;

@@ -29,8 +29,8 @@ int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t
  *  *reg (NULL when none is configured) and *http (NULL unless registry is a URL;
  *  then it is the lookup behind *reg). @returns 0 or EXECREC_EXIT_FAIL (reason
  *  printed). */
-int cli_registry_open(const execrec_config_t *conf, const char *cmd,
-                      execrec_avro_registry_t **reg, execrec_registry_t **http);
+int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_avro_registry_t **reg,
+                      execrec_registry_t **http);
 
 /** Builds cc from format, avro.schema, registry and max.message.bytes for messages
  *  of kind (EXECREC_KIND__CNT: of every kind, as the recorder reads). @returns 0, EXECREC_EXIT_USAGE or EXECREC_EXIT_FAIL (reason printed). */

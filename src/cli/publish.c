@@ -35,10 +35,19 @@ static const char publish_summary[] =
     "and prints its address. Exit status: 0 when every line was produced and\n"
     "delivered, 1 when a line was refused or a delivery failed, 2 on misuse.";
 
-static const char *const publish_keys[] = {
-    "brokers",        "kind",         "topic",        "format",       "registry",
-    "registry.map",   "registry.timeout.ms", "topic.orders", "topic.events", "topic.trades",
-    "topic.managers", "log.level",    NULL};
+static const char *const publish_keys[] = {"brokers",
+                                           "kind",
+                                           "topic",
+                                           "format",
+                                           "registry",
+                                           "registry.map",
+                                           "registry.timeout.ms",
+                                           "topic.orders",
+                                           "topic.events",
+                                           "topic.trades",
+                                           "topic.managers",
+                                           "log.level",
+                                           NULL};
 
 typedef struct pub_run_s {
     execrec_publisher_t *pub;
@@ -84,8 +93,10 @@ static int find_kind(const execrec_config_t *conf, const char *topic[EXECREC_KIN
             *kind = (execrec_kind_t)k;
             return 0;
         }
-    fprintf(stderr, "execrec publish: topic '%s' is not one of the --topic-* keys: give --kind "
-                    "(order, order_event, trade or order_manager)\n", t);
+    fprintf(stderr,
+            "execrec publish: topic '%s' is not one of the --topic-* keys: give --kind "
+            "(order, order_event, trade or order_manager)\n",
+            t);
     return EXECREC_EXIT_USAGE;
 }
 
@@ -97,8 +108,8 @@ int execrec_cli_publish(int argc, char **argv) {
         fprintf(stderr, "execrec publish: out of memory\n");
         return EXECREC_EXIT_FAIL;
     }
-    int prc = execrec_config_parse_args(conf, "publish", publish_summary, publish_keys, argc,
-                                        argv, &files, &nfiles);
+    int prc = execrec_config_parse_args(conf, "publish", publish_summary, publish_keys, argc, argv,
+                                        &files, &nfiles);
     if (prc) {
         execrec_config_destroy(conf);
         return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
@@ -174,8 +185,9 @@ int execrec_cli_publish(int argc, char **argv) {
     execrec_publisher_stats(run.pub, &st);
     /* Messages still unconfirmed after the flush count as failed. */
     int64_t failed = st.produced - st.delivered;
-    fprintf(stderr, "execrec publish: %ld read, %lld produced, %lld refused, %lld failed (topic "
-                    "%s, %s)%s\n",
+    fprintf(stderr,
+            "execrec publish: %ld read, %lld produced, %lld refused, %lld failed (topic "
+            "%s, %s)%s\n",
             run.read, (long long)st.delivered, (long long)st.refused, (long long)failed,
             pc.topic[run.kind], pc.format == EXECREC_PUBLISH_AVRO ? "avro" : "json",
             *run.stop ? " (stopped by a signal)" : "");

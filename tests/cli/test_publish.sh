@@ -5,8 +5,7 @@
 # produced, while the good lines around them are; every message keyed by its
 # natural key, so one order's orders, events and trades share a partition.
 # Needs PostgreSQL through PG* (deploy/test.sh).
-source "$(dirname "$0")/run_lib.sh"
-sample=$src/tests/data/sample
+source "$(dirname "$0")/publish_lib.sh" # run_lib.sh, sample, pl_compare_sample
 out=$work/out
 
 rl_db publish
@@ -60,16 +59,7 @@ check "$(rl_count execution.ingest_rejects)" 0 "no rejects: nothing bad was prod
 check "$(q "SELECT (SELECT count(*) FROM execution.OrdersTS) || ' ' || (SELECT count(*) FROM execution.OrderEventsTS)
             || ' ' || (SELECT count(*) FROM execution.TradesTS) || ' ' || (SELECT count(*) FROM execution.OrderManager)")" \
     "7 16 9 2" "rows per table"
-compare() { # kind file table
-    "$bin" decode --kind "$1" "$2" >"$work/$1.decoded" || fail "decode $2"
-    q "SELECT row_to_json(t) FROM $3 t" >"$work/$1.rows"
-    python3 "$src/tests/cli/publish_check.py" "$1" "$2" "$work/$1.decoded" "$work/$1.rows" >"$work/$1.check" 2>&1
-    check "$?:$(tail -1 "$work/$1.check")" "0:$4 compared" "$3 equals the published $1 lines: $(head -5 "$work/$1.check")"
-}
-compare order "$sample/orders.jsonl" execution.OrdersTS 7
-compare order_event "$sample/order_events.jsonl" execution.OrderEventsTS 16
-compare trade "$sample/trades.jsonl" execution.TradesTS 9
-compare order_manager "$sample/order_managers.jsonl" execution.OrderManager 2
+pl_compare_sample
 check "$(q "SELECT quantity || ' ' || price FROM execution.TradesTS WHERE trade_id = 'TR-8'")" \
     "123456789.12345678 0.00000001" "exact decimals"
 

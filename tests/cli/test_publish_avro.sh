@@ -9,8 +9,7 @@
 # message as an avro_unknown_schema reject carrying the HTTP error and the bytes,
 # quickly (one timeout, not one per message).
 # Needs PostgreSQL through PG* (deploy/test.sh).
-source "$(dirname "$0")/run_lib.sh"
-sample=$src/tests/data/sample
+source "$(dirname "$0")/publish_lib.sh" # run_lib.sh, sample, pl_compare_sample
 out=$work/out
 
 rl_db publish_avro
@@ -50,16 +49,7 @@ rl_run_to_end rec 90 --group avro --registry "$REGISTRY"
 check "$(rl_count execution.ingest_rejects)" 0 "no rejects"
 check "$(($(grep -c 'GET /schemas/ids/' "$work/registry.log") - gets))" 4 \
     "the recorder asked the registry once per id (then its cache answers)"
-compare() { # kind file table count
-    "$bin" decode --kind "$1" "$2" >"$work/$1.decoded" || fail "decode $2"
-    q "SELECT row_to_json(t) FROM $3 t" >"$work/$1.rows"
-    python3 "$src/tests/cli/publish_check.py" "$1" "$2" "$work/$1.decoded" "$work/$1.rows" >"$work/$1.check" 2>&1
-    check "$?:$(tail -1 "$work/$1.check")" "0:$4 compared" "$3 equals the published $1 lines: $(head -5 "$work/$1.check")"
-}
-compare order "$sample/orders.jsonl" execution.OrdersTS 7
-compare order_event "$sample/order_events.jsonl" execution.OrderEventsTS 16
-compare trade "$sample/trades.jsonl" execution.TradesTS 9
-compare order_manager "$sample/order_managers.jsonl" execution.OrderManager 2
+pl_compare_sample
 check "$(q "SELECT (raw_payload->>'quantity') || ' ' || (raw_payload->>'trade_time') || ' ' || jsonb_typeof(raw_payload->'fee')
             FROM execution.TradesTS WHERE trade_id = 'TR-8'")" \
     "123456789.12345678 2026-11-03T14:32:00.000000Z string" "raw_payload is the Avro rendered as JSON"

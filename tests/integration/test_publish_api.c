@@ -52,8 +52,9 @@ static int consume(const char *brokers, const char *topic, got_t *out, int n) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)),
                      RD_KAFKA_CONF_OK);
-    ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", "test_publish_api", errstr,
-                                       sizeof(errstr)), RD_KAFKA_CONF_OK);
+    ck_assert_int_eq(
+        rd_kafka_conf_set(conf, "group.id", "test_publish_api", errstr, sizeof(errstr)),
+        RD_KAFKA_CONF_OK);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     ck_assert_msg(rk, "%s", errstr);
     rd_kafka_poll_set_consumer(rk);
@@ -110,41 +111,56 @@ START_TEST(test_typed_json) {
 
     static const char *const ids[] = {"O-1", "O-2", "O-3", "O-4", "O-5", "O-6"};
     for (int i = 0; i < 6; i++) {
-        execrec_order_t order = {.order_id = ids[i], .account_uid = "ACC-1", .asset = "BTC-USD",
-                                 .side = "BUY", .quantity = "0.00000001",
+        execrec_order_t order = {.order_id = ids[i],
+                                 .account_uid = "ACC-1",
+                                 .asset = "BTC-USD",
+                                 .side = "BUY",
+                                 .quantity = "0.00000001",
                                  .order_time = "2026-11-03T14:30:00.123456Z",
                                  .limit_price = "123456789.12345678"};
         ck_assert_msg(execrec_publish_order(pub, &order, errstr, sizeof(errstr)) == EXECREC_OK,
                       "%s", errstr);
-        execrec_order_event_t ev = {.order_id = ids[i], .event_type = "filled",
-                                    .event_time = "1793716202000", .sequence = 7,
-                                    .has_sequence = 1, .filled_quantity = "0.00000001"};
+        execrec_order_event_t ev = {.order_id = ids[i],
+                                    .event_type = "filled",
+                                    .event_time = "1793716202000",
+                                    .sequence = 7,
+                                    .has_sequence = 1,
+                                    .filled_quantity = "0.00000001"};
         ck_assert_msg(execrec_publish_order_event(pub, &ev, errstr, sizeof(errstr)) == EXECREC_OK,
                       "%s", errstr);
         char tid[16];
         snprintf(tid, sizeof(tid), "T-%d", i + 1);
-        execrec_trade_t trade = {.trade_id = tid, .order_id = ids[i], .quantity = "0.1",
-                                 .price = "67250.50", .trade_time = "2026-11-03T14:30:01Z",
+        execrec_trade_t trade = {.trade_id = tid,
+                                 .order_id = ids[i],
+                                 .quantity = "0.1",
+                                 .price = "67250.50",
+                                 .trade_time = "2026-11-03T14:30:01Z",
                                  .fee = "-0.001"};
         ck_assert_msg(execrec_publish_trade(pub, &trade, errstr, sizeof(errstr)) == EXECREC_OK,
                       "%s", errstr);
     }
-    execrec_order_manager_t om = {.unique_identifier = "OM-1", .target_account_uid = "ACC-1",
-                                  .target_time = "2026-11-03T14:00:00Z", .status = "active"};
+    execrec_order_manager_t om = {.unique_identifier = "OM-1",
+                                  .target_account_uid = "ACC-1",
+                                  .target_time = "2026-11-03T14:00:00Z",
+                                  .status = "active"};
     ck_assert_int_eq(execrec_publish_order_manager(pub, &om, errstr, sizeof(errstr)), EXECREC_OK);
 
     /* Refused: never produced, with the recorder's reason. */
-    execrec_trade_t neg = {.trade_id = "T-X", .order_id = "O-1", .quantity = "-1",
-                           .price = "1", .trade_time = "2026-11-03T14:30:01Z"};
+    execrec_trade_t neg = {.trade_id = "T-X",
+                           .order_id = "O-1",
+                           .quantity = "-1",
+                           .price = "1",
+                           .trade_time = "2026-11-03T14:30:01Z"};
     ck_assert_int_eq(execrec_publish_trade(pub, &neg, errstr, sizeof(errstr)), EXECREC_ERR_REJECT);
     ck_assert_msg(!strncmp(errstr, "non_positive_quantity: ", 23), "%s", errstr);
-    execrec_order_t partial = {.order_id = "O-9", .account_uid = "A", .asset = "X",
-                               .side = "buy", .quantity = "1"};
+    execrec_order_t partial = {
+        .order_id = "O-9", .account_uid = "A", .asset = "X", .side = "buy", .quantity = "1"};
     ck_assert_int_eq(execrec_publish_order(pub, &partial, errstr, sizeof(errstr)),
                      EXECREC_ERR_REJECT);
     ck_assert_msg(strstr(errstr, "missing_field") && strstr(errstr, "order_time"), "%s", errstr);
-    ck_assert_int_eq(execrec_publish_json(pub, EXECREC_KIND_TRADE, "{\"trade_id\":", 12, errstr,
-                                          sizeof(errstr)), EXECREC_ERR_REJECT);
+    ck_assert_int_eq(
+        execrec_publish_json(pub, EXECREC_KIND_TRADE, "{\"trade_id\":", 12, errstr, sizeof(errstr)),
+        EXECREC_ERR_REJECT);
 
     ck_assert_int_eq(execrec_publisher_flush(pub, 30000), EXECREC_OK);
     execrec_publish_stats_t st;
@@ -225,9 +241,12 @@ START_TEST(test_typed_avro) {
     conf.topic[EXECREC_KIND_TRADE] = "avro-trades";
     execrec_publisher_t *pub = execrec_publisher_new(&conf, errstr, sizeof(errstr));
     ck_assert_msg(pub, "%s", errstr);
-    execrec_trade_t trade = {.trade_id = "T-A", .order_id = "O-A", .quantity = "0.1",
+    execrec_trade_t trade = {.trade_id = "T-A",
+                             .order_id = "O-A",
+                             .quantity = "0.1",
                              .price = "123456789.12345678",
-                             .trade_time = "2026-11-03T14:30:01.5+01:00", .side = "SELL"};
+                             .trade_time = "2026-11-03T14:30:01.5+01:00",
+                             .side = "SELL"};
     ck_assert_msg(execrec_publish_trade(pub, &trade, errstr, sizeof(errstr)) == EXECREC_OK, "%s",
                   errstr);
     ck_assert_int_eq(execrec_publisher_flush(pub, 30000), EXECREC_OK);
@@ -240,11 +259,12 @@ START_TEST(test_typed_avro) {
     execrec_reject_t rej;
     ck_assert_int_eq(execrec_avro_confluent_to_json(reg, msg.payload, msg.len, &json, &rej),
                      EXECREC_OK);
-    ck_assert_str_eq(json.data,
-                     "{\"trade_id\":\"T-A\",\"order_id\":\"O-A\",\"quantity\":\"0.1\","
-                     "\"price\":\"123456789.12345678\",\"trade_time\":\"2026-11-03T13:30:01.500000Z\","
-                     "\"account_uid\":null,\"asset\":null,\"side\":\"SELL\",\"fee\":null,"
-                     "\"fee_currency\":null,\"liquidity\":null,\"venue\":null}");
+    ck_assert_str_eq(
+        json.data,
+        "{\"trade_id\":\"T-A\",\"order_id\":\"O-A\",\"quantity\":\"0.1\","
+        "\"price\":\"123456789.12345678\",\"trade_time\":\"2026-11-03T13:30:01.500000Z\","
+        "\"account_uid\":null,\"asset\":null,\"side\":\"SELL\",\"fee\":null,"
+        "\"fee_currency\":null,\"liquidity\":null,\"venue\":null}");
     execrec_buf_free(&json);
     free(msg.payload);
     execrec_publisher_destroy(pub);

@@ -40,8 +40,8 @@ static void round_trip(const char *schema_json, const char *json, const char *wa
     execrec_arena_t *arena = execrec_arena_new();
     execrec_buf_t bin = EXECREC_BUF_INIT, txt = EXECREC_BUF_INIT;
     execrec_reject_t rej;
-    ck_assert_msg(encode(schema, json, arena, &bin, errstr, sizeof(errstr)) == EXECREC_OK,
-                  "%s: %s", json, errstr);
+    ck_assert_msg(encode(schema, json, arena, &bin, errstr, sizeof(errstr)) == EXECREC_OK, "%s: %s",
+                  json, errstr);
     ck_assert_int_eq(execrec_avro_to_json(schema, bin.data, bin.len, &txt, &rej), EXECREC_OK);
     ck_assert_str_eq(txt.data, want);
     execrec_buf_free(&bin);
@@ -75,10 +75,13 @@ static const char rec_schema[] =
     "{\"name\":\"d\",\"type\":[\"null\",\"double\"],\"default\":null},"
     "{\"name\":\"t\",\"type\":[\"null\",{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}],"
     "\"default\":null},"
-    "{\"name\":\"e\",\"type\":[\"null\",{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\"]}]"
+    "{\"name\":\"e\",\"type\":[\"null\",{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\"]"
+    "}]"
     ",\"default\":null},"
-    "{\"name\":\"a\",\"type\":[\"null\",{\"type\":\"array\",\"items\":\"string\"}],\"default\":null},"
-    "{\"name\":\"m\",\"type\":[\"null\",{\"type\":\"map\",\"values\":\"long\"}],\"default\":null}]}";
+    "{\"name\":\"a\",\"type\":[\"null\",{\"type\":\"array\",\"items\":\"string\"}],\"default\":"
+    "null},"
+    "{\"name\":\"m\",\"type\":[\"null\",{\"type\":\"map\",\"values\":\"long\"}],\"default\":null}]"
+    "}";
 
 START_TEST(test_values) {
     round_trip(rec_schema, "{\"s\":\"x\"}",

@@ -28,8 +28,7 @@ static void server_start(void) {
     server_pid = fork();
     ck_assert_int_ge(server_pid, 0);
     if (server_pid == 0) {
-        execlp("python3", "python3", script, "--map", map, "--port-file", portfile,
-               (char *)NULL);
+        execlp("python3", "python3", script, "--map", map, "--port-file", portfile, (char *)NULL);
         _exit(127);
     }
     free(script);
@@ -82,18 +81,20 @@ START_TEST(test_fetch_and_register) {
                   "%s", errstr);
     /* The map's text gets the map's id; a new text a new id, stable. */
     int32_t id = -1;
-    ck_assert_int_eq(execrec_registry_register(sr, "trades-value", text, &id, errstr,
-                                               sizeof(errstr)), EXECREC_OK);
+    ck_assert_int_eq(
+        execrec_registry_register(sr, "trades-value", text, &id, errstr, sizeof(errstr)),
+        EXECREC_OK);
     ck_assert_int_eq(id, 3);
     const char *other = "{\"type\":\"record\",\"name\":\"X\",\"fields\":[]}";
-    ck_assert_int_eq(execrec_registry_register(sr, "x/y-value", other, &id, errstr,
-                                               sizeof(errstr)), EXECREC_OK);
+    ck_assert_int_eq(execrec_registry_register(sr, "x/y-value", other, &id, errstr, sizeof(errstr)),
+                     EXECREC_OK);
     ck_assert_int_eq(id, 5);
-    ck_assert_int_eq(execrec_registry_register(sr, "x/y-value", other, &id, errstr,
-                                               sizeof(errstr)), EXECREC_OK);
+    ck_assert_int_eq(execrec_registry_register(sr, "x/y-value", other, &id, errstr, sizeof(errstr)),
+                     EXECREC_OK);
     ck_assert_int_eq(id, 5);
-    ck_assert_int_eq(execrec_registry_register(sr, "bad-value", "not json", &id, errstr,
-                                               sizeof(errstr)), EXECREC_ERR_INVALID);
+    ck_assert_int_eq(
+        execrec_registry_register(sr, "bad-value", "not json", &id, errstr, sizeof(errstr)),
+        EXECREC_ERR_INVALID);
     ck_assert_msg(strstr(errstr, "HTTP 422: Invalid schema (error_code 42201)"), "%s", errstr);
     free(text);
 
