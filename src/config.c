@@ -14,7 +14,8 @@ static const execrec_confdef_t table[] = {
     {"kind", EXECREC_CONF_STRING, NULL,
      "message kind of the input: order, order_event, trade, order_manager"},
     {"format", EXECREC_CONF_STRING, "auto",
-     "wire format: auto (JSON object or Confluent Avro), json, avro (plain, needs --avro-schema)"},
+     "wire format: auto (JSON object or Confluent Avro), json, avro (plain, needs --avro-schema); "
+     "publish: json or avro (Confluent, needs --registry)"},
     {"avro.schema", EXECREC_CONF_STRING, NULL, "Avro schema (.avsc) for plain Avro input"},
     {"registry", EXECREC_CONF_STRING, NULL,
      "schema registry for Confluent Avro: a URL (http://host:8081, Confluent's API) or an "
@@ -30,7 +31,8 @@ static const execrec_confdef_t table[] = {
     {"log.level", EXECREC_CONF_STRING, "info", "error, warn, info or debug"},
     /* run, broker */
     {"brokers", EXECREC_CONF_STRING, NULL,
-     "Kafka bootstrap servers (host:port,...); unset: start the embedded broker in-process"},
+     "Kafka bootstrap servers (host:port,...); unset: run starts the embedded broker "
+     "in-process, publish refuses to start"},
     {"group", EXECREC_CONF_STRING, "execrec", "Kafka consumer group (also the key of the "
                                               "offsets stored in PostgreSQL)"},
     {"topic.orders", EXECREC_CONF_STRING, "orders", "topic of orders (empty: not consumed)"},

@@ -74,7 +74,7 @@ static int publish_stream(pub_run_t *run, FILE *in, const char *name) {
             fprintf(stderr, "execrec publish: %s:%ld: %s\n", name, lineno, errstr);
     }
     int rc = 0;
-    if (ferror(in)) {
+    if (ferror(in) && !*run->stop) { /* a signal interrupts a read: not an error */
         fprintf(stderr, "execrec publish: reading %s: %s\n", name, strerror(errno));
         rc = -1;
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# execrec publish (JSON): usage errors; the sample stream published, recorded by
-# execrec run --exit-at-end, and every row equal to its published line field by
-# field with exact decimals; bad lines refused with file, line and reason, not
+# execrec publish (JSON): usage errors; deliveries that fail; the sample stream
+# published, recorded by execrec run --exit-at-end, and every row equal to its
+# published line field by field with exact decimals; bad lines refused with file, line and reason, not
 # produced, while the good lines around them are; every message keyed by its
 # natural key, so one order's orders, events and trades share a partition.
 # Needs PostgreSQL through PG* (deploy/test.sh).
@@ -24,6 +24,12 @@ expect_status 2 "publish --format avro without a registry" "$bin" publish --brok
 expect_out "--format avro needs --registry" "avro without a registry says what is missing"
 expect_status 2 "publish --bogus" "$bin" publish --bogus
 check "$(rl_hw trades)" "" "nothing produced by the usage errors"
+
+# --- deliveries that fail: no broker listens on port 1; each message times out
+expect_status 1 "publish to an unreachable broker exits 1" "$bin" publish --brokers 127.0.0.1:1 \
+    -X message.timeout.ms=1500 --kind trade "$sample/trades.jsonl"
+expect_out "9 read, 0 produced, 0 refused, 9 failed (topic trades, json)" "undelivered messages count as failed"
+expect_out "publish: delivery to trades failed: Local: Message timed out (key ORD-1)" "each failure is logged with its key"
 
 # --- bad lines between good ones: trades.jsonl with bad_trades.jsonl interleaved
 python3 - "$sample/trades.jsonl" "$sample/bad_trades.jsonl" >"$work/mixed.jsonl" <<'PY'
