@@ -68,6 +68,16 @@ check "$(grep -c 'trades.jsonl:[0-9]*: schema registry' "$out")" 9 "every line r
 expect_out "9 read, 0 produced, 9 refused, 0 failed" "summary with the registry down"
 check "$(rl_hw trades)" "$before" "nothing produced with the registry down"
 
+# A map beside the URL answers its ids without a request; a map given twice is misuse.
+expect_status 0 "decode --registry URL --registry-map MAP with the registry down" "$bin" decode --kind trade \
+    --registry "$REGISTRY" --registry-map "$src/schemas/registry.map" "$work/one.hex"
+expect_status 1 "decode --registry URL with the registry down" "$bin" decode --kind trade \
+    --registry "$REGISTRY" "$work/one.hex"
+expect_out '"reject":"avro_unknown_schema","message":"schema id 3: schema registry '"$REGISTRY"'/schemas/ids/3: ' \
+    "decode names the registry and the error"
+expect_status 2 "--registry MAP --registry-map MAP" "$bin" decode --kind trade \
+    --registry "$src/schemas/registry.map" --registry-map "$src/schemas/registry.map" "$work/one.hex"
+
 rl_db publish_avro_down
 start=$SECONDS
 rl_run_to_end down 90 --group down --registry "$REGISTRY" --registry-timeout-ms 2000
