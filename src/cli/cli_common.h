@@ -27,7 +27,8 @@ int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t
 
 /** Opens the registries of registry, registry.map and registry.timeout.ms into
  *  *reg (NULL when none is configured) and *http (NULL unless registry is a URL;
- *  then it is the lookup behind *reg). @returns 0 or EXECREC_EXIT_FAIL (reason
+ *  then it is the lookup behind *reg). The caller destroys both, also on failure.
+ *  @returns 0, EXECREC_EXIT_USAGE (a map given twice) or EXECREC_EXIT_FAIL (reason
  *  printed). */
 int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_avro_registry_t **reg,
                       execrec_registry_t **http);
