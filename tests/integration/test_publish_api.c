@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include "execrec/arena.h"
 #include "execrec/avro.h"
@@ -273,6 +274,66 @@ START_TEST(test_typed_avro) {
 }
 END_TEST
 
+/* Keeps each delivered payload (the JSON each typed struct became). */
+static void keep_payload(void *opaque, const rd_kafka_message_t *rkm) {
+    json_t *list = opaque;
+    ck_assert_int_eq(rkm->err, 0);
+    json_t *j = json_loadb(rkm->payload, rkm->len, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    json_array_append_new(list, j);
+}
+
+/* The typed structs cover the contract: with every field set, the published JSON
+ * has exactly the kind's columns (src/record.c) but the derived ones. */
+START_TEST(test_typed_cover_contract) {
+    char errstr[512];
+    execrec_broker_t *broker = execrec_broker_start(1, 4, topics, 5, errstr, sizeof(errstr));
+    ck_assert_msg(broker, "%s", errstr);
+    json_t *payloads = json_array();
+    execrec_publisher_conf_t conf;
+    memset(&conf, 0, sizeof(conf));
+    conf.brokers = execrec_broker_bootstraps(broker);
+    conf.on_delivery = keep_payload;
+    conf.opaque = payloads;
+    execrec_publisher_t *pub = execrec_publisher_new(&conf, errstr, sizeof(errstr));
+    ck_assert_msg(pub, "%s", errstr);
+    const char *t = "2026-11-03T14:30:00Z";
+    execrec_order_t order = {"O-1", "A",     "X",   "buy", "1", t,   "c",   "OM-1", "s",
+                             "v",   "limit", "gtc", "1",   "2", "3", "USD", "new"};
+    execrec_order_event_t ev = {"O-1", "filled", t,   "E-1", 1,   1,    "1",
+                                "0",   "1",      "r", "why", "p", "V-1"};
+    execrec_trade_t trade = {"T-1", "O-1", "1",   "1",   t,       "A",
+                             "X",   "buy", "0.1", "USD", "maker", "v"};
+    execrec_order_manager_t om = {"OM-1", "A", t, "active", "s", t, t};
+    ck_assert_msg(!execrec_publish_order(pub, &order, errstr, sizeof(errstr)), "%s", errstr);
+    ck_assert_msg(!execrec_publish_order_event(pub, &ev, errstr, sizeof(errstr)), "%s", errstr);
+    ck_assert_msg(!execrec_publish_trade(pub, &trade, errstr, sizeof(errstr)), "%s", errstr);
+    ck_assert_msg(!execrec_publish_order_manager(pub, &om, errstr, sizeof(errstr)), "%s", errstr);
+    ck_assert_int_eq(execrec_publisher_flush(pub, 30000), EXECREC_OK);
+    ck_assert_uint_eq(json_array_size(payloads), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *j = json_array_get(payloads, i);
+        execrec_kind_t kind = json_object_get(j, "trade_id")            ? EXECREC_KIND_TRADE
+                              : json_object_get(j, "event_type")        ? EXECREC_KIND_ORDER_EVENT
+                              : json_object_get(j, "unique_identifier") ? EXECREC_KIND_ORDER_MANAGER
+                                                                        : EXECREC_KIND_ORDER;
+        int ncols, want = 0;
+        const execrec_coldef_t *cols = execrec_kind_columns(kind, &ncols);
+        for (int c = 0; c < ncols; c++) {
+            if (cols[c].type == EXECREC_COL_DERIVED)
+                continue;
+            want++;
+            ck_assert_msg(json_object_get(j, cols[c].name), "%s: no %s", execrec_kind_name(kind),
+                          cols[c].name);
+        }
+        ck_assert_int_eq(json_object_size(j), want);
+    }
+    json_decref(payloads);
+    execrec_publisher_destroy(pub);
+    execrec_broker_stop(broker);
+}
+END_TEST
+
 /* Bad configurations fail at creation, with a reason. */
 START_TEST(test_bad_conf) {
     char errstr[512] = "";
@@ -290,6 +351,7 @@ static Suite *publish_api_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_typed_json);
     tcase_add_test(tc, test_typed_avro);
+    tcase_add_test(tc, test_typed_cover_contract);
     tcase_add_test(tc, test_bad_conf);
     suite_add_tcase(s, tc);
     return s;
