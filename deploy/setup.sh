@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(build-essential cmake pkg-config
-          librdkafka-dev libavro-dev libjansson-dev libpq-dev check libsubunit-dev
+          librdkafka-dev libavro-dev libjansson-dev libpq-dev libcurl4-openssl-dev check libsubunit-dev
           postgresql postgresql-contrib kcat python3)
 
 missing=()

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include "execrec/avro.h"
 #include "execrec/json.h"
+#include "execrec/timeutil.h"
 
 #define DEPTH_MAX 64          /* nesting of records/arrays/maps/unions in one datum */
 #define DECIMAL_MAX_BYTES 64  /* longest decimal unscaled value accepted (154 digits) */
@@ -56,16 +57,6 @@ struct execrec_avro_schema_s {
     int nnodes, cap;
     int root;
 };
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) EXECREC_PRINTF(3, 4);
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 static int plan_add(execrec_avro_schema_t *schema, ntype_t type) {
     if (schema->nnodes == schema->cap) {
@@ -131,7 +122,7 @@ static int name_node(execrec_avro_schema_t *schema, int idx, json_t *j, const ch
     const char *name = json_string_value(json_object_get(j, "name"));
     const char *jns = json_string_value(json_object_get(j, "namespace"));
     if (!name) {
-        set_err(errstr, errstr_size, "named type without a name");
+        execrec_errstr(errstr, errstr_size, "named type without a name");
         return -1;
     }
     char *full;
@@ -153,7 +144,7 @@ static int name_node(execrec_avro_schema_t *schema, int idx, json_t *j, const ch
         goto nomem;
     return 0;
 nomem:
-    set_err(errstr, errstr_size, "out of memory");
+    execrec_errstr(errstr, errstr_size, "out of memory");
     return -1;
 }
 
@@ -170,13 +161,13 @@ static int parse_logical(execrec_avro_schema_t *schema, int idx, json_t *j, char
         json_t *jp = json_object_get(j, "precision"), *js = json_object_get(j, "scale");
         if (!json_is_integer(jp) || json_integer_value(jp) < 1 ||
             json_integer_value(jp) > DECIMAL_PRECISION_MAX) {
-            set_err(errstr, errstr_size, "decimal logical type needs a precision >= 1");
+            execrec_errstr(errstr, errstr_size, "decimal logical type needs a precision >= 1");
             return -1;
         }
         if (js && (!json_is_integer(js) || json_integer_value(js) < 0 ||
                    json_integer_value(js) > json_integer_value(jp))) {
-            set_err(errstr, errstr_size,
-                    "decimal scale must be an integer between 0 and the precision");
+            execrec_errstr(errstr, errstr_size,
+                           "decimal scale must be an integer between 0 and the precision");
             return -1;
         }
         nd->lt = LT_DECIMAL;
@@ -253,7 +244,7 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
     if (!strcmp(type, "record") || !strcmp(type, "error")) {
         json_t *fields = json_object_get(j, "fields");
         if (!json_is_array(fields)) {
-            set_err(errstr, errstr_size, "record without fields");
+            execrec_errstr(errstr, errstr_size, "record without fields");
             return -1;
         }
         if ((idx = plan_add(schema, T_RECORD)) < 0)
@@ -267,7 +258,7 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
             json_t *f = json_array_get(fields, i);
             const char *fname = json_string_value(json_object_get(f, "name"));
             if (!fname) {
-                set_err(errstr, errstr_size, "record field without a name");
+                execrec_errstr(errstr, errstr_size, "record field without a name");
                 goto fail;
             }
             int sub = build(schema, json_object_get(f, "type"), child_ns, depth + 1, errstr,
@@ -285,7 +276,7 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
     if (!strcmp(type, "enum")) {
         json_t *symbols = json_object_get(j, "symbols");
         if (!json_is_array(symbols)) {
-            set_err(errstr, errstr_size, "enum without symbols");
+            execrec_errstr(errstr, errstr_size, "enum without symbols");
             return -1;
         }
         if ((idx = plan_add(schema, T_ENUM)) < 0)
@@ -298,7 +289,7 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
         for (size_t i = 0; i < json_array_size(symbols); i++) {
             const char *sym = json_string_value(json_array_get(symbols, i));
             if (!sym) {
-                set_err(errstr, errstr_size, "enum symbol is not a string");
+                execrec_errstr(errstr, errstr_size, "enum symbol is not a string");
                 goto fail;
             }
             if (render_key(nd, (int)i, sym, 0) < 0)
@@ -311,7 +302,7 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
         json_t *size = json_object_get(j, "size");
         if (!json_is_integer(size) || json_integer_value(size) < 0 ||
             json_integer_value(size) > INT32_MAX) {
-            set_err(errstr, errstr_size, "fixed without a valid size");
+            execrec_errstr(errstr, errstr_size, "fixed without a valid size");
             return -1;
         }
         if ((idx = plan_add(schema, T_FIXED)) < 0)
@@ -327,8 +318,8 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
     if (!strcmp(type, "array") || !strcmp(type, "map")) {
         json_t *items = json_object_get(j, type[0] == 'a' ? "items" : "values");
         if (!items) {
-            set_err(errstr, errstr_size, "%s without %s", type,
-                    type[0] == 'a' ? "items" : "values");
+            execrec_errstr(errstr, errstr_size, "%s without %s", type,
+                           type[0] == 'a' ? "items" : "values");
             return -1;
         }
         if ((idx = plan_add(schema, type[0] == 'a' ? T_ARRAY : T_MAP)) < 0)
@@ -345,10 +336,10 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
     int ref = resolve_ref(schema, type, ns);
     if (ref >= 0)
         return ref;
-    set_err(errstr, errstr_size, "unknown type \"%s\"", type);
+    execrec_errstr(errstr, errstr_size, "unknown type \"%s\"", type);
     return -1;
 nomem:
-    set_err(errstr, errstr_size, "out of memory");
+    execrec_errstr(errstr, errstr_size, "out of memory");
 fail:
     free(child_ns);
     return -1;
@@ -358,7 +349,7 @@ fail:
 static int build(execrec_avro_schema_t *schema, json_t *j, const char *ns, int depth,
                  char *errstr, size_t errstr_size) {
     if (depth > 256) {
-        set_err(errstr, errstr_size, "schema nested too deeply");
+        execrec_errstr(errstr, errstr_size, "schema nested too deeply");
         return -1;
     }
     if (json_is_string(j)) {
@@ -367,18 +358,18 @@ static int build(execrec_avro_schema_t *schema, json_t *j, const char *ns, int d
         if (!primitive_type(name, &t)) {
             int idx = plan_add(schema, t);
             if (idx < 0)
-                set_err(errstr, errstr_size, "out of memory");
+                execrec_errstr(errstr, errstr_size, "out of memory");
             return idx;
         }
         int ref = resolve_ref(schema, name, ns);
         if (ref < 0)
-            set_err(errstr, errstr_size, "unknown type \"%s\"", name);
+            execrec_errstr(errstr, errstr_size, "unknown type \"%s\"", name);
         return ref;
     }
     if (json_is_array(j)) {
         int idx = plan_add(schema, T_UNION);
         if (idx < 0 || alloc_subs(&schema->nodes[idx], (int)json_array_size(j), 0) < 0) {
-            set_err(errstr, errstr_size, "out of memory");
+            execrec_errstr(errstr, errstr_size, "out of memory");
             return -1;
         }
         for (size_t i = 0; i < json_array_size(j); i++) {
@@ -397,7 +388,7 @@ static int build(execrec_avro_schema_t *schema, json_t *j, const char *ns, int d
         if (json_is_object(type) || json_is_array(type))
             return build(schema, type, ns, depth + 1, errstr, errstr_size);
     }
-    set_err(errstr, errstr_size, "not a schema");
+    execrec_errstr(errstr, errstr_size, "not a schema");
     return -1;
 }
 
@@ -471,7 +462,7 @@ execrec_avro_schema_t *execrec_avro_schema_new(const char *json, size_t len, cha
         size_t wl = strlen(why);
         while (wl && (why[wl - 1] == '\n' || why[wl - 1] == ' '))
             wl--;
-        set_err(errstr, errstr_size, "invalid Avro schema: %.*s", (int)wl, why);
+        execrec_errstr(errstr, errstr_size, "invalid Avro schema: %.*s", (int)wl, why);
         return NULL;
     }
     avro_schema_decref(avs);
@@ -479,26 +470,27 @@ execrec_avro_schema_t *execrec_avro_schema_new(const char *json, size_t len, cha
     json_error_t jerr;
     json_t *j = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
     if (!j) {
-        set_err(errstr, errstr_size, "invalid Avro schema: line %d: %s", jerr.line, jerr.text);
+        execrec_errstr(errstr, errstr_size, "invalid Avro schema: line %d: %s", jerr.line,
+                       jerr.text);
         return NULL;
     }
     execrec_avro_schema_t *schema = calloc(1, sizeof(*schema));
     if (!schema) {
         json_decref(j);
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
         return NULL;
     }
     char why[200] = "";
     schema->root = build(schema, j, "", 0, why, sizeof(why));
     json_decref(j);
     if (schema->root < 0) {
-        set_err(errstr, errstr_size, "invalid Avro schema: %s", why);
+        execrec_errstr(errstr, errstr_size, "invalid Avro schema: %s", why);
         execrec_avro_schema_destroy(schema);
         return NULL;
     }
     unsigned char *busy = calloc((size_t)schema->nnodes, 1);
     if (!busy) {
-        set_err(errstr, errstr_size, "out of memory");
+        execrec_errstr(errstr, errstr_size, "out of memory");
         execrec_avro_schema_destroy(schema);
         return NULL;
     }
@@ -508,11 +500,26 @@ execrec_avro_schema_t *execrec_avro_schema_new(const char *json, size_t len, cha
     return schema;
 }
 
+const char *execrec_avro_schema_name(const execrec_avro_schema_t *schema) {
+    return schema->nodes[schema->root].fullname;
+}
+
+const char *execrec_avro_contract_schema(execrec_kind_t kind, size_t *len) {
+    char name[64];
+    snprintf(name, sizeof(name), "%s.avsc", execrec_kind_name(kind));
+    for (const execrec_avro_file_t *f = execrec_avro_schemas_embedded; f->name; f++)
+        if (!strcmp(f->name, name)) {
+            *len = f->len;
+            return (const char *)f->data;
+        }
+    return NULL;
+}
+
 execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
                                                 size_t errstr_size) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        execrec_errstr(errstr, errstr_size, "%s: %s", path, strerror(errno));
         return NULL;
     }
     execrec_buf_t b = EXECREC_BUF_INIT;
@@ -520,17 +527,17 @@ execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
         if (b.len + n > SCHEMA_FILE_MAX) {
-            set_err(errstr, errstr_size, "%s: larger than %d bytes", path, SCHEMA_FILE_MAX);
+            execrec_errstr(errstr, errstr_size, "%s: larger than %d bytes", path, SCHEMA_FILE_MAX);
             goto fail;
         }
         execrec_buf_append(&b, chunk, n);
     }
     if (ferror(fp)) {
-        set_err(errstr, errstr_size, "%s: read error", path);
+        execrec_errstr(errstr, errstr_size, "%s: read error", path);
         goto fail;
     }
     if (b.oom) {
-        set_err(errstr, errstr_size, "%s: out of memory", path);
+        execrec_errstr(errstr, errstr_size, "%s: out of memory", path);
         goto fail;
     }
     fclose(fp);
@@ -539,7 +546,7 @@ execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
     execrec_avro_schema_t *schema = execrec_avro_schema_new(b.data ? b.data : "", b.len, why,
                                                             sizeof(why));
     if (!schema)
-        set_err(errstr, errstr_size, "%s: %s", path, why);
+        execrec_errstr(errstr, errstr_size, "%s: %s", path, why);
     execrec_buf_free(&b);
     return schema;
 fail:
@@ -563,18 +570,24 @@ typedef struct dec_s {
     size_t zero_budget;     /* items of zero-width types still allowed */
 } dec_t;
 
-static int fail(dec_t *d, const char *code, const char *fmt, ...) EXECREC_PRINTF(3, 4);
-static int fail(dec_t *d, const char *code, const char *fmt, ...) {
-    char path[128] = "";
+/* "a.b.c" from the record field names of path (the decoder's and the encoder's). */
+static void field_path(const char *const *path, int npath, char *out, size_t size) {
     size_t pl = 0;
-    for (int i = 0; i < d->npath && pl < sizeof(path) - 1; i++) {
-        int w = snprintf(path + pl, sizeof(path) - pl, "%s%s", i ? "." : "", d->path[i]);
+    out[0] = '\0';
+    for (int i = 0; i < npath && pl < size - 1; i++) {
+        int w = snprintf(out + pl, size - pl, "%s%s", i ? "." : "", path[i]);
         if (w < 0)
             break;
         pl += (size_t)w;
-        if (pl >= sizeof(path))
-            pl = sizeof(path) - 1;
+        if (pl >= size)
+            pl = size - 1;
     }
+}
+
+static int fail(dec_t *d, const char *code, const char *fmt, ...) EXECREC_PRINTF(3, 4);
+static int fail(dec_t *d, const char *code, const char *fmt, ...) {
+    char path[128];
+    field_path(d->path, d->npath, path, sizeof(path));
     char what[160];
     va_list ap;
     va_start(ap, fmt);
@@ -1073,6 +1086,264 @@ execrec_err_t execrec_avro_to_json(const execrec_avro_schema_t *schema, const vo
     return render(schema, body ? body : none, len, 0, out, rej);
 }
 
+/* ------------------------------------------------------------- the encoder */
+
+/* JSON DOM -> Avro binary along the same plan. The DOM keeps every number's text,
+ * so a decimal written as 0.1 becomes the Avro string "0.1", digit for digit. */
+
+typedef struct enc_s {
+    execrec_buf_t *out;
+    char *errstr;
+    size_t errstr_size;
+    int depth;
+    int npath;
+    const char *path[DEPTH_MAX + 1];
+} enc_t;
+
+static int enc_fail(enc_t *e, const char *fmt, ...) EXECREC_PRINTF(2, 3);
+static int enc_fail(enc_t *e, const char *fmt, ...) {
+    char path[128];
+    field_path(e->path, e->npath, path, sizeof(path));
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    execrec_errstr(e->errstr, e->errstr_size, "%s%s%s%s", e->npath ? "field " : "", path,
+                   e->npath ? ": " : "", what);
+    return -1;
+}
+
+static void put_varint(execrec_buf_t *out, int64_t v) {
+    uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    uint8_t b[10];
+    size_t n = 0;
+    while (u >= 0x80) {
+        b[n++] = (uint8_t)(u | 0x80);
+        u >>= 7;
+    }
+    b[n++] = (uint8_t)u;
+    execrec_buf_append(out, b, n);
+}
+
+static const char *json_type_name(const execrec_json_t *j) {
+    static const char *const names[] = {"null",   "false", "true",  "number",
+                                        "string", "array", "object"};
+    return j ? names[j->type] : "missing";
+}
+
+/* An integer from a JSON number without fraction or exponent, or a string of digits. */
+static int enc_integer(enc_t *e, const execrec_json_t *j, int64_t lo, int64_t hi, int64_t *v) {
+    if (!j || (j->type != EXECREC_JSON_NUMBER && j->type != EXECREC_JSON_STRING))
+        return enc_fail(e, "expected an integer, got %s", json_type_name(j));
+    char *end;
+    errno = 0;
+    long long n = strtoll(j->str, &end, 10);
+    if (j->len == 0 || errno || end != j->str + j->len || n < lo || n > hi)
+        return enc_fail(e, "'%.40s' is not an integer in [%" PRId64 ", %" PRId64 "]", j->str, lo,
+                        hi);
+    *v = n;
+    return 0;
+}
+
+/* timestamp-millis/micros from RFC 3339 text or an epoch (timeutil.h's rules). */
+static int enc_timestamp(enc_t *e, const node_t *nd, const execrec_json_t *j) {
+    execrec_reject_t rej;
+    int64_t us;
+    execrec_err_t err;
+    if (j && j->type == EXECREC_JSON_STRING)
+        err = execrec_time_parse_text(j->str, j->len, &us, &rej);
+    else if (j && j->type == EXECREC_JSON_NUMBER)
+        err = execrec_time_parse_epoch(j->str, j->len, &us, &rej);
+    else
+        return enc_fail(e, "expected a time, got %s", json_type_name(j));
+    if (err)
+        return enc_fail(e, "%s: %s", rej.code, rej.message);
+    put_varint(e->out, nd->lt == LT_TS_MILLIS || nd->lt == LT_LOCAL_TS_MILLIS ? us / 1000 : us);
+    return 0;
+}
+
+static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const execrec_json_t *j);
+
+static int enc_union(enc_t *e, const execrec_avro_schema_t *schema, const node_t *nd,
+                     const execrec_json_t *j) {
+    int is_null = !j || j->type == EXECREC_JSON_NULL;
+    char first[256] = "";
+    int npath = e->npath;
+    for (int i = 0; i < nd->nsub; i++) {
+        int sub = nd->sub[i];
+        if ((schema->nodes[sub].type == T_NULL) != is_null)
+            continue;
+        size_t mark = e->out->len;
+        put_varint(e->out, i);
+        if (encode(e, schema, sub, j) == 0)
+            return 0;
+        /* Try the next branch; report the first branch's reason if none fits. */
+        if (!first[0])
+            snprintf(first, sizeof(first), "%s", e->errstr ? e->errstr : "");
+        e->out->len = mark;
+        e->npath = npath;
+    }
+    if (first[0]) {
+        execrec_errstr(e->errstr, e->errstr_size, "%s", first);
+        return -1;
+    }
+    return enc_fail(e, "%s fits no branch of the union", is_null ? "null" : json_type_name(j));
+}
+
+static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const execrec_json_t *j) {
+    const node_t *nd = &schema->nodes[idx];
+    int64_t v;
+    if (e->depth >= DEPTH_MAX)
+        return enc_fail(e, "nested deeper than %d", DEPTH_MAX);
+    if (nd->type != T_NULL && nd->type != T_UNION && (!j || j->type == EXECREC_JSON_NULL))
+        return enc_fail(e, "required, but %s", j ? "null" : "missing");
+    e->depth++;
+    int rc = 0;
+    switch (nd->type) {
+    case T_NULL:
+        if (j && j->type != EXECREC_JSON_NULL)
+            rc = enc_fail(e, "expected null, got %s", json_type_name(j));
+        break;
+    case T_BOOLEAN:
+        if (j->type != EXECREC_JSON_TRUE && j->type != EXECREC_JSON_FALSE)
+            rc = enc_fail(e, "expected a boolean, got %s", json_type_name(j));
+        else
+            execrec_buf_putc(e->out, j->type == EXECREC_JSON_TRUE ? 1 : 0);
+        break;
+    case T_INT:
+        if (nd->lt != LT_NONE)
+            rc = enc_fail(e, "this logical type of int is not supported by the encoder");
+        else if ((rc = enc_integer(e, j, INT32_MIN, INT32_MAX, &v)) == 0)
+            put_varint(e->out, v);
+        break;
+    case T_LONG:
+        if (nd->lt == LT_TS_MILLIS || nd->lt == LT_TS_MICROS || nd->lt == LT_LOCAL_TS_MILLIS ||
+            nd->lt == LT_LOCAL_TS_MICROS)
+            rc = enc_timestamp(e, nd, j);
+        else if (nd->lt != LT_NONE)
+            rc = enc_fail(e, "this logical type of long is not supported by the encoder");
+        else if ((rc = enc_integer(e, j, INT64_MIN, INT64_MAX, &v)) == 0)
+            put_varint(e->out, v);
+        break;
+    case T_FLOAT:
+    case T_DOUBLE: {
+        if (j->type != EXECREC_JSON_NUMBER) {
+            rc = enc_fail(e, "expected a number, got %s", json_type_name(j));
+            break;
+        }
+        double dv = strtod(j->str, NULL);
+        uint8_t b[8];
+        if (nd->type == T_FLOAT) {
+            float f = (float)dv;
+            uint32_t u;
+            memcpy(&u, &f, 4);
+            for (int i = 0; i < 4; i++)
+                b[i] = (uint8_t)(u >> (8 * i));
+        } else {
+            uint64_t u;
+            memcpy(&u, &dv, 8);
+            for (int i = 0; i < 8; i++)
+                b[i] = (uint8_t)(u >> (8 * i));
+        }
+        execrec_buf_append(e->out, b, nd->type == T_FLOAT ? 4 : 8);
+        break;
+    }
+    case T_STRING:
+        /* A number's exact text becomes the string: decimals as strings. */
+        if (j->type != EXECREC_JSON_STRING && j->type != EXECREC_JSON_NUMBER) {
+            rc = enc_fail(e, "expected a string, got %s", json_type_name(j));
+            break;
+        }
+        put_varint(e->out, (int64_t)j->len);
+        execrec_buf_append(e->out, j->str, j->len);
+        break;
+    case T_BYTES:
+    case T_FIXED:
+        /* The decimal logical type would need decimal text -> two's complement at the
+         * schema's scale; our schemas carry decimals as strings, so it is left out. */
+        if (nd->lt != LT_NONE || j->type != EXECREC_JSON_STRING) {
+            rc = enc_fail(e, "bytes/fixed%s are not supported by the encoder",
+                          nd->lt == LT_DECIMAL ? " (decimal)" : " from non-strings");
+            break;
+        }
+        if (nd->type == T_FIXED && j->len != nd->size) {
+            rc = enc_fail(e, "fixed of %zu bytes, got %zu", nd->size, j->len);
+            break;
+        }
+        if (nd->type == T_BYTES)
+            put_varint(e->out, (int64_t)j->len);
+        execrec_buf_append(e->out, j->str, j->len);
+        break;
+    case T_ENUM: {
+        int found = -1;
+        for (int i = 0; j->type == EXECREC_JSON_STRING && i < nd->nsub && found < 0; i++)
+            if (!strcmp(nd->names[i], j->str))
+                found = i;
+        if (found < 0)
+            rc = enc_fail(e, "'%.40s' is not a symbol of the enum", j->str ? j->str : "");
+        else
+            put_varint(e->out, found);
+        break;
+    }
+    case T_RECORD:
+        if (j->type != EXECREC_JSON_OBJECT) {
+            rc = enc_fail(e, "expected an object, got %s", json_type_name(j));
+            break;
+        }
+        for (int i = 0; i < nd->nsub && rc == 0; i++) {
+            e->path[e->npath++] = nd->names[i];
+            rc = encode(e, schema, nd->sub[i], execrec_json_get(j, nd->names[i]));
+            if (rc == 0)
+                e->npath--;
+        }
+        break;
+    case T_ARRAY:
+    case T_MAP:
+        if (j->type != (nd->type == T_ARRAY ? EXECREC_JSON_ARRAY : EXECREC_JSON_OBJECT)) {
+            rc = enc_fail(e, "expected %s, got %s", nd->type == T_ARRAY ? "an array" : "an object",
+                          json_type_name(j));
+            break;
+        }
+        if (j->count)
+            put_varint(e->out, (int64_t)j->count);
+        for (const execrec_json_t *c = j->child; c && rc == 0; c = c->next) {
+            if (nd->type == T_MAP) {
+                put_varint(e->out, (int64_t)c->key_len);
+                execrec_buf_append(e->out, c->key, c->key_len);
+            }
+            rc = encode(e, schema, nd->sub[0], c);
+        }
+        execrec_buf_putc(e->out, 0);
+        break;
+    case T_UNION:
+        rc = enc_union(e, schema, nd, j);
+        break;
+    }
+    e->depth--;
+    return rc;
+}
+
+execrec_err_t execrec_avro_from_json(const execrec_avro_schema_t *schema,
+                                     const execrec_json_t *root, execrec_buf_t *out, char *errstr,
+                                     size_t errstr_size) {
+    enc_t e;
+    memset(&e, 0, sizeof(e));
+    e.out = out;
+    e.errstr = errstr;
+    e.errstr_size = errstr_size;
+    size_t mark = out->len;
+    if (encode(&e, schema, schema->root, root) < 0) {
+        if (out->oom)
+            return EXECREC_ERR_NOMEM;
+        out->len = mark;
+        if (out->data)
+            out->data[mark] = '\0';
+        return EXECREC_ERR_INVALID;
+    }
+    return out->oom ? EXECREC_ERR_NOMEM : EXECREC_OK;
+}
+
 /* ----------------------------------------------------------- the registry */
 
 typedef struct entry_s {
@@ -1083,6 +1354,8 @@ typedef struct entry_s {
 struct execrec_avro_registry_s {
     entry_t *entries; /* sorted by id */
     size_t n, cap;
+    execrec_avro_fetch_cb fetch; /* lookup behind the entries, or NULL */
+    void *fetch_opaque;
 };
 
 execrec_avro_registry_t *execrec_avro_registry_new(void) {
@@ -1116,7 +1389,7 @@ execrec_err_t execrec_avro_registry_add(execrec_avro_registry_t *reg, int32_t id
                                         execrec_avro_schema_t *schema, char *errstr,
                                         size_t errstr_size) {
     if (!schema) {
-        set_err(errstr, errstr_size, "schema id %" PRId32 ": no schema", id);
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": no schema", id);
         return EXECREC_ERR_INVALID;
     }
     int found;
@@ -1131,7 +1404,7 @@ execrec_err_t execrec_avro_registry_add(execrec_avro_registry_t *reg, int32_t id
         entry_t *e = realloc(reg->entries, cap * sizeof(*e));
         if (!e) {
             execrec_avro_schema_destroy(schema);
-            set_err(errstr, errstr_size, "out of memory");
+            execrec_errstr(errstr, errstr_size, "out of memory");
             return EXECREC_ERR_NOMEM;
         }
         reg->entries = e;
@@ -1144,18 +1417,62 @@ execrec_err_t execrec_avro_registry_add(execrec_avro_registry_t *reg, int32_t id
     return EXECREC_OK;
 }
 
-const execrec_avro_schema_t *execrec_avro_registry_get(const execrec_avro_registry_t *reg,
-                                                       int32_t id) {
+void execrec_avro_registry_set_fetch(execrec_avro_registry_t *reg, execrec_avro_fetch_cb cb,
+                                     void *opaque) {
+    reg->fetch = cb;
+    reg->fetch_opaque = opaque;
+}
+
+const execrec_avro_schema_t *execrec_avro_registry_lookup(const execrec_avro_registry_t *reg,
+                                                          int32_t id, char *errstr,
+                                                          size_t errstr_size) {
     int found;
     size_t at = reg_find(reg, id, &found);
-    return found ? reg->entries[at].schema : NULL;
+    if (found)
+        return reg->entries[at].schema;
+    if (!reg->fetch) {
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 " is not in the registry", id);
+        return NULL;
+    }
+    char why[384] = "";
+    execrec_avro_schema_t *schema = reg->fetch(reg->fetch_opaque, id, why, sizeof(why));
+    if (!schema) {
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+        return NULL;
+    }
+    /* The cache is the registry's own entries: a lookup through a const registry
+     * still fills it (an id never changes meaning, so this is memoisation, not a
+     * visible change; the registry object itself was created non-const). */
+    execrec_avro_registry_t *cache = (execrec_avro_registry_t *)reg;
+    if (execrec_avro_registry_add(cache, id, schema, why, sizeof(why))) {
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+        return NULL;
+    }
+    return execrec_avro_registry_get(reg, id);
+}
+
+const execrec_avro_schema_t *execrec_avro_registry_get(const execrec_avro_registry_t *reg,
+                                                       int32_t id) {
+    return execrec_avro_registry_lookup(reg, id, NULL, 0);
+}
+
+int execrec_avro_registry_find_name(const execrec_avro_registry_t *reg, const char *fullname,
+                                    int32_t *id) {
+    for (size_t i = 0; i < reg->n; i++) {
+        const char *name = execrec_avro_schema_name(reg->entries[i].schema);
+        if (name && !strcmp(name, fullname)) {
+            *id = reg->entries[i].id;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const char *path,
                                              char *errstr, size_t errstr_size) {
     FILE *fp = fopen(path, "r");
     if (!fp) {
-        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        execrec_errstr(errstr, errstr_size, "%s: %s", path, strerror(errno));
         return EXECREC_ERR_IO;
     }
     const char *slash = strrchr(path, '/');
@@ -1170,7 +1487,7 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
         lineno++;
         size_t ll = strlen(line);
         if (ll == sizeof(line) - 1 && line[ll - 1] != '\n') {
-            set_err(errstr, errstr_size, "%s:%d: line too long", path, lineno);
+            execrec_errstr(errstr, errstr_size, "%s:%d: line too long", path, lineno);
             err = EXECREC_ERR_INVALID;
             break;
         }
@@ -1189,8 +1506,8 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
         errno = 0;
         long long id = strtoll(s, &end, 10);
         if (end == s || errno || id < 0 || id > INT32_MAX || (*end != ' ' && *end != '\t')) {
-            set_err(errstr, errstr_size, "%s:%d: expected \"<id> <path.avsc>\" with id 0-%d",
-                    path, lineno, INT32_MAX);
+            execrec_errstr(errstr, errstr_size, "%s:%d: expected \"<id> <path.avsc>\" with id 0-%d",
+                           path, lineno, INT32_MAX);
             err = EXECREC_ERR_INVALID;
             break;
         }
@@ -1198,8 +1515,8 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
             end++;
         for (size_t i = 0; i < nseen; i++)
             if (seen[i] == (int32_t)id) {
-                set_err(errstr, errstr_size, "%s:%d: schema id %lld listed twice", path, lineno,
-                        id);
+                execrec_errstr(errstr, errstr_size, "%s:%d: schema id %lld listed twice", path,
+                               lineno, id);
                 err = EXECREC_ERR_INVALID;
                 goto done;
             }
@@ -1217,7 +1534,7 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
             free(file);
             if (ns)
                 seen = ns;
-            set_err(errstr, errstr_size, "out of memory");
+            execrec_errstr(errstr, errstr_size, "out of memory");
             err = EXECREC_ERR_NOMEM;
             break;
         }
@@ -1227,18 +1544,18 @@ execrec_err_t execrec_avro_registry_load_map(execrec_avro_registry_t *reg, const
         execrec_avro_schema_t *schema = execrec_avro_schema_load(file, why, sizeof(why));
         free(file);
         if (!schema) {
-            set_err(errstr, errstr_size, "%s:%d: %s", path, lineno, why);
+            execrec_errstr(errstr, errstr_size, "%s:%d: %s", path, lineno, why);
             err = EXECREC_ERR_INVALID;
             break;
         }
         err = execrec_avro_registry_add(reg, (int32_t)id, schema, why, sizeof(why));
         if (err) {
-            set_err(errstr, errstr_size, "%s:%d: %s", path, lineno, why);
+            execrec_errstr(errstr, errstr_size, "%s:%d: %s", path, lineno, why);
             break;
         }
     }
     if (!err && ferror(fp)) {
-        set_err(errstr, errstr_size, "%s: read error", path);
+        execrec_errstr(errstr, errstr_size, "%s: read error", path);
         err = EXECREC_ERR_IO;
     }
 done:
@@ -1265,11 +1582,16 @@ execrec_err_t execrec_avro_confluent_to_json(const execrec_avro_registry_t *reg,
     }
     uint32_t uid = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 8 | b[4];
     int32_t id = (int32_t)uid;
-    const execrec_avro_schema_t *schema = reg ? execrec_avro_registry_get(reg, id) : NULL;
+    char why[sizeof(rej->message)];
+    const execrec_avro_schema_t *schema =
+        reg ? execrec_avro_registry_lookup(reg, id, why, sizeof(why)) : NULL;
     if (!schema) {
         rej->code = EXECREC_REJ_AVRO_SCHEMA;
-        snprintf(rej->message, sizeof(rej->message), "schema id %" PRId32 " is not in the %s", id,
-                 reg ? "registry" : "registry (no registry configured)");
+        if (reg)
+            snprintf(rej->message, sizeof(rej->message), "%s", why);
+        else
+            snprintf(rej->message, sizeof(rej->message),
+                     "schema id %" PRId32 " is not in the registry (no registry configured)", id);
         return EXECREC_ERR_REJECT;
     }
     return render(schema, b + 5, len - 5, 5, out, rej);

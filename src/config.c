@@ -14,10 +14,16 @@ static const execrec_confdef_t table[] = {
     {"kind", EXECREC_CONF_STRING, NULL,
      "message kind of the input: order, order_event, trade, order_manager"},
     {"format", EXECREC_CONF_STRING, "auto",
-     "wire format: auto (JSON object or Confluent Avro), json, avro (plain, needs --avro-schema)"},
+     "wire format: auto (JSON object or Confluent Avro), json, avro (plain, needs --avro-schema); "
+     "publish: json or avro (Confluent, needs --registry)"},
     {"avro.schema", EXECREC_CONF_STRING, NULL, "Avro schema (.avsc) for plain Avro input"},
     {"registry", EXECREC_CONF_STRING, NULL,
-     "offline schema registry: map file of '<id> <file.avsc>' lines for Confluent Avro"},
+     "schema registry for Confluent Avro: a URL (http://host:8081, Confluent's API) or an "
+     "offline map file of '<id> <file.avsc>' lines"},
+    {"registry.map", EXECREC_CONF_STRING, NULL,
+     "offline map file used beside a --registry URL: its ids are resolved without a request"},
+    {"registry.timeout.ms", EXECREC_CONF_INT, "5000",
+     "timeout of one schema registry request, in milliseconds"},
     {"max.message.bytes", EXECREC_CONF_INT, "1048576",
      "messages larger than this are rejected (message_too_large)"},
     {"batch.size", EXECREC_CONF_INT, "5000", "messages per PostgreSQL transaction"},
@@ -28,7 +34,8 @@ static const execrec_confdef_t table[] = {
     {"log.level", EXECREC_CONF_STRING, "info", "error, warn, info or debug"},
     /* run, broker */
     {"brokers", EXECREC_CONF_STRING, NULL,
-     "Kafka bootstrap servers (host:port,...); unset: start the embedded broker in-process"},
+     "Kafka bootstrap servers (host:port,...); unset: run starts the embedded broker "
+     "in-process, publish refuses to start"},
     {"group", EXECREC_CONF_STRING, "execrec", "Kafka consumer group (also the key of the "
                                               "offsets stored in PostgreSQL)"},
     {"topic.orders", EXECREC_CONF_STRING, "orders", "topic of orders (empty: not consumed)"},
@@ -56,10 +63,11 @@ static const execrec_confdef_t table[] = {
      "drop monthly partitions entirely older than this age (e.g. '400 days', '13 months'); "
      "unset: drop nothing"},
     {"dry.run", EXECREC_CONF_BOOL, "false", "print what would be done, change nothing"},
-    /* backfill, status */
+    /* publish, backfill, status */
     {"topic", EXECREC_CONF_LIST, NULL,
-     "topic to replay (repeat the flag or separate with commas); its kind is --kind when "
-     "given, else the kind whose topic.* key names it"},
+     "publish: the topic to produce to (default: the kind's --topic-* key); backfill: the "
+     "topics to replay (repeat the flag or separate with commas). A topic's kind is --kind "
+     "when given, else the kind whose --topic-* key names it"},
     {"partition", EXECREC_CONF_LIST, NULL,
      "partitions to replay (repeat the flag or separate with commas); unset: every partition"},
     {"from.offset", EXECREC_CONF_INT, NULL, "first offset to replay (inclusive)"},

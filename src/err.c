@@ -1,5 +1,16 @@
-/* Names of the error codes. */
+/* Names of the error codes, and the errstr formatter. */
+#include <stdarg.h>
+#include <stdio.h>
 #include "execrec/err.h"
+
+void execrec_errstr(char *errstr, size_t errstr_size, const char *fmt, ...) {
+    if (!errstr || !errstr_size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
+}
 
 const char *execrec_err_name(execrec_err_t err) {
     static const char *names[EXECREC_ERR__CNT] = {

@@ -19,6 +19,7 @@ extern const execrec_cli_cmd_t execrec_cli_commands[];
 
 int execrec_cli_run(int argc, char **argv);
 int execrec_cli_broker(int argc, char **argv);
+int execrec_cli_publish(int argc, char **argv);
 int execrec_cli_migrate(int argc, char **argv);
 int execrec_cli_decode(int argc, char **argv);
 int execrec_cli_load(int argc, char **argv);

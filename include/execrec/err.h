@@ -28,6 +28,10 @@ typedef enum execrec_err_e {
     EXECREC_ERR__CNT
 } execrec_err_t;
 
+/** Formats the human detail of an error into the caller's errstr (errstr_size
+ *  bytes; nothing when errstr is NULL or errstr_size is 0), truncating. */
+void execrec_errstr(char *errstr, size_t errstr_size, const char *fmt, ...) EXECREC_PRINTF(3, 4);
+
 /** @returns a static name for err ("nomem", "pg", ...). Never NULL. */
 const char *execrec_err_name(execrec_err_t err);
 

@@ -34,6 +34,46 @@ int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t
     return 0;
 }
 
+int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_avro_registry_t **reg,
+                      execrec_registry_t **http) {
+    char errstr[512];
+    const char *registry = execrec_config_get(conf, "registry");
+    const char *map = execrec_config_get(conf, "registry.map");
+    *reg = NULL;
+    *http = NULL;
+    if (!registry && !map)
+        return 0;
+    /* --registry FILE is the map, as before URLs were accepted. */
+    if (registry && !execrec_registry_is_url(registry)) {
+        if (map) {
+            fprintf(stderr,
+                    "execrec %s: --registry-map goes with a --registry URL; give one "
+                    "map file\n",
+                    cmd);
+            return EXECREC_EXIT_USAGE;
+        }
+        map = registry;
+        registry = NULL;
+    }
+    if (!(*reg = execrec_avro_registry_new())) {
+        fprintf(stderr, "execrec %s: out of memory\n", cmd);
+        return EXECREC_EXIT_FAIL;
+    }
+    if (map && execrec_avro_registry_load_map(*reg, map, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+        return EXECREC_EXIT_FAIL;
+    }
+    if (registry) {
+        long timeout = (long)execrec_config_get_int(conf, "registry.timeout.ms");
+        if (!(*http = execrec_registry_new(registry, timeout, errstr, sizeof(errstr)))) {
+            fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+            return EXECREC_EXIT_FAIL;
+        }
+        execrec_registry_attach(*http, *reg);
+    }
+    return 0;
+}
+
 int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t kind,
                    const char *cmd) {
     char errstr[512];
@@ -72,18 +112,10 @@ int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t
         }
         cconf.plain_schema[kind] = cc->schema;
     }
-    const char *registry = execrec_config_get(conf, "registry");
-    if (registry) {
-        if (!(cc->registry = execrec_avro_registry_new())) {
-            fprintf(stderr, "execrec %s: out of memory\n", cmd);
-            return EXECREC_EXIT_FAIL;
-        }
-        if (execrec_avro_registry_load_map(cc->registry, registry, errstr, sizeof(errstr))) {
-            fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
-            return EXECREC_EXIT_FAIL;
-        }
-        cconf.registry = cc->registry;
-    }
+    int rrc = cli_registry_open(conf, cmd, &cc->registry, &cc->http);
+    if (rrc)
+        return rrc;
+    cconf.registry = cc->registry;
     cconf.max_message_bytes = (size_t)execrec_config_get_int(conf, "max.message.bytes");
     if (!(cc->codec = execrec_codec_new(&cconf, errstr, sizeof(errstr)))) {
         fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
@@ -96,6 +128,7 @@ void cli_codec_close(cli_codec_t *cc) {
     execrec_codec_destroy(cc->codec);
     execrec_avro_schema_destroy(cc->schema);
     execrec_avro_registry_destroy(cc->registry);
+    execrec_registry_destroy(cc->http);
     memset(cc, 0, sizeof(*cc));
 }
 

@@ -8,11 +8,13 @@
 #include "execrec/codec.h"
 #include "execrec/config.h"
 #include "execrec/record.h"
+#include "execrec/registry.h"
 
 typedef struct cli_codec_s {
     execrec_codec_t *codec;
     execrec_avro_schema_t *schema;    /* plain Avro schema, if configured */
     execrec_avro_registry_t *registry;
+    execrec_registry_t *http;         /* the Schema Registry behind it, if a URL is given */
     execrec_format_t format;          /* the format configured for the kind */
 } cli_codec_t;
 
@@ -22,6 +24,14 @@ int cli_apply_log_level(const execrec_config_t *conf, const char *cmd);
 /** Reads the kind key. @returns 0, or EXECREC_EXIT_USAGE (reason printed) when it
  *  is missing or unknown. */
 int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t *kind);
+
+/** Opens the registries of registry, registry.map and registry.timeout.ms into
+ *  *reg (NULL when none is configured) and *http (NULL unless registry is a URL;
+ *  then it is the lookup behind *reg). The caller destroys both, also on failure.
+ *  @returns 0, EXECREC_EXIT_USAGE (a map given twice) or EXECREC_EXIT_FAIL (reason
+ *  printed). */
+int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_avro_registry_t **reg,
+                      execrec_registry_t **http);
 
 /** Builds cc from format, avro.schema, registry and max.message.bytes for messages
  *  of kind (EXECREC_KIND__CNT: of every kind, as the recorder reads). @returns 0, EXECREC_EXIT_USAGE or EXECREC_EXIT_FAIL (reason printed). */

@@ -32,6 +32,7 @@ static const char decode_summary[] =
     "decoded, 1 if any line was rejected (a summary goes to stderr), 2 on misuse.";
 
 static const char *const decode_keys[] = {"kind", "format", "avro.schema", "registry",
+                                          "registry.map", "registry.timeout.ms",
                                           "max.message.bytes", "log.level", NULL};
 
 static int hexval(int c) {

@@ -14,7 +14,8 @@ static const char *const run_keys[] = {
     "brokers",      "group",         "topic.orders",      "topic.events",
     "topic.trades", "topic.managers", "dsn",              "batch.size",
     "batch.ms",     "batch.idle.ms", "exit.at.end",   "stats.interval.ms", "registry",
-    "max.message.bytes", "partitions", "log.level",       NULL};
+    "max.message.bytes", "partitions", "log.level",     "registry.map",
+    "registry.timeout.ms", NULL};
 
 int execrec_cli_run(int argc, char **argv) {
     execrec_config_t *conf = execrec_config_new();
