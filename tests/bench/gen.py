@@ -15,8 +15,13 @@ every field of the contract filled, times 1 ms apart within one month, so that
 COPY and the recorder write the same partitions.
 """
 import datetime
+import os
 import struct
 import sys
+
+# The few lines of Avro encoding the tests already have (zig-zag varints, strings).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "run"))
+from avro_trades import string, varint  # noqa: E402
 
 BASE = datetime.datetime(2026, 11, 2, 9, 0, 0, tzinfo=datetime.timezone.utc)
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -57,24 +62,6 @@ def trade_json(n):
         f["trade_id"], f["order_id"], f["quantity"], f["price"], iso(f["trade_time"]),
         f["account_uid"], f["asset"], f["side"], f["fee"], f["fee_currency"],
         f["liquidity"], f["venue"])
-
-
-def varint(n):
-    z = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while True:
-        b = z & 0x7F
-        z >>= 7
-        if z:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def string(s):
-    b = s.encode()
-    return varint(len(b)) + b
 
 
 def trade_avro(n):

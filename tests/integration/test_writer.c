@@ -178,6 +178,22 @@ START_TEST(test_copy_and_staging_alternate) {
 }
 END_TEST
 
+/* Kills the writer's connection; the flush must fail and keep the batch of pending
+ * messages, then commit it on a new connection (*st: that flush's counts). */
+static void flush_after_connection_lost(int64_t pending, execrec_writer_stats_t *st) {
+    char errstr[512], sql[128];
+    PGconn *killer = tu_pg_connect(dsn);
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(conn));
+    tu_pg_exec(killer, sql);
+    PQfinish(killer);
+    ck_assert_int_eq(execrec_writer_flush(w, st, errstr, sizeof(errstr)), EXECREC_ERR_PG);
+    ck_assert_int_eq(execrec_writer_pending(w), pending);
+    PQfinish(conn);
+    conn = tu_pg_connect(dsn);
+    execrec_writer_set_conn(w, conn);
+    flush_ok(st);
+}
+
 /* Adds trades PREFIX-from .. PREFIX-(from+n-1), Kafka offsets from *offset on. */
 static void add_trades(const char *prefix, int from, int n, int64_t *offset) {
     for (int i = from; i < from + n; i++) {
@@ -207,7 +223,6 @@ static int streaming(void) {
 /* Big batches are streamed while they fill; whatever happens to the open COPY
  * (refused at the end, abandoned, connection lost), the batch's outcome is exact. */
 START_TEST(test_streamed_batches) {
-    char errstr[512];
     execrec_writer_stats_t st;
     int64_t offset = 1000;
 
@@ -248,17 +263,7 @@ START_TEST(test_streamed_batches) {
     /* The connection dies while streaming: the flush fails, the batch is kept, and
      * commits whole on a new connection. */
     ck_assert(streaming());
-    PGconn *killer = tu_pg_connect(dsn);
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(conn));
-    tu_pg_exec(killer, sql);
-    PQfinish(killer);
-    ck_assert_int_eq(execrec_writer_flush(w, &st, errstr, sizeof(errstr)), EXECREC_ERR_PG);
-    ck_assert_int_eq(execrec_writer_pending(w), 1000);
-    PQfinish(conn);
-    conn = tu_pg_connect(dsn);
-    execrec_writer_set_conn(w, conn);
-    flush_ok(&st);
+    flush_after_connection_lost(1000, &st);
     ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 1000);
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 5500);
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(DISTINCT trade_id) FROM execution.TradesTS"),
@@ -394,7 +399,6 @@ START_TEST(test_manager_only_when_newer) {
 END_TEST
 
 START_TEST(test_connection_lost_keeps_batch) {
-    char errstr[512];
     execrec_writer_stats_t st;
     execrec_record_t rec;
     execrec_msgmeta_t m = meta_at(5);
@@ -402,18 +406,7 @@ START_TEST(test_connection_lost_keeps_batch) {
     ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
     ck_assert_int_eq(execrec_writer_set_offset(w, "g", "trades", 0, -1, 6), EXECREC_OK);
 
-    PGconn *killer = tu_pg_connect(dsn);
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(conn));
-    tu_pg_exec(killer, sql);
-    PQfinish(killer);
-
-    ck_assert_int_eq(execrec_writer_flush(w, &st, errstr, sizeof(errstr)), EXECREC_ERR_PG);
-    ck_assert_int_eq(execrec_writer_pending(w), 1);
-    PQfinish(conn);
-    conn = tu_pg_connect(dsn);
-    execrec_writer_set_conn(w, conn);
-    flush_ok(&st);
+    flush_after_connection_lost(1, &st);
     ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 1);
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 1);
     ck_assert_int_eq(tu_pg_count(conn, "SELECT next_offset FROM execution.ingest_offsets"), 6);
