@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian machine: install the packages, build execrec,
 # start a throwaway PostgreSQL and the embedded broker, publish the sample stream
-# in tests/data/sample/ (good and malformed messages) to the four topics, record it
-# with `execrec run --exit-at-end`, and show what landed.
+# in tests/data/sample/ to the four topics (the good lines with `execrec publish`,
+# the malformed ones with kcat), record it with `execrec run --exit-at-end`, show
+# `execrec status`, what landed, a backfill, and answers from the SQL views.
 #
 #   bash deploy/demo.sh          run the demo and remove the database afterwards
 #   bash deploy/demo.sh --keep   leave the database running and print how to reach it
@@ -42,8 +43,23 @@ for _ in $(seq 100); do [ -s "$work/broker" ] && break; sleep 0.1; done
 brokers=$(cat "$work/broker")
 echo "broker at $brokers; topics orders, order-events, trades, order-managers (4 partitions each)"
 
-section "publish the sample stream with kcat (good and malformed messages)"
-publish() { # topic file...
+section "execrec publish: validate each line against the contract, key it, produce it"
+publish() { # topic file...: execrec publish (refuses what the contract refuses)
+    local topic=$1 f
+    shift
+    for f in "$@"; do
+        "$bin" publish --brokers "$brokers" --topic "$topic" "$f" 2>&1 | sed 's/^/  /'
+    done
+}
+publish order-managers "$sample/order_managers.jsonl"
+publish orders "$sample/orders.jsonl"
+publish order-events "$sample/order_events.jsonl"
+publish trades "$sample/trades.jsonl"
+echo "  and the malformed lines? execrec publish refuses them, with line and reason:"
+"$bin" publish --brokers "$brokers" --topic trades "$sample/bad_trades.jsonl" 2>&1 | head -4 | sed 's/^/  /' || true
+
+section "a careless producer (kcat) publishes the malformed messages anyway"
+raw_publish() { # topic file...: kcat, no validation
     local topic=$1 f
     shift
     for f in "$@"; do
@@ -51,16 +67,19 @@ publish() { # topic file...
         printf '  %-15s <- %-26s %3d messages\n' "$topic" "$(basename "$f")" "$(grep -c '' "$f")"
     done
 }
-publish order-managers "$sample/order_managers.jsonl" "$sample/bad_order_managers.jsonl"
-publish orders "$sample/orders.jsonl" "$sample/bad_orders.jsonl"
-publish order-events "$sample/order_events.jsonl" "$sample/bad_order_events.jsonl"
-publish trades "$sample/trades.jsonl" "$sample/bad_trades.jsonl"
+raw_publish order-managers "$sample/bad_order_managers.jsonl"
+raw_publish orders "$sample/bad_orders.jsonl"
+raw_publish order-events "$sample/bad_order_events.jsonl"
+raw_publish trades "$sample/bad_trades.jsonl"
 
 # Short sessions so that the second run below joins the group at once.
 kafka_opts=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)
 
 section "execrec run --exit-at-end: record everything published so far, then stop"
 "$bin" run --brokers "$brokers" --exit-at-end "${kafka_opts[@]}" 2>&1 | grep -v ' \(assigned\|revoked\) '
+
+section "execrec status: per partition, stored and committed offsets, watermarks, lag"
+"$bin" status --brokers "$brokers" 2>&1 | grep -v '^ *order-managers\|^ *orders \|^ *order-events' || true
 
 section "publish the trades again (a producer retrying) and run again: nothing is recorded twice"
 publish trades "$sample/trades.jsonl"
@@ -96,6 +115,13 @@ q "SELECT kafka_topic, kafka_partition AS part, kafka_offset AS offset, reason,
 section "stored offsets (the recorder's position, committed with the rows)"
 q "SELECT topic, partition, next_offset FROM execution.ingest_offsets
    ORDER BY topic, partition"
+
+section "execrec backfill: delete the trades, replay the topic into the table"
+q "DELETE FROM execution.TradesTS"
+"$bin" backfill --brokers "$brokers" --topic trades 2>&1 | grep -v ' \(assigned\|partition\) ' | tail -3
+q "SELECT count(*) AS trades_after_backfill, sum(quantity * price) AS notional FROM execution.TradesTS"
+echo "  again: every message is already recorded"
+"$bin" backfill --brokers "$brokers" --topic trades 2>&1 | tail -1
 
 if [ -f deploy/demo_queries.sh ]; then
     source deploy/demo_queries.sh
