@@ -143,7 +143,7 @@ START_TEST(test_apply_empty) {
         {"ordersts", "(account_uid, order_time)"},
         {"ordersts", "(asset, order_time)"},
         {"ordereventsts", "(event_time)"},
-        {"tradests", "(trade_time)"},
+        {"tradests", "(trade_time) INCLUDE (asset, quantity, price, order_id)"}, /* 0007, 0008 */
         {"tradests", "(order_id)"},
         {"tradests", "(account_uid, trade_time)"},
         {"tradests", "(asset, trade_time)"},
