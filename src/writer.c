@@ -12,6 +12,7 @@
 #include "execrec/json.h"
 #include "execrec/log.h"
 #include "execrec/normalise.h"
+#include "execrec/pg.h"
 #include "execrec/writer.h"
 
 typedef struct offset_s {
@@ -187,6 +188,18 @@ void execrec_writer_set_conn(execrec_writer_t *w, PGconn *conn) {
     w->stream_kind = -1;
 }
 
+int execrec_writer_connect(execrec_writer_t *w, PGconn **conn, const char *conninfo, char *errstr,
+                           size_t errstr_size) {
+    int had = *conn != NULL;
+    int c = execrec_pg_ensure(conn, conninfo, errstr, errstr_size);
+    if (c > 0) {
+        execrec_writer_set_conn(w, *conn);
+        if (had)
+            execrec_log_info("reconnected to PostgreSQL");
+    }
+    return c < 0 ? -1 : 0;
+}
+
 /* Nonzero when one of the 8 bytes of x equals c (the classic "has zero byte" test on
  * x XOR c in every byte). */
 static inline uint64_t has_byte(uint64_t x, unsigned char c) {
@@ -275,6 +288,12 @@ static int64_t keep_bytes(execrec_buf_t *b, const void *p, size_t n, size_t *sta
 
 static void stream_rows(execrec_writer_t *w, execrec_kind_t kind);
 static void stream_reset(execrec_writer_t *w);
+
+/* 1 when kind's rows are first tried by COPY straight into the table (write_rows),
+ * and may therefore be streamed (stream_rows). */
+static int copy_first(const execrec_writer_t *w, execrec_kind_t kind) {
+    return w->copy_sql[kind] && !w->staged_only[kind];
+}
 
 execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *meta,
                                  const execrec_record_t *rec) {
@@ -606,16 +625,17 @@ static int build_stage(execrec_writer_t *w, execrec_kind_t kind) {
  * not pay for a failed COPY per batch. */
 static st_t write_rows(execrec_writer_t *w, execrec_kind_t kind, execrec_writer_stats_t *stats,
                        char *errstr, size_t errstr_size) {
-    if (w->copy_sql[kind] && !w->staged_only[kind]) {
+    if (copy_first(w, kind)) {
         char why[512];
         int64_t copied = 0;
         st_t st;
         if (w->stream_kind == (int)kind) { /* its savepoint and COPY are open */
-            w->stream_kind = -1;
             st = copy_put(w->conn, w->rows[kind].data + w->stream_sent,
                           w->rows[kind].len - w->stream_sent, why, sizeof(why));
-            if (st == ST_OK)
+            if (st == ST_OK) { /* else the COPY stays open for fail() to end */
+                w->stream_kind = -1;
                 st = copy_end(w->conn, NULL, &copied, why, sizeof(why));
+            }
         } else {
             if (exec(w->conn, "SAVEPOINT execrec_copy", 0, NULL, NULL, errstr, errstr_size) !=
                 ST_OK)
@@ -681,9 +701,14 @@ static void stream_reset(execrec_writer_t *w) {
         PQclear(PQexec(w->conn, "ROLLBACK"));
 }
 
-static execrec_err_t fail(execrec_writer_t *w, execrec_err_t err) {
+/* Ends the batch's streaming for good: a later flush or retry sends it whole. */
+static void stream_abandon(execrec_writer_t *w) {
     stream_reset(w);
-    w->stream_off = 1; /* a retry sends the batch whole, at flush time */
+    w->stream_off = 1;
+}
+
+static execrec_err_t fail(execrec_writer_t *w, execrec_err_t err) {
+    stream_abandon(w);
     return err;
 }
 
@@ -701,17 +726,15 @@ static void stream_rows(execrec_writer_t *w, execrec_kind_t kind) {
     execrec_buf_t *b = &w->rows[kind];
     char errstr[512];
     if (w->stream_kind < 0) {
-        if (w->stream_off || b->len < STREAM_CHUNK || !w->copy_sql[kind] || w->staged_only[kind] ||
-            !w->conn || PQstatus(w->conn) != CONNECTION_OK ||
-            PQtransactionStatus(w->conn) != PQTRANS_IDLE)
+        if (w->stream_off || b->len < STREAM_CHUNK || !copy_first(w, kind) || !w->conn ||
+            PQstatus(w->conn) != CONNECTION_OK || PQtransactionStatus(w->conn) != PQTRANS_IDLE)
             return;
         if (ensure_staging(w, errstr, sizeof(errstr)) < 0 ||
             exec(w->conn, "BEGIN", 0, NULL, NULL, errstr, sizeof(errstr)) != ST_OK ||
             exec(w->conn, "SAVEPOINT execrec_copy", 0, NULL, NULL, errstr, sizeof(errstr)) !=
                 ST_OK ||
             copy_start(w->conn, w->copy_sql[kind], errstr, sizeof(errstr)) != ST_OK) {
-            stream_reset(w);
-            w->stream_off = 1;
+            stream_abandon(w);
             return;
         }
         w->stream_kind = (int)kind;
@@ -721,8 +744,7 @@ static void stream_rows(execrec_writer_t *w, execrec_kind_t kind) {
         return;
     if (copy_put(w->conn, b->data + w->stream_sent, b->len - w->stream_sent, errstr,
                  sizeof(errstr)) != ST_OK) {
-        stream_reset(w);
-        w->stream_off = 1;
+        stream_abandon(w);
         return;
     }
     w->stream_sent = b->len;

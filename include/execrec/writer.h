@@ -62,6 +62,13 @@ void execrec_writer_destroy(execrec_writer_t *w);
 /** Replaces the connection (after a reconnect). The open batch is kept. */
 void execrec_writer_set_conn(execrec_writer_t *w, PGconn *conn);
 
+/** Makes *conn usable for w (execrec_pg_ensure: kept while up, else replaced by a
+ *  new connection to conninfo) and points w at it when it changed; a replaced
+ *  connection is logged as a reconnection. @returns 0, or -1 (errstr) when
+ *  PostgreSQL cannot be reached (*conn kept). */
+int execrec_writer_connect(execrec_writer_t *w, PGconn **conn, const char *conninfo,
+                           char *errstr, size_t errstr_size);
+
 /** Adds a record to the open batch. The record's texts are copied: the caller may
  *  reset its arena afterwards. @returns EXECREC_OK or EXECREC_ERR_NOMEM. */
 execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *meta,
