@@ -317,12 +317,7 @@ static int flush(bf_t *b, int64_t deadline, char *errstr, size_t errstr_size) {
     if (pending == 0)
         return 0;
     for (int attempt = 0;; attempt++) {
-        int c = execrec_pg_ensure(&b->conn, b->bc->dsn, errstr, errstr_size);
-        if (c > 0) {
-            execrec_writer_set_conn(b->writer, b->conn);
-            execrec_log_info("reconnected to PostgreSQL");
-        }
-        if (c >= 0) {
+        if (execrec_writer_connect(b->writer, &b->conn, b->bc->dsn, errstr, errstr_size) == 0) {
             execrec_writer_stats_t st;
             execrec_err_t err = execrec_writer_flush(b->writer, &st, errstr, errstr_size);
             if (err == EXECREC_OK) {
@@ -336,12 +331,7 @@ static int flush(bf_t *b, int64_t deadline, char *errstr, size_t errstr_size) {
             if (err == EXECREC_ERR_NOMEM)
                 return -2;
         }
-        int up = b->conn && PQstatus(b->conn) == CONNECTION_OK;
-        execrec_log(up ? EXECREC_LOG_ERROR : EXECREC_LOG_WARN,
-                    "PostgreSQL %s (%s); batch of %" PRId64 " messages kept, retry %d in %" PRId64
-                    " ms%s", up ? "refused the batch" : "unavailable", errstr, pending,
-                    attempt + 1, execrec_pg_retry_delay_ms(attempt),
-                    up ? ": this needs an operator if it persists" : "");
+        execrec_pg_log_retry(b->conn, errstr, pending, attempt);
         if (execrec_pg_backoff(attempt, deadline, b->bc->stop) < 0)
             return -1;
     }

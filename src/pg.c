@@ -1,5 +1,6 @@
 /* PostgreSQL connection helpers: connect, run a statement, classify errors, redact
  * a conninfo for logs. See pg.h. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,18 @@ int execrec_pg_backoff(int attempt, int64_t deadline, volatile sig_atomic_t *sto
             return 0;
         execrec_time_sleep_ms(50);
     }
+}
+
+void execrec_pg_log_retry(PGconn *conn, const char *why, int64_t pending, int attempt) {
+    /* A server that is up and says no to the batch as a whole (a permission, a
+     * missing table, a full disk): retrying is still right (nothing may be
+     * skipped), but it will not pass by itself: say so loudly. */
+    int up = conn && PQstatus(conn) == CONNECTION_OK;
+    execrec_log(
+        up ? EXECREC_LOG_ERROR : EXECREC_LOG_WARN,
+        "PostgreSQL %s (%s); batch of %" PRId64 " messages kept, retry %d in %" PRId64 " ms%s",
+        up ? "refused the batch" : "unavailable", why, pending, attempt + 1,
+        execrec_pg_retry_delay_ms(attempt), up ? ": this needs an operator if it persists" : "");
 }
 
 int execrec_pg_ensure(PGconn **conn, const char *conninfo, char *errstr, size_t errstr_size) {

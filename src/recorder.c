@@ -57,7 +57,6 @@ typedef struct rec_s {
     int64_t consumed;
     execrec_writer_stats_t total;
     int fatal;
-    int connected_once; /* a later connection is a reconnection */
 } rec_t;
 
 #define now_ms execrec_time_monotonic_ms
@@ -71,14 +70,7 @@ static const char *kind_label(execrec_kind_t k) {
 
 /* Connects if there is no usable connection (the writer is re-pointed). */
 static int pg_ensure(rec_t *r, char *errstr, size_t errstr_size) {
-    int c = execrec_pg_ensure(&r->conn, r->rc->dsn, errstr, errstr_size);
-    if (c > 0) {
-        execrec_writer_set_conn(r->writer, r->conn);
-        if (r->connected_once)
-            execrec_log_info("reconnected to PostgreSQL");
-        r->connected_once = 1;
-    }
-    return c < 0 ? -1 : 0;
+    return execrec_writer_connect(r->writer, &r->conn, r->rc->dsn, errstr, errstr_size);
 }
 
 /* Reads this group's stored offsets. stored[i] is the next offset of parts[i], or
@@ -287,18 +279,7 @@ static int flush_batch(rec_t *r, int64_t deadline) {
             if (err == EXECREC_ERR_CONFLICT && batch_conflict(r, errstr, sizeof(errstr)) == 0)
                 return 0;
         }
-        if (r->conn && PQstatus(r->conn) == CONNECTION_OK)
-            /* The server is up and said no to the batch as a whole: a permission,
-             * a missing table, a full disk. Retrying is still right (nothing may
-             * be skipped), but it will not pass by itself: say so loudly. */
-            execrec_log_error("PostgreSQL refused the batch (%s); batch of %" PRId64
-                              " messages kept, retry %d in %" PRId64
-                              " ms: this needs an operator if it persists",
-                              errstr, pending, attempt + 1, execrec_pg_retry_delay_ms(attempt));
-        else
-            execrec_log_warn("PostgreSQL unavailable (%s); batch of %" PRId64
-                             " messages kept, retry %d in %" PRId64 " ms",
-                             errstr, pending, attempt + 1, execrec_pg_retry_delay_ms(attempt));
+        execrec_pg_log_retry(r->conn, errstr, pending, attempt);
         if (execrec_pg_backoff(attempt, deadline, r->rc->stop) < 0)
             return -1;
     }

@@ -64,6 +64,12 @@ int64_t execrec_pg_retry_delay_ms(int attempt);
  *  shutdown still wants the batch written. */
 int execrec_pg_backoff(int attempt, int64_t deadline, volatile sig_atomic_t *stop);
 
+/** Logs that a batch of pending messages is kept for retry number attempt + 1
+ *  after why: as an ERROR when conn is up (the server refused the batch as a
+ *  whole, which needs an operator if it persists), else as a WARN (PostgreSQL
+ *  unavailable). */
+void execrec_pg_log_retry(PGconn *conn, const char *why, int64_t pending, int attempt);
+
 /** Makes *conn usable: keeps it while PQstatus is CONNECTION_OK, else connects
  *  anew with conninfo and, only once the new connection is up, PQfinish'es the
  *  old one and stores the new one in *conn (so a borrower such as the batch
