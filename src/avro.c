@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include "execrec/avro.h"
 #include "execrec/json.h"
+#include "execrec/utf8.h"
 #include "execrec/timeutil.h"
 
 #define DEPTH_MAX 64          /* nesting of records/arrays/maps/unions in one datum */
@@ -593,10 +594,8 @@ static int fail(dec_t *d, const char *code, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    d->rej->code = code;
-    snprintf(d->rej->message, sizeof(d->rej->message), "%s%s%sat byte %zu: %s",
-             d->npath ? "field " : "", path, d->npath ? " " : "",
-             d->base + (size_t)(d->p - d->start), what);
+    execrec_reject(d->rej, code, "%s%s%sat byte %zu: %s", d->npath ? "field " : "", path,
+                   d->npath ? " " : "", d->base + (size_t)(d->p - d->start), what);
     return -1;
 }
 
@@ -728,20 +727,6 @@ static int64_t floor_div(int64_t a, int64_t b) {
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-/* Howard Hinnant's civil_from_days. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *dd) {
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *dd = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
 /* Writes v as exactly width decimal digits, zero-padded. */
 static void digits(char *p, unsigned v, int width) {
     for (int i = width; i-- > 0;) {
@@ -760,8 +745,8 @@ static int put_timestamp(dec_t *d, int64_t us, int zulu) {
     if (rem < 0)
         rem += INT64_C(86400000000);
     int64_t y;
-    unsigned m, dd;
-    civil_from_days(days, &y, &m, &dd);
+    int m, dd;
+    execrec_time_civil_from_days(days, &y, &m, &dd);
     if (y < 1 || y > 9999)
         return fail(d, EXECREC_REJ_TIME_RANGE, "timestamp %" PRId64 " us is outside years 1-9999",
                     us);
@@ -769,8 +754,8 @@ static int put_timestamp(dec_t *d, int64_t us, int zulu) {
     unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
     char txt[32] = "\"0000-00-00T00:00:00.000000";
     digits(txt + 1, (unsigned)y, 4);
-    digits(txt + 6, m, 2);
-    digits(txt + 9, dd, 2);
+    digits(txt + 6, (unsigned)m, 2);
+    digits(txt + 9, (unsigned)dd, 2);
     digits(txt + 12, secs / 3600, 2);
     digits(txt + 15, secs / 60 % 60, 2);
     digits(txt + 18, secs % 60, 2);
@@ -797,11 +782,11 @@ static int put_long(dec_t *d, const node_t *nd, int64_t v) {
         return put_timestamp(d, v, nd->lt == LT_TS_MICROS);
     case LT_DATE: {
         int64_t y;
-        unsigned m, dd;
-        civil_from_days(v, &y, &m, &dd);
+        int m, dd;
+        execrec_time_civil_from_days(v, &y, &m, &dd);
         if (y < 1 || y > 9999)
             return fail(d, EXECREC_REJ_TIME_RANGE, "date %" PRId64 " is outside years 1-9999", v);
-        n = snprintf(txt, sizeof(txt), "\"%04d-%02u-%02u\"", (int)y, m, dd);
+        n = snprintf(txt, sizeof(txt), "\"%04d-%02d-%02d\"", (int)y, m, dd);
         break;
     }
     case LT_TIME_MILLIS:
@@ -894,7 +879,7 @@ static int decode_items(dec_t *d, const node_t *nd) {
                 size_t n = 0, bad = 0;
                 if (read_len(d, "map key", &n) < 0)
                     return -1;
-                if (!execrec_json_utf8_valid((const char *)d->p, n, &bad)) {
+                if (!execrec_utf8_valid((const char *)d->p, n, &bad)) {
                     d->p += bad;
                     return fail(d, EXECREC_REJ_UTF8, "map key is not valid UTF-8");
                 }
@@ -968,7 +953,7 @@ static int decode(dec_t *d, int idx) {
         } else if (nd->type == T_BYTES) {
             execrec_json_append_bytes(d->out, d->p, n);
         } else {
-            if (!execrec_json_utf8_valid((const char *)d->p, n, &bad)) {
+            if (!execrec_utf8_valid((const char *)d->p, n, &bad)) {
                 d->p += bad;
                 return fail(d, EXECREC_REJ_UTF8, "string is not valid UTF-8");
             }
@@ -1126,16 +1111,10 @@ static void put_varint(execrec_buf_t *out, int64_t v) {
     execrec_buf_append(out, b, n);
 }
 
-static const char *json_type_name(const execrec_json_t *j) {
-    static const char *const names[] = {"null",   "false", "true",  "number",
-                                        "string", "array", "object"};
-    return j ? names[j->type] : "missing";
-}
-
 /* An integer from a JSON number without fraction or exponent, or a string of digits. */
 static int enc_integer(enc_t *e, const execrec_json_t *j, int64_t lo, int64_t hi, int64_t *v) {
     if (!j || (j->type != EXECREC_JSON_NUMBER && j->type != EXECREC_JSON_STRING))
-        return enc_fail(e, "expected an integer, got %s", json_type_name(j));
+        return enc_fail(e, "expected an integer, got %s", execrec_json_value_name(j));
     char *end;
     errno = 0;
     long long n = strtoll(j->str, &end, 10);
@@ -1156,7 +1135,7 @@ static int enc_timestamp(enc_t *e, const node_t *nd, const execrec_json_t *j) {
     else if (j && j->type == EXECREC_JSON_NUMBER)
         err = execrec_time_parse_epoch(j->str, j->len, &us, &rej);
     else
-        return enc_fail(e, "expected a time, got %s", json_type_name(j));
+        return enc_fail(e, "expected a time, got %s", execrec_json_value_name(j));
     if (err)
         return enc_fail(e, "%s: %s", rej.code, rej.message);
     put_varint(e->out, nd->lt == LT_TS_MILLIS || nd->lt == LT_LOCAL_TS_MILLIS ? us / 1000 : us);
@@ -1188,7 +1167,7 @@ static int enc_union(enc_t *e, const execrec_avro_schema_t *schema, const node_t
         execrec_errstr(e->errstr, e->errstr_size, "%s", first);
         return -1;
     }
-    return enc_fail(e, "%s fits no branch of the union", is_null ? "null" : json_type_name(j));
+    return enc_fail(e, "%s fits no branch of the union", is_null ? "null" : execrec_json_value_name(j));
 }
 
 static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const execrec_json_t *j) {
@@ -1203,11 +1182,11 @@ static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const 
     switch (nd->type) {
     case T_NULL:
         if (j && j->type != EXECREC_JSON_NULL)
-            rc = enc_fail(e, "expected null, got %s", json_type_name(j));
+            rc = enc_fail(e, "expected null, got %s", execrec_json_value_name(j));
         break;
     case T_BOOLEAN:
         if (j->type != EXECREC_JSON_TRUE && j->type != EXECREC_JSON_FALSE)
-            rc = enc_fail(e, "expected a boolean, got %s", json_type_name(j));
+            rc = enc_fail(e, "expected a boolean, got %s", execrec_json_value_name(j));
         else
             execrec_buf_putc(e->out, j->type == EXECREC_JSON_TRUE ? 1 : 0);
         break;
@@ -1229,7 +1208,7 @@ static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const 
     case T_FLOAT:
     case T_DOUBLE: {
         if (j->type != EXECREC_JSON_NUMBER) {
-            rc = enc_fail(e, "expected a number, got %s", json_type_name(j));
+            rc = enc_fail(e, "expected a number, got %s", execrec_json_value_name(j));
             break;
         }
         double dv = strtod(j->str, NULL);
@@ -1252,7 +1231,7 @@ static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const 
     case T_STRING:
         /* A number's exact text becomes the string: decimals as strings. */
         if (j->type != EXECREC_JSON_STRING && j->type != EXECREC_JSON_NUMBER) {
-            rc = enc_fail(e, "expected a string, got %s", json_type_name(j));
+            rc = enc_fail(e, "expected a string, got %s", execrec_json_value_name(j));
             break;
         }
         put_varint(e->out, (int64_t)j->len);
@@ -1288,7 +1267,7 @@ static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const 
     }
     case T_RECORD:
         if (j->type != EXECREC_JSON_OBJECT) {
-            rc = enc_fail(e, "expected an object, got %s", json_type_name(j));
+            rc = enc_fail(e, "expected an object, got %s", execrec_json_value_name(j));
             break;
         }
         for (int i = 0; i < nd->nsub && rc == 0; i++) {
@@ -1302,7 +1281,7 @@ static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const 
     case T_MAP:
         if (j->type != (nd->type == T_ARRAY ? EXECREC_JSON_ARRAY : EXECREC_JSON_OBJECT)) {
             rc = enc_fail(e, "expected %s, got %s", nd->type == T_ARRAY ? "an array" : "an object",
-                          json_type_name(j));
+                          execrec_json_value_name(j));
             break;
         }
         if (j->count)
@@ -1568,31 +1547,24 @@ execrec_err_t execrec_avro_confluent_to_json(const execrec_avro_registry_t *reg,
                                              const void *value, size_t len, execrec_buf_t *out,
                                              execrec_reject_t *rej) {
     const uint8_t *b = value;
-    if (len < 5) {
-        rej->code = EXECREC_REJ_AVRO_TRUNCATED;
-        snprintf(rej->message, sizeof(rej->message),
-                 "Confluent Avro header needs 5 bytes, message has %zu", len);
-        return EXECREC_ERR_REJECT;
-    }
-    if (b[0] != 0) {
-        rej->code = EXECREC_REJ_AVRO_BAD;
-        snprintf(rej->message, sizeof(rej->message),
-                 "Confluent Avro magic byte is 0x%02x, expected 0x00", b[0]);
-        return EXECREC_ERR_REJECT;
-    }
+    if (len < 5)
+        return execrec_reject(rej, EXECREC_REJ_AVRO_TRUNCATED,
+                              "Confluent Avro header needs 5 bytes, message has %zu", len);
+    if (b[0] != 0)
+        return execrec_reject(rej, EXECREC_REJ_AVRO_BAD,
+                              "Confluent Avro magic byte is 0x%02x, expected 0x00", b[0]);
     uint32_t uid = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 8 | b[4];
     int32_t id = (int32_t)uid;
     char why[sizeof(rej->message)];
     const execrec_avro_schema_t *schema =
         reg ? execrec_avro_registry_lookup(reg, id, why, sizeof(why)) : NULL;
     if (!schema) {
-        rej->code = EXECREC_REJ_AVRO_SCHEMA;
         if (reg)
-            snprintf(rej->message, sizeof(rej->message), "%s", why);
-        else
-            snprintf(rej->message, sizeof(rej->message),
-                     "schema id %" PRId32 " is not in the registry (no registry configured)", id);
-        return EXECREC_ERR_REJECT;
+            return execrec_reject(rej, EXECREC_REJ_AVRO_SCHEMA, "%s", why);
+        return execrec_reject(rej, EXECREC_REJ_AVRO_SCHEMA,
+                              "schema id %" PRId32
+                              " is not in the registry (no registry configured)",
+                              id);
     }
     return render(schema, b + 5, len - 5, 5, out, rej);
 }

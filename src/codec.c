@@ -1,7 +1,6 @@
 /* The codec: one Kafka value of a known kind -> record or reject. Enforces the size
  * limit, detects the wire format (or uses the configured one), renders Avro to JSON
  * text, and hands every payload to the one normaliser (normalise.h). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,17 +55,6 @@ void execrec_codec_destroy(execrec_codec_t *codec) {
     free(codec);
 }
 
-static execrec_err_t reject(execrec_reject_t *rej, const char *code, const char *fmt, ...)
-    EXECREC_PRINTF(3, 4);
-static execrec_err_t reject(execrec_reject_t *rej, const char *code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    rej->code = code;
-    vsnprintf(rej->message, sizeof(rej->message), fmt, ap);
-    va_end(ap);
-    return EXECREC_ERR_REJECT;
-}
-
 /* Renders Avro (Confluent framing when schema is NULL) and normalises the JSON text,
  * copied into the arena so that rec->raw outlives the codec's reusable buffer. */
 static execrec_err_t decode_avro(execrec_codec_t *codec, execrec_kind_t kind,
@@ -94,11 +82,11 @@ execrec_err_t execrec_codec_decode(execrec_codec_t *codec, execrec_kind_t kind,
                                    execrec_record_t *rec, execrec_reject_t *rej) {
     const unsigned char *b = value;
     if (len > codec->conf.max_message_bytes)
-        return reject(rej, EXECREC_REJ_TOO_LARGE,
-                      "message of %zu bytes exceeds the limit of %zu bytes", len,
-                      codec->conf.max_message_bytes);
+        return execrec_reject(rej, EXECREC_REJ_TOO_LARGE,
+                              "message of %zu bytes exceeds the limit of %zu bytes", len,
+                              codec->conf.max_message_bytes);
     if (len == 0)
-        return reject(rej, EXECREC_REJ_EMPTY, "empty message (0 bytes)");
+        return execrec_reject(rej, EXECREC_REJ_EMPTY, "empty message (0 bytes)");
 
     switch (codec->conf.format[kind]) {
     case EXECREC_FORMAT_JSON:
@@ -113,9 +101,9 @@ execrec_err_t execrec_codec_decode(execrec_codec_t *codec, execrec_kind_t kind,
     /* Confluent's magic byte first: a JSON text never starts with NUL. */
     if (b[0] == 0x00) {
         if (!codec->conf.registry)
-            return reject(rej, EXECREC_REJ_AVRO_SCHEMA,
-                          "Confluent Avro message (magic byte 0) but no schema registry is "
-                          "configured");
+            return execrec_reject(rej, EXECREC_REJ_AVRO_SCHEMA,
+                                  "Confluent Avro message (magic byte 0) but no schema registry is "
+                                  "configured");
         return decode_avro(codec, kind, NULL, value, len, arena, rec, rej);
     }
     size_t i = 0;
@@ -130,6 +118,7 @@ execrec_err_t execrec_codec_decode(execrec_codec_t *codec, execrec_kind_t kind,
     if (i == len || bom || b[i] == '{' || b[i] == '[' || b[i] == '"' || b[i] == '-' ||
         (b[i] >= '0' && b[i] <= '9') || b[i] == 't' || b[i] == 'f' || b[i] == 'n')
         return execrec_normalise_json(kind, value, len, arena, rec, rej);
-    return reject(rej, EXECREC_REJ_FORMAT,
-                  "neither JSON nor Confluent Avro: first byte 0x%02x at offset %zu", b[i], i);
+    return execrec_reject(rej, EXECREC_REJ_FORMAT,
+                          "neither JSON nor Confluent Avro: first byte 0x%02x at offset %zu", b[i],
+                          i);
 }

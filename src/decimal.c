@@ -5,14 +5,7 @@
 #include "execrec/decimal.h"
 
 #define EXP_MAX 10000
-
-static execrec_err_t reject(execrec_reject_t *rej, const char *code, const char *detail,
-                            const char *s, size_t len) {
-    rej->code = code;
-    snprintf(rej->message, sizeof(rej->message), "%s: \"%.*s%s\"", detail,
-             (int)(len > 40 ? 40 : len), s, len > 40 ? "..." : "");
-    return EXECREC_ERR_REJECT;
-}
+#define QUOTE_MAX 40 /* bytes of the input quoted in a reject message */
 
 static int is_digit(char c) {
     return c >= '0' && c <= '9';
@@ -23,9 +16,12 @@ execrec_err_t execrec_decimal_canon(const char *s, size_t len, char *out, size_t
     size_t i = 0;
     int neg = 0;
     if (len == 0)
-        return reject(rej, EXECREC_REJ_BAD_DECIMAL, "empty decimal", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_DECIMAL, "empty decimal: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     if (len > EXECREC_DECIMAL_INPUT_MAX)
-        return reject(rej, EXECREC_REJ_BAD_DECIMAL, "decimal text too long", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_DECIMAL,
+                              "decimal text too long: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     if (s[0] == '-' || s[0] == '+') {
         neg = s[0] == '-';
         i++;
@@ -37,15 +33,18 @@ execrec_err_t execrec_decimal_canon(const char *s, size_t len, char *out, size_t
     size_t ni = i - ip;
     size_t fp = i, nf = 0;
     if (ni == 0)
-        return reject(rej, EXECREC_REJ_BAD_DECIMAL, "not a decimal number (need a digit first)", s,
-                      len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_DECIMAL,
+                              "not a decimal number (need a digit first): " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     if (i < len && s[i] == '.') {
         fp = ++i;
         while (i < len && is_digit(s[i]))
             i++;
         nf = i - fp;
         if (nf == 0)
-            return reject(rej, EXECREC_REJ_BAD_DECIMAL, "no digit after the decimal point", s, len);
+            return execrec_reject(rej, EXECREC_REJ_BAD_DECIMAL,
+                                  "no digit after the decimal point: " EXECREC_QUOTE_FMT,
+                                  EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     }
     long exp = 0;
     if (i < len && (s[i] == 'e' || s[i] == 'E')) {
@@ -62,14 +61,20 @@ execrec_err_t execrec_decimal_canon(const char *s, size_t len, char *out, size_t
             i++;
         }
         if (i == ep)
-            return reject(rej, EXECREC_REJ_BAD_DECIMAL, "no digit in the exponent", s, len);
+            return execrec_reject(rej, EXECREC_REJ_BAD_DECIMAL,
+                                  "no digit in the exponent: " EXECREC_QUOTE_FMT,
+                                  EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
         if (exp > EXP_MAX)
-            return reject(rej, EXECREC_REJ_DECIMAL_RANGE, "exponent out of range", s, len);
+            return execrec_reject(rej, EXECREC_REJ_DECIMAL_RANGE,
+                                  "exponent out of range: " EXECREC_QUOTE_FMT,
+                                  EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
         if (eneg)
             exp = -exp;
     }
     if (i != len)
-        return reject(rej, EXECREC_REJ_BAD_DECIMAL, "not a decimal number", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_DECIMAL,
+                              "not a decimal number: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
 
     /* Digits D = int digits then fraction digits; the point sits after `point`
      * digits of D once the exponent is applied. */
@@ -77,8 +82,9 @@ execrec_err_t execrec_decimal_canon(const char *s, size_t len, char *out, size_t
     long point = (long)ni + exp;
     long scale = nd - point > 0 ? nd - point : 0;
     if (scale > EXECREC_DECIMAL_FRAC_DIGITS)
-        return reject(rej, EXECREC_REJ_DECIMAL_RANGE, "more than 30 digits after the point", s,
-                      len);
+        return execrec_reject(rej, EXECREC_REJ_DECIMAL_RANGE,
+                              "more than 30 digits after the point: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
 #define DIGIT(k) ((k) < (long)ni ? s[ip + (size_t)(k)] : s[fp + (size_t)((k) - (long)ni)])
     /* Integer part: D[0, point) padded with zeros when point > nd. Skip leading zeros. */
     long first = 0;
@@ -88,8 +94,9 @@ execrec_err_t execrec_decimal_canon(const char *s, size_t len, char *out, size_t
     if (first >= nd && point > nd)
         int_digits = 0; /* all digits zero: padding zeros of zero are not digits */
     if (int_digits > EXECREC_DECIMAL_INT_DIGITS)
-        return reject(rej, EXECREC_REJ_DECIMAL_RANGE, "more than 30 digits before the point", s,
-                      len);
+        return execrec_reject(rej, EXECREC_REJ_DECIMAL_RANGE,
+                              "more than 30 digits before the point: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     size_t o = 0;
     int nonzero = 0;
     for (long k = 0; k < nd; k++)

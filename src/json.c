@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "execrec/json.h"
+#include "execrec/utf8.h"
 
 typedef struct parser_s {
     const unsigned char *s; /* input */
@@ -16,7 +17,7 @@ typedef struct parser_s {
     int nomem;
 } parser_t;
 
-/* A failed parse: returns -1 so callers can `return fail(...)`. */
+/* A failed parse: the reject names the byte offset and the member's key; returns -1 so callers can `return fail(...)`. */
 static int fail(parser_t *p, const char *code, size_t off, const char *fmt, ...)
     EXECREC_PRINTF(4, 5);
 
@@ -26,68 +27,17 @@ static int fail(parser_t *p, const char *code, size_t off, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    p->rej->code = code;
     if (p->key)
-        snprintf(p->rej->message, sizeof(p->rej->message), "%s at byte %zu in field \"%.*s\"",
-                 detail, off, (int)(p->key_len > 60 ? 60 : p->key_len), p->key);
+        execrec_reject(p->rej, code, "%s at byte %zu in field \"%.*s\"", detail, off,
+                       (int)(p->key_len > 60 ? 60 : p->key_len), p->key);
     else
-        snprintf(p->rej->message, sizeof(p->rej->message), "%s at byte %zu", detail, off);
+        execrec_reject(p->rej, code, "%s at byte %zu", detail, off);
     return -1;
 }
 
 static int oom(parser_t *p) {
     p->nomem = 1;
     return -1;
-}
-
-/* Length of the valid UTF-8 sequence starting at s (n bytes available), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        if (n >= 2 && (s[1] & 0xC0) == 0x80)
-            return 2;
-        return 0;
-    }
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xE0 && s[1] < 0xA0) /* overlong */
-            return 0;
-        if (c == 0xED && s[1] > 0x9F) /* UTF-16 surrogate */
-            return 0;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        if (c == 0xF0 && s[1] < 0x90) /* overlong */
-            return 0;
-        if (c == 0xF4 && s[1] > 0x8F) /* above U+10FFFF */
-            return 0;
-        return 4;
-    }
-    return 0; /* continuation byte, C0/C1 (overlong), F5..FF */
-}
-
-int execrec_json_utf8_valid(const char *str, size_t len, size_t *bad_offset) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n = utf8_seq(s + i, len - i);
-        if (!n) {
-            if (bad_offset)
-                *bad_offset = i;
-            return 0;
-        }
-        i += n;
-    }
-    return 1;
 }
 
 /* An unexpected byte: invalid UTF-8 takes precedence over a syntax error, so that a
@@ -98,7 +48,7 @@ static int unexpected(parser_t *p, const char *what) {
                     what);
     unsigned char c = p->s[p->pos];
     if (c >= 0x80) {
-        if (!utf8_seq(p->s + p->pos, p->len - p->pos))
+        if (!execrec_utf8_seq(p->s + p->pos, p->len - p->pos))
             return fail(p, EXECREC_REJ_UTF8, p->pos, "invalid UTF-8 byte 0x%02x", c);
         if (p->pos == 0 && c == 0xEF && p->len >= 3 && p->s[1] == 0xBB && p->s[2] == 0xBF)
             return fail(p, EXECREC_REJ_JSON_SYNTAX, p->pos, "byte order mark not allowed");
@@ -202,7 +152,7 @@ static int parse_string(parser_t *p, const char **out, size_t *out_len) {
         if (c < 0x20)
             return fail(p, EXECREC_REJ_JSON_SYNTAX, i,
                         "raw control byte 0x%02x in string (must be escaped)", c);
-        size_t k = utf8_seq(s + i, n - i);
+        size_t k = execrec_utf8_seq(s + i, n - i);
         if (!k)
             return fail(p, EXECREC_REJ_UTF8, i, "invalid UTF-8 byte 0x%02x in string", c);
         i += k;
@@ -621,6 +571,16 @@ const char *execrec_json_type_name(execrec_json_type_t type) {
         return "object";
     }
     return "unknown";
+}
+
+const char *execrec_json_value_name(const execrec_json_t *v) {
+    if (!v)
+        return "missing";
+    if (v->type == EXECREC_JSON_FALSE)
+        return "false";
+    if (v->type == EXECREC_JSON_TRUE)
+        return "true";
+    return execrec_json_type_name(v->type);
 }
 
 static const char hexdig[] = "0123456789abcdef";

@@ -29,7 +29,6 @@
  *     venue_event_id escaped with '\'). With order_id and event_time it is the
  *     natural key that de-duplicates re-delivered events. A producer could choose
  *     an event_id that looks like a derived key; that only hurts itself. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "execrec/normalise.h"
@@ -212,32 +211,16 @@ static const alias_t *enum_table(execrec_kind_t kind, const char *col, int *stri
     return NULL;
 }
 
-static execrec_err_t rejectf(execrec_reject_t *rej, const char *code, const char *fmt, ...)
-    EXECREC_PRINTF(3, 4);
-
-static execrec_err_t rejectf(execrec_reject_t *rej, const char *code, const char *fmt, ...) {
-    va_list ap;
-    rej->code = code;
-    va_start(ap, fmt);
-    vsnprintf(rej->message, sizeof(rej->message), fmt, ap);
-    va_end(ap);
-    return EXECREC_ERR_REJECT;
-}
-
 /* Prefixes a detail message from decimal.h / timeutil.h with the field name. */
 static execrec_err_t reject_field(execrec_reject_t *rej, const char *col) {
     char detail[sizeof(rej->message)];
     memcpy(detail, rej->message, sizeof(detail));
-    int n = snprintf(rej->message, sizeof(rej->message), "field \"%.64s\": ", col);
-    if (n > 0 && (size_t)n < sizeof(rej->message))
-        memcpy(rej->message + n, detail, strnlen(detail, sizeof(rej->message) - (size_t)n - 1) + 1);
-    rej->message[sizeof(rej->message) - 1] = '\0';
-    return EXECREC_ERR_REJECT;
+    return execrec_reject(rej, rej->code, "field \"%.64s\": %s", col, detail);
 }
 
 static execrec_err_t wrong_type(execrec_reject_t *rej, const char *col, const char *want,
                                 const execrec_json_t *v) {
-    return rejectf(rej, EXECREC_REJ_WRONG_TYPE, "field \"%s\": expected %s, got %s", col, want,
+    return execrec_reject(rej, EXECREC_REJ_WRONG_TYPE, "field \"%s\": expected %s, got %s", col, want,
                    execrec_json_type_name(v->type));
 }
 
@@ -268,9 +251,9 @@ static execrec_err_t norm_enum(execrec_kind_t kind, const char *col, const execr
     while (n && is_space(s[n - 1]))
         n--;
     if (n == 0)
-        return rejectf(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": empty value", col);
+        return execrec_reject(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": empty value", col);
     if (n > EXECREC_TEXT_MAX)
-        return rejectf(rej, EXECREC_REJ_TOO_LONG, "field \"%s\": %zu bytes (limit %d)", col, n,
+        return execrec_reject(rej, EXECREC_REJ_TOO_LONG, "field \"%s\": %zu bytes (limit %d)", col, n,
                        EXECREC_TEXT_MAX);
     char *o = execrec_arena_alloc(arena, n + 1);
     if (!o)
@@ -295,7 +278,7 @@ static execrec_err_t norm_enum(execrec_kind_t kind, const char *col, const execr
             }
         }
         if (strict)
-            return rejectf(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": unknown value \"%.*s\"", col,
+            return execrec_reject(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": unknown value \"%.*s\"", col,
                            (int)(n > 40 ? 40 : n), s);
     }
     *out = o;
@@ -315,20 +298,20 @@ static execrec_err_t norm_int64(const char *col, const execrec_json_t *v, execre
         i++;
     }
     if (i == n)
-        return rejectf(rej, EXECREC_REJ_WRONG_TYPE, "field \"%s\": not an integer", col);
+        return execrec_reject(rej, EXECREC_REJ_WRONG_TYPE, "field \"%s\": not an integer", col);
     uint64_t u = 0;
     for (; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return rejectf(rej, EXECREC_REJ_WRONG_TYPE, "field \"%s\": not an integer: \"%.*s\"",
+            return execrec_reject(rej, EXECREC_REJ_WRONG_TYPE, "field \"%s\": not an integer: \"%.*s\"",
                            col, (int)(n > 40 ? 40 : n), s);
         unsigned d = (unsigned)(s[i] - '0');
         if (u > (UINT64_C(9223372036854775808) - d) / 10)
-            return rejectf(rej, EXECREC_REJ_DECIMAL_RANGE,
+            return execrec_reject(rej, EXECREC_REJ_DECIMAL_RANGE,
                            "field \"%s\": integer out of int64 range", col);
         u = u * 10 + d;
     }
     if (!neg && u > UINT64_C(9223372036854775807))
-        return rejectf(rej, EXECREC_REJ_DECIMAL_RANGE, "field \"%s\": integer out of int64 range",
+        return execrec_reject(rej, EXECREC_REJ_DECIMAL_RANGE, "field \"%s\": integer out of int64 range",
                        col);
     char tmp[24], *p = tmp + sizeof(tmp);
     *--p = '\0';
@@ -439,13 +422,13 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
     while (i < len && is_space(json[i]))
         i++;
     if (i == len)
-        return rejectf(rej, EXECREC_REJ_EMPTY, "empty message (%zu bytes)", len);
+        return execrec_reject(rej, EXECREC_REJ_EMPTY, "empty message (%zu bytes)", len);
     execrec_json_t *root;
     execrec_err_t err = execrec_json_parse(json, len, arena, &root, rej);
     if (err != EXECREC_OK)
         return err;
     if (root->type != EXECREC_JSON_OBJECT)
-        return rejectf(rej, EXECREC_REJ_JSON_NOT_OBJECT, "payload is a JSON %s, not an object",
+        return execrec_reject(rej, EXECREC_REJ_JSON_NOT_OBJECT, "payload is a JSON %s, not an object",
                        execrec_json_type_name(root->type));
 
     int ncols;
@@ -465,7 +448,7 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
         const execrec_json_t *v = execrec_json_get(root, def->name);
         if (!v || v->type == EXECREC_JSON_NULL) {
             if (def->required)
-                return rejectf(rej, EXECREC_REJ_MISSING, "required field \"%s\" is %s", def->name,
+                return execrec_reject(rej, EXECREC_REJ_MISSING, "required field \"%s\" is %s", def->name,
                                v ? "null" : "missing");
             continue;
         }
@@ -476,10 +459,10 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
             if (v->type != EXECREC_JSON_STRING && v->type != EXECREC_JSON_NUMBER)
                 return wrong_type(rej, def->name, "a string", v);
             if (v->len > EXECREC_TEXT_MAX)
-                return rejectf(rej, EXECREC_REJ_TOO_LONG, "field \"%s\": %zu bytes (limit %d)",
+                return execrec_reject(rej, EXECREC_REJ_TOO_LONG, "field \"%s\": %zu bytes (limit %d)",
                                def->name, v->len, EXECREC_TEXT_MAX);
             if (def->required && is_blank(v->str, v->len))
-                return rejectf(rej, EXECREC_REJ_MISSING, "required field \"%s\" is %s",
+                return execrec_reject(rej, EXECREC_REJ_MISSING, "required field \"%s\" is %s",
                                def->name, v->len ? "blank" : "empty");
             *out = v->str; /* already NUL-terminated in the arena */
             *out_len = v->len;
@@ -494,7 +477,7 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
              * tables say so too, with a check constraint, see 0001_schema.sql). */
             if (err == EXECREC_OK && (kind == EXECREC_KIND_ORDER || kind == EXECREC_KIND_TRADE) &&
                 !strcmp(def->name, "quantity") && !decimal_positive(*out))
-                return rejectf(rej, EXECREC_REJ_QUANTITY, "field \"quantity\": must be > 0, got %s",
+                return execrec_reject(rej, EXECREC_REJ_QUANTITY, "field \"quantity\": must be > 0, got %s",
                                *out);
             break;
         case EXECREC_COL_TIME: {

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include "execrec/buf.h"
 #include "execrec/registry.h"
+#include "execrec/timeutil.h"
 
 #define ANSWER_MAX (4 * 1024 * 1024) /* the largest answer read: a schema file's limit */
 
@@ -21,12 +22,6 @@ struct execrec_registry_s {
     int64_t fail_until_ms; /* after a transport error: answer with last_error until then */
     char last_error[384];
 };
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int execrec_registry_is_url(const char *s) {
     return s && (!strncmp(s, "http://", 7) || !strncmp(s, "https://", 8));
@@ -96,7 +91,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *opaque) {
 static execrec_err_t request(execrec_registry_t *sr, const char *path, const char *post,
                              long *status, execrec_buf_t *answer, char *errstr,
                              size_t errstr_size) {
-    if (sr->fail_until_ms && now_ms() < sr->fail_until_ms) {
+    if (sr->fail_until_ms && execrec_time_monotonic_ms() < sr->fail_until_ms) {
         execrec_errstr(errstr, errstr_size, "%s (not retried for %d ms)", sr->last_error,
                        EXECREC_REGISTRY_RETRY_MS);
         return EXECREC_ERR_IO;
@@ -138,7 +133,7 @@ static execrec_err_t request(execrec_registry_t *sr, const char *path, const cha
         snprintf(sr->last_error, sizeof(sr->last_error), "schema registry %s%s: %s", sr->shown,
                  path, curl_easy_strerror(cc));
     }
-    sr->fail_until_ms = now_ms() + EXECREC_REGISTRY_RETRY_MS;
+    sr->fail_until_ms = execrec_time_monotonic_ms() + EXECREC_REGISTRY_RETRY_MS;
     execrec_errstr(errstr, errstr_size, "%s", sr->last_error);
     return EXECREC_ERR_IO;
 }

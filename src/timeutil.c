@@ -1,20 +1,14 @@
 /* RFC 3339 and epoch parsing to microseconds, and timestamptz text formatting.
  * Hand-written rather than strptime/timegm: those depend on the locale and TZ, do
  * not take fractions or "+HH:MM", and silently normalise Feb 30 to Mar 2. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include "execrec/timeutil.h"
-#include "execrec/normalise.h"
 
-static execrec_err_t reject(execrec_reject_t *rej, const char *code, const char *detail,
-                            const char *s, size_t len) {
-    rej->code = code;
-    snprintf(rej->message, sizeof(rej->message), "%s: \"%.*s%s\"", detail,
-             (int)(len > 48 ? 48 : len), s, len > 48 ? "..." : "");
-    return EXECREC_ERR_REJECT;
-}
+#define QUOTE_MAX 48 /* bytes of the input quoted in a reject message */
 
 /* Howard Hinnant's days_from_civil. */
 int64_t execrec_time_days_from_civil(int64_t y, int m, int d) {
@@ -26,7 +20,9 @@ int64_t execrec_time_days_from_civil(int64_t y, int m, int d) {
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+/* Howard Hinnant's civil_from_days. */
+void execrec_time_civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+    assert(y && m && d);
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     int64_t doe = z - era * 146097;
@@ -63,7 +59,9 @@ static int days_in_month(int y, int m) {
 static execrec_err_t check_range(int64_t us, int64_t *out, execrec_reject_t *rej, const char *s,
                                  size_t len) {
     if (us < EXECREC_TIME_MIN_US || us >= EXECREC_TIME_MAX_US)
-        return reject(rej, EXECREC_REJ_TIME_RANGE, "time outside [1970-01-01, 2200-01-01)", s, len);
+        return execrec_reject(rej, EXECREC_REJ_TIME_RANGE,
+                              "time outside [1970-01-01, 2200-01-01): " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     *out = us;
     return EXECREC_OK;
 }
@@ -93,8 +91,11 @@ execrec_err_t execrec_time_parse_epoch(const char *s, size_t len, int64_t *us,
         for (i = 1; i < len && (is_digit(s[i]) || s[i] == '.'); i++)
             ;
         if (i == len && len > 1)
-            return reject(rej, EXECREC_REJ_TIME_RANGE, "negative epoch (before 1970)", s, len);
-        return reject(rej, EXECREC_REJ_BAD_TIME, "not an epoch", s, len);
+            return execrec_reject(rej, EXECREC_REJ_TIME_RANGE,
+                                  "negative epoch (before 1970): " EXECREC_QUOTE_FMT,
+                                  EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
+        return execrec_reject(rej, EXECREC_REJ_BAD_TIME, "not an epoch: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     }
     uint64_t n = 0;
     int ndig = 0;
@@ -106,29 +107,38 @@ execrec_err_t execrec_time_parse_epoch(const char *s, size_t len, int64_t *us,
         i++;
     }
     if (i == 0)
-        return reject(rej, EXECREC_REJ_BAD_TIME, "not a time (RFC 3339 or epoch)", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_TIME,
+                              "not a time (RFC 3339 or epoch): " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     if (ndig > 19) /* >= 1e19 before leading zeros were skipped: beyond ns range */
-        return reject(rej, EXECREC_REJ_TIME_RANGE, "epoch too large", s, len);
+        return execrec_reject(rej, EXECREC_REJ_TIME_RANGE, "epoch too large: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     int64_t frac = 0;
     int has_frac = 0;
     if (i < len && s[i] == '.') {
         i++;
         if (fraction_us(s, len, &i, &frac) < 0)
-            return reject(rej, EXECREC_REJ_BAD_TIME, "epoch fraction needs 1 to 9 digits", s, len);
+            return execrec_reject(rej, EXECREC_REJ_BAD_TIME,
+                                  "epoch fraction needs 1 to 9 digits: " EXECREC_QUOTE_FMT,
+                                  EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
         has_frac = 1;
     }
     if (i != len)
-        return reject(rej, EXECREC_REJ_BAD_TIME, "not an epoch (digits, optional fraction)", s,
-                      len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_TIME,
+                              "not an epoch (digits, optional fraction): " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     int64_t v;
     if (n < UINT64_C(100000000000)) {
         if (n > (uint64_t)(EXECREC_TIME_MAX_US / 1000000))
-            return reject(rej, EXECREC_REJ_TIME_RANGE, "time outside [1970-01-01, 2200-01-01)", s,
-                          len);
+            return execrec_reject(rej, EXECREC_REJ_TIME_RANGE,
+                                  "time outside [1970-01-01, 2200-01-01): " EXECREC_QUOTE_FMT,
+                                  EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
         v = (int64_t)n * 1000000 + frac;
     } else if (has_frac) {
-        return reject(rej, EXECREC_REJ_BAD_TIME,
-                      "a fraction is only allowed on a seconds epoch (below 1e11)", s, len);
+        return execrec_reject(
+            rej, EXECREC_REJ_BAD_TIME,
+            "a fraction is only allowed on a seconds epoch (below 1e11): " EXECREC_QUOTE_FMT,
+            EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     } else if (n < UINT64_C(100000000000000)) {
         v = (int64_t)n * 1000;
     } else if (n < UINT64_C(100000000000000000)) {
@@ -142,7 +152,8 @@ execrec_err_t execrec_time_parse_epoch(const char *s, size_t len, int64_t *us,
 execrec_err_t execrec_time_parse_text(const char *s, size_t len, int64_t *us,
                                       execrec_reject_t *rej) {
     if (len == 0)
-        return reject(rej, EXECREC_REJ_BAD_TIME, "empty time", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_TIME, "empty time: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     /* Digits only (with an optional fraction): an epoch in a string. */
     if (len < 10 || s[4] != '-')
         return execrec_time_parse_epoch(s, len, us, rej);
@@ -152,28 +163,39 @@ execrec_err_t execrec_time_parse_text(const char *s, size_t len, int64_t *us,
         d = digits(s + 8, 2);
     }
     if (y < 0 || mo < 0 || d < 0)
-        return reject(rej, EXECREC_REJ_BAD_TIME, "bad date (want YYYY-MM-DD)", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_TIME,
+                              "bad date (want YYYY-MM-DD): " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     if (len == 10)
-        return reject(rej, EXECREC_REJ_BAD_TIME, "date without time and zone", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_TIME,
+                              "date without time and zone: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     if (len < 19 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
         s[16] != ':' || (h = digits(s + 11, 2)) < 0 || (mi = digits(s + 14, 2)) < 0 ||
         (se = digits(s + 17, 2)) < 0)
-        return reject(rej, EXECREC_REJ_BAD_TIME, "bad time of day (want THH:MM:SS)", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_TIME,
+                              "bad time of day (want THH:MM:SS): " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
-        return reject(rej, EXECREC_REJ_BAD_TIME, "no such date", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_TIME, "no such date: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     if (h > 23 || mi > 59 || se > 60)
-        return reject(rej, EXECREC_REJ_BAD_TIME, "no such time of day", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_TIME, "no such time of day: " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     size_t i = 19;
     int64_t frac = 0;
     if (i < len && s[i] == '.') {
         i++;
         if (fraction_us(s, len, &i, &frac) < 0)
-            return reject(rej, EXECREC_REJ_BAD_TIME, "fractional seconds need 1 to 9 digits", s,
-                          len);
+            return execrec_reject(rej, EXECREC_REJ_BAD_TIME,
+                                  "fractional seconds need 1 to 9 digits: " EXECREC_QUOTE_FMT,
+                                  EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     }
     if (i == len)
-        return reject(rej, EXECREC_REJ_BAD_TIME,
-                      "time zone missing (add Z or an offset such as +00:00)", s, len);
+        return execrec_reject(
+            rej, EXECREC_REJ_BAD_TIME,
+            "time zone missing (add Z or an offset such as +00:00): " EXECREC_QUOTE_FMT,
+            EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     int64_t off_s = 0;
     if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
         off_s = 0;
@@ -188,10 +210,14 @@ execrec_err_t execrec_time_parse_text(const char *s, size_t len, int64_t *us,
             om = digits(s + i + 3, 2);
         }
         if (oh < 0 || om < 0 || oh > 23 || om > 59)
-            return reject(rej, EXECREC_REJ_BAD_TIME, "bad zone offset (want +HH:MM)", s, len);
+            return execrec_reject(rej, EXECREC_REJ_BAD_TIME,
+                                  "bad zone offset (want +HH:MM): " EXECREC_QUOTE_FMT,
+                                  EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
         off_s = sign * (oh * 3600 + om * 60);
     } else {
-        return reject(rej, EXECREC_REJ_BAD_TIME, "bad time zone (want Z or +HH:MM)", s, len);
+        return execrec_reject(rej, EXECREC_REJ_BAD_TIME,
+                              "bad time zone (want Z or +HH:MM): " EXECREC_QUOTE_FMT,
+                              EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
     }
     int64_t secs = execrec_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off_s;
     return check_range(secs * 1000000 + frac, us, rej, s, len);
@@ -216,7 +242,7 @@ size_t execrec_time_format(int64_t us, char *out, size_t out_size) {
     }
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    execrec_time_civil_from_days(days, &y, &m, &d);
     char tmp[48], *o = tmp;
     if (y >= 0 && y <= 9999) {
         *o++ = (char)('0' + y / 1000);

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/buf.h"
-#include "execrec/json.h"
+#include "execrec/utf8.h"
+#include "execrec/timeutil.h"
 #include "execrec/log.h"
 #include "execrec/normalise.h"
 #include "execrec/pg.h"
@@ -250,7 +251,7 @@ static void copy_hex(execrec_buf_t *b, const void *p, size_t n) {
 /* @returns 1 when p holds valid UTF-8 without NUL (storable as PostgreSQL text).
  * The one definition of valid UTF-8 is the JSON parser's. */
 static int text_ok(const void *p, size_t n) {
-    return memchr(p, 0, n) == NULL && execrec_json_utf8_valid(p, n, NULL);
+    return memchr(p, 0, n) == NULL && execrec_utf8_valid(p, n, NULL);
 }
 
 /* Appends the Kafka coordinates shared by rows and rejects. Keys that are not

@@ -28,7 +28,7 @@
 
 #include <stddef.h>
 #include "execrec/err.h"
-#include "execrec/record.h"
+#include "execrec/reject.h"
 
 #define EXECREC_DECIMAL_INT_DIGITS 30
 #define EXECREC_DECIMAL_FRAC_DIGITS 30

@@ -32,7 +32,7 @@
 #include "execrec/err.h"
 #include "execrec/arena.h"
 #include "execrec/buf.h"
-#include "execrec/record.h"
+#include "execrec/reject.h"
 
 #define EXECREC_JSON_MAX_DEPTH 64 /* arrays/objects nested deeper are rejected */
 
@@ -81,12 +81,9 @@ const execrec_json_t *execrec_json_getn(const execrec_json_t *obj, const char *k
 
 /** @returns "null", "boolean", "number", "string", "array" or "object". */
 const char *execrec_json_type_name(execrec_json_type_t type);
-
-/** Checks that s[0..len) is valid UTF-8 (as the parser defines it: no overlongs, no
- *  surrogates, nothing above U+10FFFF; NUL bytes are valid UTF-8 here).
- *  @returns 1 if valid; 0 and *bad_offset (if not NULL) = offset of the first bad
- *  byte otherwise. Useful for ingest_rejects' payload text column. */
-int execrec_json_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+/** Names what v holds, for error messages that show the value: "missing" when v is
+ *  NULL, "false" or "true" for a boolean, else execrec_json_type_name(v->type). */
+const char *execrec_json_value_name(const execrec_json_t *v);
 
 /** Appends s[0..len) to buf as a quoted JSON string: '"' and '\\' escaped, control
  *  bytes as \b \f \n \r \t or \u00XX (so NUL becomes \u0000, which our parser then

@@ -19,9 +19,4 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
                                      execrec_arena_t *arena, execrec_record_t *rec,
                                      execrec_reject_t *rej) EXECREC_MUSTCHECK;
 
-/** Formats microseconds since the epoch as PostgreSQL timestamptz text,
- *  "YYYY-MM-DD HH:MM:SS.ffffff+00" (fraction omitted when zero) into out (>= 40 bytes).
- *  @returns the length written. */
-size_t execrec_time_format(int64_t us, char *out, size_t out_size);
-
 #endif

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "execrec/err.h"
 #include "execrec/arena.h"
+#include "execrec/reject.h" /* the reject type and codes, for every user of records */
 
 typedef enum execrec_kind_e {
     EXECREC_KIND_ORDER = 0,
@@ -38,37 +39,6 @@ typedef struct execrec_coldef_s {
 
 #define EXECREC_COL_MAX 24        /* no kind has more columns than this */
 #define EXECREC_TEXT_MAX 1024     /* longest accepted text field, in bytes */
-
-/** Stable reject reason codes, stored in ingest_rejects.reason. */
-#define EXECREC_REJ_EMPTY "empty_message"
-#define EXECREC_REJ_TOO_LARGE "message_too_large"
-#define EXECREC_REJ_UTF8 "invalid_utf8"
-#define EXECREC_REJ_JSON_SYNTAX "json_syntax"
-#define EXECREC_REJ_JSON_NOT_OBJECT "json_not_object"
-#define EXECREC_REJ_JSON_NUL "nul_in_string"
-#define EXECREC_REJ_JSON_DEPTH "json_too_deep"
-#define EXECREC_REJ_DUP_FIELD "duplicate_field"
-#define EXECREC_REJ_MISSING "missing_field"
-#define EXECREC_REJ_WRONG_TYPE "wrong_type"
-#define EXECREC_REJ_BAD_DECIMAL "bad_decimal"
-#define EXECREC_REJ_DECIMAL_RANGE "decimal_out_of_range"
-#define EXECREC_REJ_BAD_TIME "bad_time"
-#define EXECREC_REJ_TIME_RANGE "time_out_of_range"
-#define EXECREC_REJ_BAD_ENUM "bad_enum"
-#define EXECREC_REJ_QUANTITY "non_positive_quantity" /* order/trade quantity <= 0 */
-#define EXECREC_REJ_TOO_LONG "field_too_long"
-#define EXECREC_REJ_AVRO_TRUNCATED "avro_truncated"
-#define EXECREC_REJ_AVRO_BAD "avro_bad_data"
-#define EXECREC_REJ_AVRO_SCHEMA "avro_unknown_schema"
-#define EXECREC_REJ_FORMAT "unknown_format"
-#define EXECREC_REJ_PG "pg_refused"
-
-/** Why a message was not turned into a record. code is one of EXECREC_REJ_*
- *  (static storage); message is human detail naming the field where one applies. */
-typedef struct execrec_reject_s {
-    const char *code;
-    char message[256];
-} execrec_reject_t;
 
 /** One normalised message. All pointers point into the arena given to the
  *  normaliser and live until that arena is reset. val[i] is the text of column i of

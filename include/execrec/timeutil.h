@@ -1,6 +1,6 @@
 /* Times: RFC 3339 text and integer epochs -> microseconds since 1970-01-01 UTC, the
- * resolution of PostgreSQL timestamptz. (Formatting is execrec_time_format in
- * normalise.h, implemented in timeutil.c.)
+ * resolution of PostgreSQL timestamptz; timestamptz text formatting; civil dates;
+ * the monotonic clock.
  *
  * RFC 3339 text, decisions:
  *   - "YYYY-MM-DD" 'T' | 't' | ' ' "HH:MM:SS" [ '.' 1-9 digits ] zone;
@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "execrec/err.h"
-#include "execrec/record.h"
+#include "execrec/reject.h"
 
 #define EXECREC_TIME_MIN_US INT64_C(0)                /* 1970-01-01T00:00:00Z */
 #define EXECREC_TIME_MAX_US INT64_C(7258118400000000) /* 2200-01-01T00:00:00Z, excluded */
@@ -47,6 +47,15 @@ execrec_err_t execrec_time_parse_epoch(const char *s, size_t len, int64_t *us,
 
 /** @returns days since 1970-01-01 of a proleptic Gregorian date (m 1-12). */
 int64_t execrec_time_days_from_civil(int64_t y, int m, int d);
+
+/** The inverse: days since 1970-01-01 (any sign) -> proleptic Gregorian year, month
+ *  (1-12) and day (1-31). */
+void execrec_time_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
+/** Formats microseconds since the epoch as PostgreSQL timestamptz text,
+ *  "YYYY-MM-DD HH:MM:SS.ffffff+00" (fraction omitted when zero) into out (>= 40 bytes).
+ *  @returns the length written. */
+size_t execrec_time_format(int64_t us, char *out, size_t out_size);
 
 /** @returns milliseconds of CLOCK_MONOTONIC (for timeouts and rates; not a date). */
 int64_t execrec_time_monotonic_ms(void);

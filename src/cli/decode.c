@@ -12,6 +12,7 @@
 #include "execrec/codec.h"
 #include "execrec/config.h"
 #include "execrec/json.h"
+#include "execrec/utf8.h"
 #include "execrec/record.h"
 #include "cli_common.h"
 
@@ -124,7 +125,7 @@ static int decode_stream(FILE *in, const char *file, execrec_codec_t *codec, exe
             execrec_buf_puts(&out, ",\"message\":");
             /* Messages may quote invalid input: keep the output valid UTF-8. */
             size_t mlen = strlen(rej.message), bad;
-            if (!execrec_json_utf8_valid(rej.message, mlen, &bad))
+            if (!execrec_utf8_valid(rej.message, mlen, &bad))
                 mlen = bad;
             execrec_json_append_string(&out, rej.message, mlen);
             execrec_buf_puts(&out, "}\n");

@@ -9,6 +9,7 @@
 #include "execrec/arena.h"
 #include "execrec/avro.h"
 #include "execrec/json.h"
+#include "execrec/utf8.h"
 #include "fuzz_avro_check.h"
 
 /* Output bound: at most OUT_PER_BYTE bytes of JSON per input byte plus OUT_CONST.
@@ -329,7 +330,7 @@ static int check_ok(int s, const uint8_t *body, size_t len, const execrec_buf_t 
     if (tlen > OUT_PER_BYTE * len + OUT_CONST)
         return fail(why, why_size, "%zu bytes of output for %zu of input", tlen, len);
     size_t bad = 0;
-    if (!execrec_json_utf8_valid(text, tlen, &bad))
+    if (!execrec_utf8_valid(text, tlen, &bad))
         return fail(why, why_size, "output is not UTF-8 at byte %zu", bad);
     /* JSON's control characters, U+0000-U+001F, must be escaped (DEL need not be,
      * and strings keep it raw). */

@@ -8,7 +8,9 @@
 #include "execrec/codec.h"
 #include "execrec/decimal.h"
 #include "execrec/json.h"
+#include "execrec/utf8.h"
 #include "execrec/normalise.h"
+#include "execrec/timeutil.h"
 #include "fuzz_check.h"
 
 #define N_FORMATS 3
@@ -226,7 +228,7 @@ static int check_record(execrec_kind_t kind, const execrec_record_t *rec, char *
         if (strlen(v) != len)
             return fail(why, why_size, "column %s: len %zu but strlen %zu (NUL inside?)", name,
                         len, strlen(v));
-        if (!execrec_json_utf8_valid(v, len, NULL))
+        if (!execrec_utf8_valid(v, len, NULL))
             return fail(why, why_size, "column %s: invalid UTF-8", name);
         int ok = 1;
         switch (cols[i].type) {

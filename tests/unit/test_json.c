@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/json.h"
+#include "execrec/utf8.h"
 
 static execrec_arena_t *arena;
 
@@ -170,10 +171,10 @@ START_TEST(test_utf8) {
     bad("\xef\xbb\xbf{}", EXECREC_REJ_JSON_SYNTAX); /* BOM */
     bad("[1]\xc3\xa9", EXECREC_REJ_JSON_SYNTAX);    /* valid but out of place */
     size_t off = 99;
-    ck_assert_int_eq(execrec_json_utf8_valid("ab\xc3\xa9", 4, &off), 1);
-    ck_assert_int_eq(execrec_json_utf8_valid("ab\xc3(", 4, &off), 0);
+    ck_assert_int_eq(execrec_utf8_valid("ab\xc3\xa9", 4, &off), 1);
+    ck_assert_int_eq(execrec_utf8_valid("ab\xc3(", 4, &off), 0);
     ck_assert_uint_eq(off, 2);
-    ck_assert_int_eq(execrec_json_utf8_valid("a\0b", 3, &off), 1);
+    ck_assert_int_eq(execrec_utf8_valid("a\0b", 3, &off), 1);
 }
 END_TEST
 
