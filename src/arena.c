@@ -1,5 +1,6 @@
 /* Bump allocator in chained blocks. Reset keeps the first block so that steady
  * state decoding does no malloc at all; oversized requests get a block of their own. */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +53,18 @@ void execrec_arena_destroy(execrec_arena_t *arena) {
 }
 
 void *execrec_arena_alloc(execrec_arena_t *arena, size_t n) {
+    assert(arena && arena->head);
+    /* Checked before rounding up: rounded first, a request within 15 bytes of
+     * SIZE_MAX wrapped to 0 and got a 16-byte allocation. */
+    if (n > SIZE_MAX - 15 - sizeof(block_t))
+        return NULL;
     n = (n + 15) & ~(size_t)15;
     if (n == 0)
         n = 16;
     block_t *b = arena->head;
+    assert(b->used <= b->size);
     if (b->size - b->used < n) {
         size_t size = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
-        if (n > SIZE_MAX - sizeof(block_t))
-            return NULL;
         block_t *nb = block_new(size);
         if (!nb)
             return NULL;
@@ -80,6 +85,9 @@ void *execrec_arena_alloc(execrec_arena_t *arena, size_t n) {
 }
 
 char *execrec_arena_strndup(execrec_arena_t *arena, const char *s, size_t n) {
+    assert(s || n == 0);
+    if (n == SIZE_MAX) /* n + 1 would wrap */
+        return NULL;
     char *p = execrec_arena_alloc(arena, n + 1);
     if (!p)
         return NULL;
@@ -89,6 +97,7 @@ char *execrec_arena_strndup(execrec_arena_t *arena, const char *s, size_t n) {
 }
 
 void execrec_arena_reset(execrec_arena_t *arena) {
+    assert(arena && arena->head);
     /* Keep the oldest block (the first one allocated, of ARENA_BLOCK size). */
     block_t *b = arena->head;
     while (b->next) {

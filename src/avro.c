@@ -518,43 +518,17 @@ const char *execrec_avro_contract_schema(execrec_kind_t kind, size_t *len) {
 
 execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
                                                 size_t errstr_size) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        execrec_errstr(errstr, errstr_size, "%s: %s", path, strerror(errno));
+    execrec_buf_t b = EXECREC_BUF_INIT;
+    if (execrec_buf_read_file(&b, path, SCHEMA_FILE_MAX, errstr, errstr_size)) {
+        execrec_buf_free(&b);
         return NULL;
     }
-    execrec_buf_t b = EXECREC_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-        if (b.len + n > SCHEMA_FILE_MAX) {
-            execrec_errstr(errstr, errstr_size, "%s: larger than %d bytes", path, SCHEMA_FILE_MAX);
-            goto fail;
-        }
-        execrec_buf_append(&b, chunk, n);
-    }
-    if (ferror(fp)) {
-        execrec_errstr(errstr, errstr_size, "%s: read error", path);
-        goto fail;
-    }
-    if (b.oom) {
-        execrec_errstr(errstr, errstr_size, "%s: out of memory", path);
-        goto fail;
-    }
-    fclose(fp);
-    fp = NULL;
     char why[256];
-    execrec_avro_schema_t *schema = execrec_avro_schema_new(b.data ? b.data : "", b.len, why,
-                                                            sizeof(why));
+    execrec_avro_schema_t *schema = execrec_avro_schema_new(b.data, b.len, why, sizeof(why));
     if (!schema)
         execrec_errstr(errstr, errstr_size, "%s: %s", path, why);
     execrec_buf_free(&b);
     return schema;
-fail:
-    if (fp)
-        fclose(fp);
-    execrec_buf_free(&b);
-    return NULL;
 }
 
 /* ------------------------------------------------------------- the decoder */

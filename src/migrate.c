@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "execrec/buf.h"
 #include "execrec/log.h"
 #include "execrec/migrate.h"
 #include "execrec/pg.h"
@@ -123,43 +124,14 @@ static execrec_err_t miglist_add(miglist_t *list, const char *name, unsigned cha
 /* Reads a whole file, NUL-terminated (migrations are executed as C strings). */
 static execrec_err_t read_file(const char *path, unsigned char **data, size_t *len, char *errstr,
                                size_t errstr_size) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(errstr, errstr_size, "cannot open %s: %s", path, strerror(errno));
-        return EXECREC_ERR_IO;
+    execrec_buf_t b = EXECREC_BUF_INIT;
+    execrec_err_t err = execrec_buf_read_file(&b, path, 0, errstr, errstr_size);
+    if (err) {
+        execrec_buf_free(&b);
+        return err;
     }
-    size_t cap = 4096, n = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            unsigned char *p = realloc(buf, cap * 2);
-            if (!p) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = p;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, fp);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int failed = ferror(fp);
-    fclose(fp);
-    if (!buf) {
-        snprintf(errstr, errstr_size, "out of memory reading %s", path);
-        return EXECREC_ERR_NOMEM;
-    }
-    if (failed) {
-        free(buf);
-        snprintf(errstr, errstr_size, "cannot read %s", path);
-        return EXECREC_ERR_IO;
-    }
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
+    *len = b.len;
+    *data = (unsigned char *)execrec_buf_steal(&b);
     return EXECREC_OK;
 }
 

@@ -16,7 +16,8 @@ typedef struct execrec_buf_s {
 
 #define EXECREC_BUF_INIT {NULL, 0, 0, 0}
 
-/** Ensures room for extra more bytes (plus NUL). @returns 0, or -1 on OOM. */
+/** Ensures room for extra more bytes (plus NUL). @returns 0, or -1 on OOM, which
+ *  includes a len + extra that does not fit in a size_t (buf->oom is then set). */
 int execrec_buf_reserve(execrec_buf_t *buf, size_t extra);
 /** Appends n bytes. @returns 0, or -1 on OOM (and sets buf->oom). */
 int execrec_buf_append(execrec_buf_t *buf, const void *p, size_t n);
@@ -27,6 +28,14 @@ int execrec_buf_printf(execrec_buf_t *buf, const char *fmt, ...) EXECREC_PRINTF(
 void execrec_buf_reset(execrec_buf_t *buf);
 /** Frees the memory; the buffer is EXECREC_BUF_INIT again. */
 void execrec_buf_free(execrec_buf_t *buf);
+/** Appends the whole content of the file at path to buf; max > 0 refuses a file
+ *  larger than max bytes. On success buf->data is never NULL (an empty file gives "").
+ *  @returns EXECREC_OK; EXECREC_ERR_IO ("<path>: <strerror>" when it cannot be
+ *           opened, "<path>: read error"); EXECREC_ERR_INVALID ("<path>: larger than
+ *           <max> bytes"); EXECREC_ERR_NOMEM ("<path>: out of memory", buf->oom set).
+ *           On IO/INVALID errors buf is as it was. */
+execrec_err_t execrec_buf_read_file(execrec_buf_t *buf, const char *path, size_t max, char *errstr,
+                                    size_t errstr_size) EXECREC_MUSTCHECK;
 /** Hands the data to the caller (who frees it) and resets the buffer. NULL if empty. */
 char *execrec_buf_steal(execrec_buf_t *buf);
 
