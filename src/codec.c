@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/codec.h"
+#include "execrec/avro_decode.h"
 #include "execrec/normalise.h"
 
 struct execrec_codec_s {
@@ -65,7 +66,7 @@ static execrec_err_t decode_avro(execrec_codec_t *codec, execrec_kind_t kind,
     execrec_buf_reset(json);
     execrec_err_t err =
         schema ? execrec_avro_to_json(schema, value, len, json, rej)
-               : execrec_avro_confluent_to_json(codec->conf.registry, value, len, json, rej);
+               : execrec_avro_confluent_to_json(codec->conf.schemas, value, len, json, rej);
     if (err != EXECREC_OK) {
         if (json->oom) /* sticky: start afresh next time */
             execrec_buf_free(json);
@@ -100,7 +101,7 @@ execrec_err_t execrec_codec_decode(execrec_codec_t *codec, execrec_kind_t kind,
 
     /* Confluent's magic byte first: a JSON text never starts with NUL. */
     if (b[0] == 0x00) {
-        if (!codec->conf.registry)
+        if (!codec->conf.schemas)
             return execrec_reject(rej, EXECREC_REJ_AVRO_SCHEMA,
                                   "Confluent Avro message (magic byte 0) but no schema registry is "
                                   "configured");

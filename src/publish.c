@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/arena.h"
+#include "execrec/avro_encode.h"
 #include "execrec/buf.h"
 #include "execrec/json.h"
 #include "execrec/kafka.h"
@@ -118,6 +119,19 @@ void execrec_publisher_destroy(execrec_publisher_t *pub) {
     free(pub);
 }
 
+/* @returns the text of the contract's schema for kind (schemas/<kind>.avsc, as
+ * built in) and sets *len, or NULL if it was not built in. */
+static const char *contract_schema(execrec_kind_t kind, size_t *len) {
+    char name[64];
+    snprintf(name, sizeof(name), "%s.avsc", execrec_kind_name(kind));
+    for (const execrec_avro_file_t *f = execrec_avro_schemas_embedded; f->name; f++)
+        if (!strcmp(f->name, name)) {
+            *len = f->len;
+            return (const char *)f->data;
+        }
+    return NULL;
+}
+
 /* Parses the kind's schema and finds its id, once per kind (a failure is retried
  * at the next record: the registry may be back). */
 static execrec_err_t avro_resolve(execrec_publisher_t *pub, execrec_kind_t kind, char *errstr,
@@ -129,7 +143,7 @@ static execrec_err_t avro_resolve(execrec_publisher_t *pub, execrec_kind_t kind,
     const char *text = pub->conf.avro_schema[kind];
     if (text)
         len = strlen(text);
-    else if (!(text = execrec_avro_contract_schema(kind, &len))) {
+    else if (!(text = contract_schema(kind, &len))) {
         execrec_errstr(errstr, errstr_size, "no Avro schema for %s", execrec_kind_name(kind));
         return EXECREC_ERR_INVALID;
     }
@@ -152,7 +166,7 @@ static execrec_err_t avro_resolve(execrec_publisher_t *pub, execrec_kind_t kind,
     } else {
         const char *name = execrec_avro_schema_name(ak->schema);
         if (!pub->conf.offline || !name ||
-            execrec_avro_registry_find_name(pub->conf.offline, name, &ak->id) < 0) {
+            execrec_schemamap_find_name(pub->conf.offline, name, &ak->id) < 0) {
             execrec_errstr(
                 errstr, errstr_size,
                 "Avro needs a schema id for %s: give a Schema Registry URL, or a registry "

@@ -238,6 +238,6 @@ static execrec_avro_schema_t *fetch_cb(void *opaque, int32_t id, char *errstr, s
     return schema;
 }
 
-void execrec_registry_attach(execrec_registry_t *sr, execrec_avro_registry_t *reg) {
-    execrec_avro_registry_set_fetch(reg, fetch_cb, sr);
+void execrec_registry_attach(execrec_registry_t *sr, execrec_schemamap_t *map) {
+    execrec_schemamap_set_fetch(map, fetch_cb, sr);
 }

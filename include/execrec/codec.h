@@ -9,6 +9,7 @@
 #include "execrec/arena.h"
 #include "execrec/record.h"
 #include "execrec/avro.h"
+#include "execrec/schemamap.h"
 
 typedef enum execrec_format_e {
     EXECREC_FORMAT_AUTO = 0, /* JSON object, or Confluent Avro when byte 0 is 0 */
@@ -22,7 +23,7 @@ typedef struct execrec_codec_conf_s {
     size_t max_message_bytes;                  /* 0 = EXECREC_MAX_MESSAGE_DEFAULT */
     execrec_format_t format[EXECREC_KIND__CNT];
     const execrec_avro_schema_t *plain_schema[EXECREC_KIND__CNT]; /* borrowed */
-    const execrec_avro_registry_t *registry;   /* borrowed; NULL: no Confluent Avro */
+    const execrec_schemamap_t *schemas; /* borrowed; NULL: no Confluent Avro */
 } execrec_codec_conf_t;
 
 typedef struct execrec_codec_s execrec_codec_t;

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <librdkafka/rdkafka.h>
-#include "execrec/avro.h"
+#include "execrec/schemamap.h"
 #include "execrec/config.h"
 #include "execrec/err.h"
 #include "execrec/record.h"
@@ -43,7 +43,7 @@ typedef struct execrec_publisher_conf_s {
     /* Avro only. Schema text per kind; NULL: the contract's (schemas/, built in). */
     const char *avro_schema[EXECREC_KIND__CNT];
     execrec_registry_t *registry;           /* borrowed: register schemas, get ids */
-    const execrec_avro_registry_t *offline; /* borrowed: without registry, the id of
+    const execrec_schemamap_t *offline;     /* borrowed: without registry, the id of
                                                the map entry with the schema's name */
     /* Called from execrec_publisher_poll/flush for every delivery report (optional). */
     void (*on_delivery)(void *opaque, const rd_kafka_message_t *rkm);

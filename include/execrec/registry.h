@@ -1,7 +1,7 @@
 /* A Confluent-compatible Schema Registry client over HTTP(S), with libcurl:
  * schema ids resolved with GET /schemas/ids/{id}, schemas registered with
- * POST /subjects/{subject}/versions. Plugged behind an offline registry
- * (avro.h's execrec_avro_registry_set_fetch), so the decoder asks it only for ids
+ * POST /subjects/{subject}/versions. Plugged behind a schema map
+ * (schemamap.h's execrec_schemamap_set_fetch), so the decoder asks it only for ids
  * it does not hold yet, and keeps every answer (an id is immutable in a registry).
  *
  * Why libcurl and not a socket of our own: TLS, proxies, redirects, basic auth in
@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "execrec/avro.h"
+#include "execrec/schemamap.h"
 #include "execrec/err.h"
 
 #define EXECREC_REGISTRY_TIMEOUT_MS 5000 /* default request timeout */
@@ -54,8 +54,8 @@ execrec_err_t execrec_registry_register(execrec_registry_t *sr, const char *subj
                                         const char *schema_json, int32_t *id, char *errstr,
                                         size_t errstr_size) EXECREC_MUSTCHECK;
 
-/** Makes sr the lookup behind reg: ids reg does not hold are fetched, parsed and
- *  cached in reg. sr must outlive reg's use. */
-void execrec_registry_attach(execrec_registry_t *sr, execrec_avro_registry_t *reg);
+/** Makes sr the lookup behind map: ids map does not hold are fetched, parsed and
+ *  cached in map. sr must outlive map's use. */
+void execrec_registry_attach(execrec_registry_t *sr, execrec_schemamap_t *map);
 
 #endif

@@ -34,7 +34,7 @@ int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t
     return 0;
 }
 
-int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_avro_registry_t **reg,
+int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_schemamap_t **reg,
                       execrec_registry_t **http) {
     char errstr[512];
     const char *registry = execrec_config_get(conf, "registry");
@@ -55,11 +55,11 @@ int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_avr
         map = registry;
         registry = NULL;
     }
-    if (!(*reg = execrec_avro_registry_new())) {
+    if (!(*reg = execrec_schemamap_new())) {
         fprintf(stderr, "execrec %s: out of memory\n", cmd);
         return EXECREC_EXIT_FAIL;
     }
-    if (map && execrec_avro_registry_load_map(*reg, map, errstr, sizeof(errstr))) {
+    if (map && execrec_schemamap_load(*reg, map, errstr, sizeof(errstr))) {
         fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
         return EXECREC_EXIT_FAIL;
     }
@@ -115,7 +115,7 @@ int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t
     int rrc = cli_registry_open(conf, cmd, &cc->registry, &cc->http);
     if (rrc)
         return rrc;
-    cconf.registry = cc->registry;
+    cconf.schemas = cc->registry;
     cconf.max_message_bytes = (size_t)execrec_config_get_int(conf, "max.message.bytes");
     if (!(cc->codec = execrec_codec_new(&cconf, errstr, sizeof(errstr)))) {
         fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
@@ -127,7 +127,7 @@ int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t
 void cli_codec_close(cli_codec_t *cc) {
     execrec_codec_destroy(cc->codec);
     execrec_avro_schema_destroy(cc->schema);
-    execrec_avro_registry_destroy(cc->registry);
+    execrec_schemamap_destroy(cc->registry);
     execrec_registry_destroy(cc->http);
     memset(cc, 0, sizeof(*cc));
 }

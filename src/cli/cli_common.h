@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include "execrec/avro.h"
+#include "execrec/schemamap.h"
 #include "execrec/codec.h"
 #include "execrec/config.h"
 #include "execrec/record.h"
@@ -13,7 +14,7 @@
 typedef struct cli_codec_s {
     execrec_codec_t *codec;
     execrec_avro_schema_t *schema;    /* plain Avro schema, if configured */
-    execrec_avro_registry_t *registry;
+    execrec_schemamap_t *registry;
     execrec_registry_t *http;         /* the Schema Registry behind it, if a URL is given */
     execrec_format_t format;          /* the format configured for the kind */
 } cli_codec_t;
@@ -30,7 +31,7 @@ int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t
  *  then it is the lookup behind *reg). The caller destroys both, also on failure.
  *  @returns 0, EXECREC_EXIT_USAGE (a map given twice) or EXECREC_EXIT_FAIL (reason
  *  printed). */
-int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_avro_registry_t **reg,
+int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_schemamap_t **reg,
                       execrec_registry_t **http);
 
 /** Builds cc from format, avro.schema, registry and max.message.bytes for messages

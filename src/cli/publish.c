@@ -115,7 +115,7 @@ int execrec_cli_publish(int argc, char **argv) {
         return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
     }
     int rc = EXECREC_EXIT_USAGE;
-    execrec_avro_registry_t *offline = NULL;
+    execrec_schemamap_t *offline = NULL;
     execrec_registry_t *http = NULL;
     pub_run_t run = {NULL, EXECREC_KIND_ORDER, 0, NULL};
     execrec_publisher_conf_t pc;
@@ -199,7 +199,7 @@ int execrec_cli_publish(int argc, char **argv) {
                                                                   : EXECREC_EXIT_FAIL;
 out:
     execrec_publisher_destroy(run.pub);
-    execrec_avro_registry_destroy(offline);
+    execrec_schemamap_destroy(offline);
     execrec_registry_destroy(http);
     execrec_config_destroy(conf);
     return rc;

@@ -16,6 +16,7 @@
 #include <librdkafka/rdkafka.h>
 #include "execrec/arena.h"
 #include "execrec/avro.h"
+#include "execrec/schemamap.h"
 #include "execrec/codec.h"
 #include "execrec/record.h"
 
@@ -153,17 +154,17 @@ static int decode(const char *kind_name, const char *path, const char *map, doub
     msg_t *m = read_framed(path, &data, &n);
     if (!m || n == 0)
         return 1;
-    execrec_avro_registry_t *reg = NULL;
+    execrec_schemamap_t *reg = NULL;
     if (map && *map) {
-        reg = execrec_avro_registry_new();
-        if (!reg || execrec_avro_registry_load_map(reg, map, errstr, sizeof(errstr))) {
+        reg = execrec_schemamap_new();
+        if (!reg || execrec_schemamap_load(reg, map, errstr, sizeof(errstr))) {
             fprintf(stderr, "%s\n", errstr);
             return 1;
         }
     }
     execrec_codec_conf_t cc;
     memset(&cc, 0, sizeof(cc));
-    cc.registry = reg;
+    cc.schemas = reg;
     execrec_codec_t *codec = execrec_codec_new(&cc, errstr, sizeof(errstr));
     execrec_arena_t *arena = execrec_arena_new();
     if (!codec || !arena)
@@ -187,7 +188,7 @@ static int decode(const char *kind_name, const char *path, const char *map, doub
     printf("%" PRIu64 " %.3f %.0f\n", done, t, (double)done / t);
     execrec_codec_destroy(codec);
     execrec_arena_destroy(arena);
-    execrec_avro_registry_destroy(reg);
+    execrec_schemamap_destroy(reg);
     free(m);
     free(data);
     return 0;

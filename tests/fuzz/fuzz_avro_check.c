@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include "execrec/arena.h"
 #include "execrec/avro.h"
+#include "execrec/avro_decode.h"
 #include "execrec/json.h"
 #include "execrec/utf8.h"
 #include "fuzz_avro_check.h"

@@ -16,7 +16,7 @@
 #define N_FORMATS 3
 #define SMALL_LIMIT 256
 
-static execrec_avro_registry_t *reg;
+static execrec_schemamap_t *reg;
 static execrec_avro_schema_t *plain[EXECREC_KIND__CNT];
 /* codecs[format][small limit?] */
 static execrec_codec_t *codecs[N_FORMATS][2];
@@ -35,11 +35,11 @@ static const char *const reject_codes[] = {
 int fuzz_check_init(const char *source_dir, char *errstr, size_t errstr_size) {
     char path[4096];
     snprintf(path, sizeof(path), "%s/schemas/registry.map", source_dir);
-    if (!(reg = execrec_avro_registry_new())) {
+    if (!(reg = execrec_schemamap_new())) {
         snprintf(errstr, errstr_size, "out of memory");
         return -1;
     }
-    if (execrec_avro_registry_load_map(reg, path, errstr, errstr_size) != EXECREC_OK)
+    if (execrec_schemamap_load(reg, path, errstr, errstr_size) != EXECREC_OK)
         return -1;
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         snprintf(path, sizeof(path), "%s/schemas/%s.avsc", source_dir,
@@ -58,7 +58,7 @@ int fuzz_check_init(const char *source_dir, char *errstr, size_t errstr_size) {
                 conf.format[k] = formats[f];
                 conf.plain_schema[k] = plain[k];
             }
-            conf.registry = reg;
+            conf.schemas = reg;
             if (!(codecs[f][small] = execrec_codec_new(&conf, errstr, errstr_size)))
                 return -1;
         }
@@ -83,7 +83,7 @@ void fuzz_check_fini(void) {
         execrec_avro_schema_destroy(plain[k]);
         plain[k] = NULL;
     }
-    execrec_avro_registry_destroy(reg);
+    execrec_schemamap_destroy(reg);
     execrec_arena_destroy(arena);
     execrec_arena_destroy(arena2);
     execrec_arena_destroy(arena_raw);

@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka.h>
 #include "execrec/arena.h"
 #include "execrec/avro.h"
+#include "execrec/avro_decode.h"
 #include "execrec/broker.h"
 #include "execrec/normalise.h"
 #include "execrec/publish.h"
@@ -230,9 +231,9 @@ START_TEST(test_typed_avro) {
     char errstr[512];
     execrec_broker_t *broker = execrec_broker_start(1, 4, topics, 5, errstr, sizeof(errstr));
     ck_assert_msg(broker, "%s", errstr);
-    execrec_avro_registry_t *reg = execrec_avro_registry_new();
+    execrec_schemamap_t *reg = execrec_schemamap_new();
     char *map = tu_source_path("schemas/registry.map");
-    ck_assert_int_eq(execrec_avro_registry_load_map(reg, map, errstr, sizeof(errstr)), EXECREC_OK);
+    ck_assert_int_eq(execrec_schemamap_load(reg, map, errstr, sizeof(errstr)), EXECREC_OK);
     free(map);
     execrec_publisher_conf_t conf;
     memset(&conf, 0, sizeof(conf));
@@ -269,7 +270,7 @@ START_TEST(test_typed_avro) {
     execrec_buf_free(&json);
     free(msg.payload);
     execrec_publisher_destroy(pub);
-    execrec_avro_registry_destroy(reg);
+    execrec_schemamap_destroy(reg);
     execrec_broker_stop(broker);
 }
 END_TEST

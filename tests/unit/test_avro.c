@@ -11,6 +11,7 @@
 #include <avro.h>
 #include <jansson.h>
 #include "execrec/avro.h"
+#include "execrec/avro_decode.h"
 #include "execrec/record.h"
 #include "testutil.h"
 
@@ -709,19 +710,17 @@ static char *write_temp(const char *dir, const char *name, const char *text) {
 }
 
 START_TEST(test_registry_map) {
-    execrec_avro_registry_t *reg = execrec_avro_registry_new();
+    execrec_schemamap_t *reg = execrec_schemamap_new();
     char errstr[512];
     char *map = tu_source_path("schemas/registry.map");
-    ck_assert_int_eq(execrec_avro_registry_load_map(reg, map, errstr, sizeof(errstr)),
-                     EXECREC_OK);
+    ck_assert_int_eq(execrec_schemamap_load(reg, map, errstr, sizeof(errstr)), EXECREC_OK);
     free(map);
     for (int id = 1; id <= 4; id++)
-        ck_assert_ptr_nonnull(execrec_avro_registry_get(reg, id));
-    ck_assert_ptr_null(execrec_avro_registry_get(reg, 0));
-    ck_assert_ptr_null(execrec_avro_registry_get(reg, 5));
+        ck_assert_ptr_nonnull(execrec_schemamap_get(reg, id));
+    ck_assert_ptr_null(execrec_schemamap_get(reg, 0));
+    ck_assert_ptr_null(execrec_schemamap_get(reg, 5));
     /* Replacing an id is allowed. */
-    ck_assert_int_eq(execrec_avro_registry_add(reg, 3, schema_ok("\"long\""), errstr,
-                                               sizeof(errstr)),
+    ck_assert_int_eq(execrec_schemamap_add(reg, 3, schema_ok("\"long\""), errstr, sizeof(errstr)),
                      EXECREC_OK);
     execrec_buf_t out = EXECREC_BUF_INIT;
     execrec_reject_t rej;
@@ -730,8 +729,8 @@ START_TEST(test_registry_map) {
                      EXECREC_OK);
     ck_assert_str_eq(out.data, "42");
     execrec_buf_free(&out);
-    execrec_avro_registry_destroy(reg);
-    execrec_avro_registry_destroy(NULL);
+    execrec_schemamap_destroy(reg);
+    execrec_schemamap_destroy(NULL);
 
     char dir[] = "/tmp/execrec_avro_XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -754,38 +753,37 @@ START_TEST(test_registry_map) {
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *mapfile = write_temp(dir, "r.map", cases[i].text);
-        reg = execrec_avro_registry_new();
+        reg = execrec_schemamap_new();
         errstr[0] = '\0';
-        execrec_err_t err = execrec_avro_registry_load_map(reg, mapfile, errstr, sizeof(errstr));
+        execrec_err_t err = execrec_schemamap_load(reg, mapfile, errstr, sizeof(errstr));
         ck_assert_msg(err == cases[i].err, "case %zu: %s", i, errstr);
         if (cases[i].want) {
             char want[512];
             snprintf(want, sizeof(want), "%s:%s", mapfile, cases[i].want);
             ck_assert_msg(!strncmp(errstr, want, strlen(want)), "case %zu: '%s'", i, errstr);
         } else {
-            ck_assert_ptr_nonnull(execrec_avro_registry_get(reg, 7));
+            ck_assert_ptr_nonnull(execrec_schemamap_get(reg, 7));
         }
-        execrec_avro_registry_destroy(reg);
+        execrec_schemamap_destroy(reg);
         unlink(mapfile);
         free(mapfile);
     }
     /* The schema file's own error is passed on with its path. */
     char *mapfile = write_temp(dir, "r.map", "1 missing.avsc\n");
-    reg = execrec_avro_registry_new();
-    ck_assert_int_eq(execrec_avro_registry_load_map(reg, mapfile, errstr, sizeof(errstr)),
+    reg = execrec_schemamap_new();
+    ck_assert_int_eq(execrec_schemamap_load(reg, mapfile, errstr, sizeof(errstr)),
                      EXECREC_ERR_INVALID);
     char want[512];
     snprintf(want, sizeof(want), "%s:1: %s/missing.avsc: No such file or directory", mapfile, dir);
     ck_assert_str_eq(errstr, want);
-    execrec_avro_registry_destroy(reg);
+    execrec_schemamap_destroy(reg);
     unlink(mapfile);
     free(mapfile);
-    reg = execrec_avro_registry_new();
-    ck_assert_int_eq(execrec_avro_registry_load_map(reg, "/nonexistent/r.map", errstr,
-                                                    sizeof(errstr)),
+    reg = execrec_schemamap_new();
+    ck_assert_int_eq(execrec_schemamap_load(reg, "/nonexistent/r.map", errstr, sizeof(errstr)),
                      EXECREC_ERR_IO);
     ck_assert_str_eq(errstr, "/nonexistent/r.map: No such file or directory");
-    execrec_avro_registry_destroy(reg);
+    execrec_schemamap_destroy(reg);
     unlink(avsc);
     unlink(badavsc);
     free(avsc);
@@ -795,11 +793,10 @@ START_TEST(test_registry_map) {
 END_TEST
 
 START_TEST(test_confluent) {
-    execrec_avro_registry_t *reg = execrec_avro_registry_new();
+    execrec_schemamap_t *reg = execrec_schemamap_new();
     char errstr[512];
     char *map = tu_source_path("schemas/registry.map");
-    ck_assert_int_eq(execrec_avro_registry_load_map(reg, map, errstr, sizeof(errstr)),
-                     EXECREC_OK);
+    ck_assert_int_eq(execrec_schemamap_load(reg, map, errstr, sizeof(errstr)), EXECREC_OK);
     free(map);
     unsigned char msg[512] = {0, 0, 0, 0, 3};
     size_t n = trade_datum((char *)msg + 5, sizeof(msg) - 5) + 5;
@@ -834,7 +831,7 @@ START_TEST(test_confluent) {
     ck_assert_str_eq(rej.message, "schema id 1 is not in the registry (no registry configured)");
     ck_assert_uint_eq(out.len, 0);
     execrec_buf_free(&out);
-    execrec_avro_registry_destroy(reg);
+    execrec_schemamap_destroy(reg);
 }
 END_TEST
 

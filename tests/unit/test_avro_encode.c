@@ -7,6 +7,8 @@
 #include <string.h>
 #include "execrec/arena.h"
 #include "execrec/avro.h"
+#include "execrec/avro_decode.h"
+#include "execrec/avro_encode.h"
 #include "execrec/json.h"
 #include "execrec/normalise.h"
 #include "execrec/record.h"

@@ -8,17 +8,17 @@
 #include "execrec/codec.h"
 #include "testutil.h"
 
-static execrec_avro_registry_t *reg;
+static execrec_schemamap_t *reg;
 static execrec_avro_schema_t *trade_schema;
 static execrec_arena_t *arena;
 
 static void setup(void) {
     char errstr[512];
     char *path = tu_source_path("schemas/registry.map");
-    reg = execrec_avro_registry_new();
+    reg = execrec_schemamap_new();
     ck_assert_ptr_nonnull(reg);
-    ck_assert_msg(execrec_avro_registry_load_map(reg, path, errstr, sizeof(errstr)) == EXECREC_OK,
-                  "%s", errstr);
+    ck_assert_msg(execrec_schemamap_load(reg, path, errstr, sizeof(errstr)) == EXECREC_OK, "%s",
+                  errstr);
     free(path);
     path = tu_source_path("schemas/trade.avsc");
     trade_schema = execrec_avro_schema_load(path, errstr, sizeof(errstr));
@@ -29,7 +29,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-    execrec_avro_registry_destroy(reg);
+    execrec_schemamap_destroy(reg);
     execrec_avro_schema_destroy(trade_schema);
     execrec_arena_destroy(arena);
 }
@@ -43,7 +43,7 @@ static execrec_codec_t *codec_with(execrec_format_t format, size_t max) {
         conf.format[k] = format == EXECREC_FORMAT_AVRO ? EXECREC_FORMAT_AUTO : format;
     conf.format[EXECREC_KIND_TRADE] = format;
     conf.plain_schema[EXECREC_KIND_TRADE] = trade_schema;
-    conf.registry = reg;
+    conf.schemas = reg;
     char errstr[256] = "";
     execrec_codec_t *codec = execrec_codec_new(&conf, errstr, sizeof(errstr));
     ck_assert_msg(codec != NULL, "%s", errstr);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "execrec/avro.h"
+#include "execrec/schemamap.h"
 #include "execrec/registry.h"
 #include "testutil.h"
 
@@ -99,18 +100,18 @@ START_TEST(test_fetch_and_register) {
     free(text);
 
     /* Behind an offline registry: fetched once, then cached (the server is gone). */
-    execrec_avro_registry_t *reg = execrec_avro_registry_new();
+    execrec_schemamap_t *reg = execrec_schemamap_new();
     execrec_registry_attach(sr, reg);
-    ck_assert_ptr_nonnull(execrec_avro_registry_lookup(reg, 5, errstr, sizeof(errstr)));
-    ck_assert_ptr_null(execrec_avro_registry_lookup(reg, 77, errstr, sizeof(errstr)));
+    ck_assert_ptr_nonnull(execrec_schemamap_lookup(reg, 5, errstr, sizeof(errstr)));
+    ck_assert_ptr_null(execrec_schemamap_lookup(reg, 77, errstr, sizeof(errstr)));
     ck_assert_msg(strstr(errstr, "schema id 77: schema registry http://127.0.0.1:"), "%s", errstr);
     server_stop();
     usleep(300 * 1000);
-    ck_assert_ptr_nonnull(execrec_avro_registry_get(reg, 5));
+    ck_assert_ptr_nonnull(execrec_schemamap_get(reg, 5));
     int32_t found;
-    ck_assert_int_eq(execrec_avro_registry_find_name(reg, "X", &found), 0);
+    ck_assert_int_eq(execrec_schemamap_find_name(reg, "X", &found), 0);
     ck_assert_int_eq(found, 5);
-    execrec_avro_registry_destroy(reg);
+    execrec_schemamap_destroy(reg);
     execrec_registry_destroy(sr);
 }
 END_TEST

@@ -1,0 +1,225 @@
+/* The schema map: schema id -> compiled Avro schema, sorted by id, with an optional
+ * lookup hook behind it (the Schema Registry client, registry.c) whose answers it
+ * keeps. Filled from a map file for offline decoding. */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "execrec/schemamap.h"
+
+typedef struct entry_s {
+    int32_t id;
+    execrec_avro_schema_t *schema;
+} entry_t;
+
+struct execrec_schemamap_s {
+    entry_t *entries; /* sorted by id */
+    size_t n, cap;
+    execrec_schemamap_fetch_cb fetch; /* lookup behind the entries, or NULL */
+    void *fetch_opaque;
+};
+
+execrec_schemamap_t *execrec_schemamap_new(void) {
+    return calloc(1, sizeof(execrec_schemamap_t));
+}
+
+void execrec_schemamap_destroy(execrec_schemamap_t *map) {
+    if (!map)
+        return;
+    for (size_t i = 0; i < map->n; i++)
+        execrec_avro_schema_destroy(map->entries[i].schema);
+    free(map->entries);
+    free(map);
+}
+
+/* @returns the index of id, or of where it would go (with *found 0). */
+static size_t find(const execrec_schemamap_t *map, int32_t id, int *found) {
+    size_t lo = 0, hi = map->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (map->entries[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < map->n && map->entries[lo].id == id;
+    return lo;
+}
+
+execrec_err_t execrec_schemamap_add(execrec_schemamap_t *map, int32_t id,
+                                    execrec_avro_schema_t *schema, char *errstr,
+                                    size_t errstr_size) {
+    if (!schema) {
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": no schema", id);
+        return EXECREC_ERR_INVALID;
+    }
+    int found;
+    size_t at = find(map, id, &found);
+    if (found) {
+        execrec_avro_schema_destroy(map->entries[at].schema);
+        map->entries[at].schema = schema;
+        return EXECREC_OK;
+    }
+    if (map->n == map->cap) {
+        size_t cap = map->cap ? map->cap * 2 : 8;
+        entry_t *e = realloc(map->entries, cap * sizeof(*e));
+        if (!e) {
+            execrec_avro_schema_destroy(schema);
+            execrec_errstr(errstr, errstr_size, "out of memory");
+            return EXECREC_ERR_NOMEM;
+        }
+        map->entries = e;
+        map->cap = cap;
+    }
+    memmove(map->entries + at + 1, map->entries + at, (map->n - at) * sizeof(*map->entries));
+    map->entries[at].id = id;
+    map->entries[at].schema = schema;
+    map->n++;
+    return EXECREC_OK;
+}
+
+void execrec_schemamap_set_fetch(execrec_schemamap_t *map, execrec_schemamap_fetch_cb cb,
+                                 void *opaque) {
+    map->fetch = cb;
+    map->fetch_opaque = opaque;
+}
+
+const execrec_avro_schema_t *execrec_schemamap_lookup(const execrec_schemamap_t *map, int32_t id,
+                                                      char *errstr, size_t errstr_size) {
+    int found;
+    size_t at = find(map, id, &found);
+    if (found)
+        return map->entries[at].schema;
+    if (!map->fetch) {
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 " is not in the registry", id);
+        return NULL;
+    }
+    char why[384] = "";
+    execrec_avro_schema_t *schema = map->fetch(map->fetch_opaque, id, why, sizeof(why));
+    if (!schema) {
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+        return NULL;
+    }
+    /* The cache is the map's own entries: a lookup through a const map
+     * still fills it (an id never changes meaning, so this is memoisation, not a
+     * visible change; the map itself was created non-const). */
+    execrec_schemamap_t *cache = (execrec_schemamap_t *)map;
+    if (execrec_schemamap_add(cache, id, schema, why, sizeof(why))) {
+        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+        return NULL;
+    }
+    return execrec_schemamap_get(map, id);
+}
+
+const execrec_avro_schema_t *execrec_schemamap_get(const execrec_schemamap_t *map, int32_t id) {
+    return execrec_schemamap_lookup(map, id, NULL, 0);
+}
+
+int execrec_schemamap_find_name(const execrec_schemamap_t *map, const char *fullname, int32_t *id) {
+    for (size_t i = 0; i < map->n; i++) {
+        const char *name = execrec_avro_schema_name(map->entries[i].schema);
+        if (name && !strcmp(name, fullname)) {
+            *id = map->entries[i].id;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+execrec_err_t execrec_schemamap_load(execrec_schemamap_t *map, const char *path, char *errstr,
+                                     size_t errstr_size) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        execrec_errstr(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        return EXECREC_ERR_IO;
+    }
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    char line[4096];
+    int lineno = 0;
+    execrec_err_t err = EXECREC_OK;
+    /* Ids seen in this file: a repeated id in one map is a mistake, not an update. */
+    int32_t *seen = NULL;
+    size_t nseen = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        lineno++;
+        size_t ll = strlen(line);
+        if (ll == sizeof(line) - 1 && line[ll - 1] != '\n') {
+            execrec_errstr(errstr, errstr_size, "%s:%d: line too long", path, lineno);
+            err = EXECREC_ERR_INVALID;
+            break;
+        }
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = line;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        char *e = s + strlen(s);
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+            *--e = '\0';
+        if (!*s)
+            continue;
+        char *end;
+        errno = 0;
+        long long id = strtoll(s, &end, 10);
+        if (end == s || errno || id < 0 || id > INT32_MAX || (*end != ' ' && *end != '\t')) {
+            execrec_errstr(errstr, errstr_size, "%s:%d: expected \"<id> <path.avsc>\" with id 0-%d",
+                           path, lineno, INT32_MAX);
+            err = EXECREC_ERR_INVALID;
+            break;
+        }
+        while (*end == ' ' || *end == '\t')
+            end++;
+        for (size_t i = 0; i < nseen; i++)
+            if (seen[i] == (int32_t)id) {
+                execrec_errstr(errstr, errstr_size, "%s:%d: schema id %lld listed twice", path,
+                               lineno, id);
+                err = EXECREC_ERR_INVALID;
+                goto done;
+            }
+        char *file;
+        if (*end == '/' || !dirlen) {
+            file = strdup(end);
+        } else {
+            size_t n = dirlen + strlen(end) + 1;
+            file = malloc(n);
+            if (file)
+                snprintf(file, n, "%.*s%s", (int)dirlen, path, end);
+        }
+        int32_t *ns = realloc(seen, (nseen + 1) * sizeof(*seen));
+        if (!file || !ns) {
+            free(file);
+            if (ns)
+                seen = ns;
+            execrec_errstr(errstr, errstr_size, "out of memory");
+            err = EXECREC_ERR_NOMEM;
+            break;
+        }
+        seen = ns;
+        seen[nseen++] = (int32_t)id;
+        char why[384];
+        execrec_avro_schema_t *schema = execrec_avro_schema_load(file, why, sizeof(why));
+        free(file);
+        if (!schema) {
+            execrec_errstr(errstr, errstr_size, "%s:%d: %s", path, lineno, why);
+            err = EXECREC_ERR_INVALID;
+            break;
+        }
+        err = execrec_schemamap_add(map, (int32_t)id, schema, why, sizeof(why));
+        if (err) {
+            execrec_errstr(errstr, errstr_size, "%s:%d: %s", path, lineno, why);
+            break;
+        }
+    }
+    if (!err && ferror(fp)) {
+        execrec_errstr(errstr, errstr_size, "%s: read error", path);
+        err = EXECREC_ERR_IO;
+    }
+done:
+    free(seen);
+    fclose(fp);
+    return err;
+}
