@@ -410,6 +410,7 @@ void execrec_avro_schema_destroy(execrec_avro_schema_t *schema) {
 
 execrec_avro_schema_t *execrec_avro_schema_new(const char *json, size_t len, char *errstr,
                                                size_t errstr_size) {
+    assert(json || len == 0);
     /* avro-c first: it decides what a valid schema is (names, defaults, duplicate
      * symbols...). We only need its verdict, so the object is released at once. */
     avro_schema_t avs = NULL;
@@ -457,6 +458,7 @@ execrec_avro_schema_t *execrec_avro_schema_new(const char *json, size_t len, cha
 }
 
 const char *execrec_avro_schema_name(const execrec_avro_schema_t *schema) {
+    assert(schema && schema->root >= 0 && schema->root < schema->nnodes);
     return schema->nodes[schema->root].fullname;
 }
 
@@ -477,6 +479,7 @@ execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
 
 /* "a.b.c" from the record field names of path (the decoder's and the encoder's). */
 void execrec_avro_field_path(const char *const *path, int npath, char *out, size_t size) {
+    assert(out && size > 0 && npath >= 0);
     size_t pl = 0;
     out[0] = '\0';
     for (int i = 0; i < npath && pl < size - 1; i++) {

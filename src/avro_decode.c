@@ -7,6 +7,7 @@
  * it against the bytes present, and builds a value tree we would only walk again to
  * print it. Walking a plan costs one pass, checks every length before touching
  * memory, and renders straight into the output buffer. */
+#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -513,13 +514,15 @@ rejected:
 
 execrec_err_t execrec_avro_to_json(const execrec_avro_schema_t *schema, const void *body,
                                    size_t len, execrec_buf_t *out, execrec_reject_t *rej) {
+    assert(schema && out && rej);
     static const uint8_t none[1] = {0};
     return render(schema, body ? body : none, len, 0, out, rej);
 }
 
-execrec_err_t execrec_avro_confluent_to_json(const execrec_schemamap_t *reg,
-                                             const void *value, size_t len, execrec_buf_t *out,
+execrec_err_t execrec_avro_confluent_to_json(const execrec_schemamap_t *map, const void *value,
+                                             size_t len, execrec_buf_t *out,
                                              execrec_reject_t *rej) {
+    assert((value || len == 0) && out && rej);
     const uint8_t *b = value;
     if (len < 5)
         return execrec_reject(rej, EXECREC_REJ_AVRO_TRUNCATED,
@@ -531,9 +534,9 @@ execrec_err_t execrec_avro_confluent_to_json(const execrec_schemamap_t *reg,
     int32_t id = (int32_t)uid;
     char why[sizeof(rej->message)];
     const execrec_avro_schema_t *schema =
-        reg ? execrec_schemamap_lookup(reg, id, why, sizeof(why)) : NULL;
+        map ? execrec_schemamap_lookup(map, id, why, sizeof(why)) : NULL;
     if (!schema) {
-        if (reg)
+        if (map)
             return execrec_reject(rej, EXECREC_REJ_AVRO_SCHEMA, "%s", why);
         return execrec_reject(rej, EXECREC_REJ_AVRO_SCHEMA,
                               "schema id %" PRId32

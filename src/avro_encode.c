@@ -1,6 +1,7 @@
 /* JSON DOM -> Avro binary along the schema's plan (avro_plan.h). The DOM keeps
  * every number's text, so a decimal written as 0.1 becomes the Avro string "0.1",
  * digit for digit. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -241,6 +242,7 @@ static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const 
 execrec_err_t execrec_avro_from_json(const execrec_avro_schema_t *schema,
                                      const execrec_json_t *root, execrec_buf_t *out, char *errstr,
                                      size_t errstr_size) {
+    assert(schema && out);
     enc_t e;
     memset(&e, 0, sizeof(e));
     e.out = out;

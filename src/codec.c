@@ -1,6 +1,7 @@
 /* The codec: one Kafka value of a known kind -> record or reject. Enforces the size
  * limit, detects the wire format (or uses the configured one), renders Avro to JSON
  * text, and hands every payload to the one normaliser (normalise.h). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ static const char *format_name(execrec_format_t format) {
 
 execrec_codec_t *execrec_codec_new(const execrec_codec_conf_t *conf, char *errstr,
                                    size_t errstr_size) {
+    assert(conf);
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         execrec_format_t format = conf->format[k];
         if (format != EXECREC_FORMAT_AUTO && format != EXECREC_FORMAT_JSON &&
@@ -81,6 +83,8 @@ static execrec_err_t decode_avro(execrec_codec_t *codec, execrec_kind_t kind,
 execrec_err_t execrec_codec_decode(execrec_codec_t *codec, execrec_kind_t kind,
                                    const void *value, size_t len, execrec_arena_t *arena,
                                    execrec_record_t *rec, execrec_reject_t *rej) {
+    assert(codec && arena && rec && rej && (value || len == 0));
+    assert(kind >= 0 && kind < EXECREC_KIND__CNT); /* a kind comes from our topic table */
     const unsigned char *b = value;
     if (len > codec->conf.max_message_bytes)
         return execrec_reject(rej, EXECREC_REJ_TOO_LARGE,

@@ -1,5 +1,6 @@
 /* Exact decimal text -> canonical NUMERIC text, by moving the decimal point over
  * the digit string. See decimal.h for the grammar, the canonical form and limits. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include "execrec/decimal.h"
@@ -13,6 +14,7 @@ static int is_digit(char c) {
 
 execrec_err_t execrec_decimal_canon(const char *s, size_t len, char *out, size_t *out_len,
                                     execrec_reject_t *rej) {
+    assert((s || len == 0) && out && out_len && rej);
     size_t i = 0;
     int neg = 0;
     if (len == 0)

@@ -1,5 +1,6 @@
 /* Strict RFC 8259 JSON parser into an arena DOM (numbers keep their raw text) and
  * the JSON string writer. See json.h for the rules and why we do not use jansson. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -516,6 +517,7 @@ static int parse_value(parser_t *p, execrec_json_t **out) {
 
 execrec_err_t execrec_json_parse(const char *json, size_t len, execrec_arena_t *arena,
                                  execrec_json_t **root, execrec_reject_t *rej) {
+    assert((json || len == 0) && arena && root && rej);
     parser_t p;
     memset(&p, 0, sizeof(p));
     p.s = (const unsigned char *)json;
@@ -542,6 +544,7 @@ execrec_err_t execrec_json_parse(const char *json, size_t len, execrec_arena_t *
 
 const execrec_json_t *execrec_json_getn(const execrec_json_t *obj, const char *key,
                                         size_t key_len) {
+    assert(key || key_len == 0);
     if (!obj || obj->type != EXECREC_JSON_OBJECT)
         return NULL;
     for (const execrec_json_t *m = obj->child; m; m = m->next)
@@ -586,6 +589,7 @@ const char *execrec_json_value_name(const execrec_json_t *v) {
 static const char hexdig[] = "0123456789abcdef";
 
 int execrec_json_append_string(execrec_buf_t *buf, const char *str, size_t len) {
+    assert(buf && (str || len == 0));
     const unsigned char *s = (const unsigned char *)str;
     /* Reserve for the common case (nothing to escape) up front. */
     if (execrec_buf_reserve(buf, len + 2) < 0)
@@ -638,6 +642,7 @@ int execrec_json_append_string(execrec_buf_t *buf, const char *str, size_t len) 
 }
 
 int execrec_json_append_bytes(execrec_buf_t *buf, const void *data, size_t len) {
+    assert(buf && (data || len == 0));
     const unsigned char *s = data;
     execrec_buf_putc(buf, '"');
     for (size_t i = 0; i < len; i++) {

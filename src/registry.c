@@ -1,5 +1,6 @@
 /* Schema Registry over HTTP with libcurl, see registry.h. One easy handle per
  * client, reused across requests (keep-alive); answers parsed with jansson. */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,6 +153,7 @@ static void answer_reason(const execrec_buf_t *answer, char *out, size_t size) {
 
 execrec_err_t execrec_registry_fetch(execrec_registry_t *sr, int32_t id, char **schema_json,
                                      char *errstr, size_t errstr_size) {
+    assert(sr && schema_json);
     char path[64];
     snprintf(path, sizeof(path), "/schemas/ids/%" PRId32, id);
     execrec_buf_t answer = EXECREC_BUF_INIT;
@@ -188,6 +190,7 @@ execrec_err_t execrec_registry_fetch(execrec_registry_t *sr, int32_t id, char **
 execrec_err_t execrec_registry_register(execrec_registry_t *sr, const char *subject,
                                         const char *schema_json, int32_t *id, char *errstr,
                                         size_t errstr_size) {
+    assert(sr && subject && schema_json && id);
     char *esc = curl_easy_escape(sr->curl, subject, 0);
     json_t *body = json_pack("{s:s}", "schema", schema_json);
     char *post = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -239,5 +242,6 @@ static execrec_avro_schema_t *fetch_cb(void *opaque, int32_t id, char *errstr, s
 }
 
 void execrec_registry_attach(execrec_registry_t *sr, execrec_schemamap_t *map) {
+    assert(sr && map);
     execrec_schemamap_set_fetch(map, fetch_cb, sr);
 }

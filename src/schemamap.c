@@ -51,6 +51,7 @@ static size_t find(const execrec_schemamap_t *map, int32_t id, int *found) {
 execrec_err_t execrec_schemamap_add(execrec_schemamap_t *map, int32_t id,
                                     execrec_avro_schema_t *schema, char *errstr,
                                     size_t errstr_size) {
+    assert(map);
     if (!schema) {
         execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": no schema", id);
         return EXECREC_ERR_INVALID;
@@ -82,12 +83,14 @@ execrec_err_t execrec_schemamap_add(execrec_schemamap_t *map, int32_t id,
 
 void execrec_schemamap_set_fetch(execrec_schemamap_t *map, execrec_schemamap_fetch_cb cb,
                                  void *opaque) {
+    assert(map);
     map->fetch = cb;
     map->fetch_opaque = opaque;
 }
 
 const execrec_avro_schema_t *execrec_schemamap_lookup(const execrec_schemamap_t *map, int32_t id,
                                                       char *errstr, size_t errstr_size) {
+    assert(map);
     int found;
     size_t at = find(map, id, &found);
     if (found)
@@ -118,6 +121,7 @@ const execrec_avro_schema_t *execrec_schemamap_get(const execrec_schemamap_t *ma
 }
 
 int execrec_schemamap_find_name(const execrec_schemamap_t *map, const char *fullname, int32_t *id) {
+    assert(map && fullname && id);
     for (size_t i = 0; i < map->n; i++) {
         const char *name = execrec_avro_schema_name(map->entries[i].schema);
         if (name && !strcmp(name, fullname)) {
@@ -130,6 +134,7 @@ int execrec_schemamap_find_name(const execrec_schemamap_t *map, const char *full
 
 execrec_err_t execrec_schemamap_load(execrec_schemamap_t *map, const char *path, char *errstr,
                                      size_t errstr_size) {
+    assert(map && path);
     FILE *fp = fopen(path, "r");
     if (!fp) {
         execrec_errstr(errstr, errstr_size, "%s: %s", path, strerror(errno));

@@ -86,6 +86,7 @@ static int fraction_us(const char *s, size_t len, size_t *i, int64_t *frac) {
 
 execrec_err_t execrec_time_parse_epoch(const char *s, size_t len, int64_t *us,
                                        execrec_reject_t *rej) {
+    assert((s || len == 0) && us && rej);
     size_t i = 0;
     if (len > 0 && s[0] == '-') {
         for (i = 1; i < len && (is_digit(s[i]) || s[i] == '.'); i++)
@@ -151,6 +152,7 @@ execrec_err_t execrec_time_parse_epoch(const char *s, size_t len, int64_t *us,
 
 execrec_err_t execrec_time_parse_text(const char *s, size_t len, int64_t *us,
                                       execrec_reject_t *rej) {
+    assert((s || len == 0) && us && rej);
     if (len == 0)
         return execrec_reject(rej, EXECREC_REJ_BAD_TIME, "empty time: " EXECREC_QUOTE_FMT,
                               EXECREC_QUOTE_ARGS(s, len, QUOTE_MAX));
@@ -230,6 +232,7 @@ static char *put2(char *o, int v) {
 }
 
 size_t execrec_time_format(int64_t us, char *out, size_t out_size) {
+    assert(out && out_size > 0);
     int64_t secs = us / 1000000, frac = us % 1000000;
     if (frac < 0) {
         frac += 1000000;
