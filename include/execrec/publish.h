@@ -11,7 +11,7 @@
  *
  * Formats: JSON produces the record's text as given (exact decimals and any extra
  * fields kept); Avro produces the Confluent wire format (magic 0, 4-byte big-endian
- * schema id, Avro binary of the contract's schema, avro.h's encoder). The schema id
+ * schema id, Avro binary of the contract's schema, avro_encode.h). The schema id
  * comes from the Schema Registry (registry.h: the schema is registered under the
  * subject "<topic>-value", which returns the existing id when it is already there)
  * or, offline, from a registry map holding the contract's schema.
