@@ -287,6 +287,23 @@ START_TEST(test_writer) {
 }
 END_TEST
 
+START_TEST(test_type_names) {
+    ck_assert_str_eq(execrec_json_type_name(EXECREC_JSON_TRUE), "boolean");
+    ck_assert_str_eq(execrec_json_type_name(EXECREC_JSON_FALSE), "boolean");
+    ck_assert_str_eq(execrec_json_type_name(EXECREC_JSON_OBJECT), "object");
+    ck_assert_str_eq(execrec_json_value_name(NULL), "missing");
+    const char *in = "[true,false,null,1,\"s\",[],{}]";
+    execrec_json_t *root = NULL;
+    execrec_reject_t rej;
+    ck_assert_int_eq(execrec_json_parse(in, strlen(in), arena, &root, &rej), EXECREC_OK);
+    const char *want[] = {"true", "false", "null", "number", "string", "array", "object"};
+    size_t i = 0;
+    for (const execrec_json_t *v = root->child; v; v = v->next, i++)
+        ck_assert_str_eq(execrec_json_value_name(v), want[i]);
+    ck_assert_uint_eq(i, 7);
+}
+END_TEST
+
 Suite *json_suite(void);
 
 Suite *json_suite(void) {
@@ -299,7 +316,7 @@ Suite *json_suite(void) {
         {"strings", test_strings}, {"nul", test_nul},
         {"utf8", test_utf8},       {"syntax", test_syntax},
         {"depth", test_depth},     {"duplicates", test_duplicates},
-        {"writer", test_writer},
+        {"writer", test_writer},   {"type_names", test_type_names},
     };
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
         TCase *tc = tcase_create(groups[i].name);

@@ -174,6 +174,27 @@ START_TEST(test_format) {
 }
 END_TEST
 
+/* civil_from_days inverts days_from_civil over the whole range we use (years 1 to
+ * 9999, and the negative days before 1970). */
+START_TEST(test_civil_from_days) {
+    int64_t y;
+    int m, d;
+    execrec_time_civil_from_days(0, &y, &m, &d);
+    ck_assert(y == 1970 && m == 1 && d == 1);
+    execrec_time_civil_from_days(-1, &y, &m, &d);
+    ck_assert(y == 1969 && m == 12 && d == 31);
+    execrec_time_civil_from_days(execrec_time_days_from_civil(2024, 2, 29), &y, &m, &d);
+    ck_assert(y == 2024 && m == 2 && d == 29);
+    int64_t lo = execrec_time_days_from_civil(1, 1, 1),
+            hi = execrec_time_days_from_civil(9999, 12, 31);
+    for (int64_t z = lo; z <= hi; z += 97) {
+        execrec_time_civil_from_days(z, &y, &m, &d);
+        ck_assert(m >= 1 && m <= 12 && d >= 1 && d <= 31);
+        ck_assert_int_eq(execrec_time_days_from_civil(y, m, d), z);
+    }
+}
+END_TEST
+
 Suite *timeutil_suite(void);
 
 Suite *timeutil_suite(void) {
@@ -185,6 +206,7 @@ Suite *timeutil_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("calendar");
     tcase_add_test(tc, test_calendar);
+    tcase_add_test(tc, test_civil_from_days);
     suite_add_tcase(s, tc);
     tc = tcase_create("bad");
     tcase_add_test(tc, test_bad_text);
