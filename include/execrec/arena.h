@@ -11,9 +11,10 @@ typedef struct execrec_arena_s execrec_arena_t;
 execrec_arena_t *execrec_arena_new(void);
 /** Frees everything. NULL is a no-op. */
 void execrec_arena_destroy(execrec_arena_t *arena);
-/** @returns n bytes aligned to 16, or NULL on OOM. Valid until the next reset. */
+/** @returns n bytes aligned to 16 (n = 0 is served as 16), or NULL on OOM or when n
+ *  is too large to allocate at all (near SIZE_MAX). Valid until the next reset. */
 void *execrec_arena_alloc(execrec_arena_t *arena, size_t n);
-/** Copies n bytes and adds a NUL. @returns NULL on OOM. */
+/** Copies n bytes of s and adds a NUL. @returns NULL on OOM. */
 char *execrec_arena_strndup(execrec_arena_t *arena, const char *s, size_t n);
 /** Forgets all allocations; keeps the first block for reuse, frees the rest. */
 void execrec_arena_reset(execrec_arena_t *arena);
