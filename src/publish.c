@@ -15,13 +15,6 @@
 #include "execrec/normalise.h"
 #include "execrec/publish.h"
 
-static const char *const default_topic[EXECREC_KIND__CNT] = {
-    [EXECREC_KIND_ORDER] = "orders",
-    [EXECREC_KIND_ORDER_EVENT] = "order-events",
-    [EXECREC_KIND_TRADE] = "trades",
-    [EXECREC_KIND_ORDER_MANAGER] = "order-managers",
-};
-
 typedef struct avro_kind_s {
     execrec_avro_schema_t *schema; /* parsed at the first record of the kind */
     int32_t id;
@@ -75,7 +68,7 @@ execrec_publisher_t *execrec_publisher_new(const execrec_publisher_conf_t *conf,
     pub->conf = *conf;
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
         if (!pub->conf.topic[k] || !*pub->conf.topic[k])
-            pub->conf.topic[k] = default_topic[k];
+            pub->conf.topic[k] = execrec_kind_default_topic((execrec_kind_t)k);
     /* murmur2_random: the partition of a key is the one Java clients pick, so other
      * producers of the same topics agree on where an order's messages go. */
     static const char *const defaults[] = {
@@ -223,9 +216,8 @@ execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind
         pub->stats.refused++;
         return err;
     }
-    int key_col = execrec_kind_column_index(
-        kind, kind == EXECREC_KIND_ORDER_MANAGER ? "unique_identifier" : "order_id");
-    assert(key_col >= 0 && rec.val[key_col]); /* required columns */
+    int key_col = execrec_kind_key_column(kind);
+    assert(rec.val[key_col]); /* a required column */
     rd_kafka_resp_err_t kerr;
     for (;;) {
         kerr = rd_kafka_producev(pub->rk, RD_KAFKA_V_TOPIC(pub->conf.topic[kind]),
