@@ -9,6 +9,7 @@
 #include <string.h>
 #include "execrec/config.h"
 #include "execrec/record.h"
+#include "testutil.h"
 
 static const unsigned known_flags =
     EXECREC_COLF_TIME_INDEX | EXECREC_COLF_POSITIVE | EXECREC_COLF_MESSAGE_KEY;
@@ -241,6 +242,119 @@ START_TEST(test_kind_for_topic) {
 }
 END_TEST
 
+/* ---- docs/contract.md section 4 lists the same vocabularies ------------------------ */
+
+static const execrec_enumdef_t *vocabulary(const char *name) {
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        int ncols;
+        const execrec_coldef_t *cols = execrec_kind_columns((execrec_kind_t)k, &ncols);
+        for (int i = 0; i < ncols; i++)
+            if (cols[i].enumdef && !strcmp(cols[i].enumdef->name, name))
+                return cols[i].enumdef;
+    }
+    return NULL;
+}
+
+static int vocabulary_size(const execrec_enumdef_t *e) {
+    int n = 0;
+    while (e->aliases[n].alias)
+        n++;
+    return n;
+}
+
+static const char *canon_of(const execrec_enumdef_t *e, const char *alias, size_t len) {
+    for (const execrec_enum_alias_t *a = e->aliases; a->alias; a++)
+        if (strlen(a->alias) == len && !memcmp(a->alias, alias, len))
+            return a->canon;
+    return NULL;
+}
+
+/* Checks one "| canonical | `alias`, `alias` |" row against e; counts its spellings
+ * (the canonical value and each alias before an "(also ...)" remark) into *n. */
+static void check_doc_row(const execrec_enumdef_t *e, const char *line, int lineno, int *n) {
+    const char *c = line + 1;
+    while (*c == ' ')
+        c++;
+    const char *bar = strchr(c, '|');
+    ck_assert_msg(bar, "contract.md:%d: malformed row", lineno);
+    size_t clen = (size_t)(bar - c);
+    while (clen && c[clen - 1] == ' ')
+        clen--;
+    char canon[64];
+    ck_assert_uint_lt(clen, sizeof(canon));
+    memcpy(canon, c, clen);
+    canon[clen] = '\0';
+    const char *got = canon_of(e, canon, clen);
+    ck_assert_msg(got && !strcmp(got, canon), "contract.md:%d: %s: \"%s\" is not canonical",
+                  lineno, e->name, canon);
+    (*n)++;
+    const char *also = strstr(bar, "(also");
+    const char *end = also ? also : bar + strlen(bar);
+    for (const char *q = bar; (q = memchr(q, '`', (size_t)(end - q))) && q < end;) {
+        const char *close = memchr(q + 1, '`', (size_t)(end - q - 1));
+        ck_assert_msg(close, "contract.md:%d: unbalanced `", lineno);
+        got = canon_of(e, q + 1, (size_t)(close - q - 1));
+        ck_assert_msg(got && !strcmp(got, canon), "contract.md:%d: %s: `%.*s` is not an alias of %s",
+                      lineno, e->name, (int)(close - q - 1), q + 1, canon);
+        (*n)++;
+        q = close + 1;
+    }
+}
+
+/* Every enum table of docs/contract.md section 4 is exactly its vocabulary (every
+ * spelling listed, none missing), and "(strict)" is in the heading of the strict one. */
+START_TEST(test_contract_doc_vocabularies) {
+    static const struct {
+        const char *heading; /* prefix of the "### " heading */
+        const char *vocabulary;
+    } sections[] = {
+        {"side", "side"},
+        {"order_type", "order_type"},
+        {"time_in_force", "time_in_force"},
+        {"event_type", "order_status"},
+        {"status (order managers)", "manager_status"},
+        {"liquidity", "liquidity"},
+    };
+    enum { NSECTIONS = sizeof(sections) / sizeof(sections[0]) };
+    char *path = tu_source_path("docs/contract.md");
+    char *text = tu_read_file(path, NULL);
+    char *sec = strstr(text, "\n## 4. Enumerations");
+    ck_assert_ptr_nonnull(sec);
+    char *stop = strstr(sec, "\n## 5.");
+    ck_assert_ptr_nonnull(stop);
+    *stop = '\0';
+    int seen[NSECTIONS] = {0}, counted[NSECTIONS] = {0}, cur = -1, lineno = 0;
+    for (char *save = NULL, *line = strtok_r(sec, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        if (!strncmp(line, "### ", 4)) {
+            cur = -1;
+            for (int i = 0; i < NSECTIONS; i++)
+                if (!strncmp(line + 4, sections[i].heading, strlen(sections[i].heading)))
+                    cur = i;
+            ck_assert_msg(cur >= 0, "contract.md: unknown enum section \"%s\"", line);
+            seen[cur]++;
+            const execrec_enumdef_t *e = vocabulary(sections[cur].vocabulary);
+            ck_assert_ptr_nonnull(e);
+            ck_assert_int_eq(e->strict, strstr(line, "(strict)") != NULL);
+        } else if (cur >= 0 && line[0] == '|' && strncmp(line, "| canonical", 11) &&
+                   strncmp(line, "|---", 4)) {
+            check_doc_row(vocabulary(sections[cur].vocabulary), line, lineno, &counted[cur]);
+        }
+    }
+    for (int i = 0; i < NSECTIONS; i++) {
+        ck_assert_msg(seen[i] == 1, "contract.md: section %s found %d times", sections[i].heading,
+                      seen[i]);
+        const execrec_enumdef_t *e = vocabulary(sections[i].vocabulary);
+        ck_assert_msg(counted[i] == vocabulary_size(e),
+                      "contract.md: %s lists %d spellings, record.c has %d", e->name, counted[i],
+                      vocabulary_size(e));
+    }
+    free(text);
+    free(path);
+}
+END_TEST
+
 #ifndef NDEBUG
 /* A kind out of range is a bug of the caller: the getters assert (SIGABRT). */
 START_TEST(test_kind_out_of_range_asserts) {
@@ -271,6 +385,9 @@ Suite *record_suite(void) {
     tc = tcase_create("topics");
     tcase_add_test(tc, test_default_topics);
     tcase_add_test(tc, test_kind_for_topic);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("docs");
+    tcase_add_test(tc, test_contract_doc_vocabularies);
     suite_add_tcase(s, tc);
 #ifndef NDEBUG /* the tests build with assertions (deploy/test.sh: Debug) */
     tc = tcase_create("asserts");
