@@ -159,6 +159,7 @@ static int parse_int(const char *s, int64_t *v) {
 
 execrec_err_t execrec_config_set(execrec_config_t *conf, const char *key, const char *value,
                                  const char *source, char *errstr, size_t errstr_size) {
+    assert(conf && key && value);
     int i = find_key(key);
     if (i < 0) {
         snprintf(errstr, errstr_size, "%s%sunknown configuration key '%s'", source ? source : "",

@@ -55,6 +55,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 execrec_publisher_t *execrec_publisher_new(const execrec_publisher_conf_t *conf, char *errstr,
                                            size_t errstr_size) {
+    assert(conf);
     if (!conf->brokers || !*conf->brokers) {
         execrec_errstr(errstr, errstr_size, "no brokers given");
         return NULL;
@@ -189,6 +190,8 @@ static execrec_err_t avro_message(execrec_publisher_t *pub, execrec_kind_t kind,
 
 execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind, const char *json,
                                    size_t len, char *errstr, size_t errstr_size) {
+    assert(pub && (json || !len));
+    /* The kind is checked, not asserted: this is the library's public entry. */
     if ((int)kind < 0 || kind >= EXECREC_KIND__CNT) {
         execrec_errstr(errstr, errstr_size, "unknown kind %d", (int)kind);
         return EXECREC_ERR_INVALID;
@@ -291,6 +294,7 @@ static const field_t manager_fields[] = {
 static execrec_err_t publish_struct(execrec_publisher_t *pub, execrec_kind_t kind,
                                     const field_t *fields, const void *rec, const int64_t *sequence,
                                     char *errstr, size_t errstr_size) {
+    assert(fields && rec);
     execrec_buf_t json = EXECREC_BUF_INIT;
     execrec_buf_putc(&json, '{');
     for (const field_t *f = fields; f->name; f++) {
