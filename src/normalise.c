@@ -39,6 +39,8 @@
 #include "execrec/decimal.h"
 #include "execrec/timeutil.h"
 
+typedef execrec_enum_alias_t alias_t; /* the vocabularies are record.c's */
+
 static execrec_err_t rejectf(execrec_reject_t *rej, const char *code, const char *fmt, ...)
     EXECREC_PRINTF(3, 4);
 
@@ -112,16 +114,20 @@ static execrec_err_t norm_enum(const execrec_enumdef_t *enumdef, const char *col
         o[i] = c;
     }
     o[n] = '\0';
-    for (const execrec_enum_alias_t *a = enumdef->aliases; a->alias; a++) {
-        if (!strcmp(a->alias, o)) {
-            *out = a->canon;
-            *out_len = strlen(a->canon);
-            return EXECREC_OK;
+    int strict = enumdef->strict;
+    const alias_t *table = enumdef->aliases;
+    if (table) {
+        for (const alias_t *a = table; a->alias; a++) {
+            if (!strcmp(a->alias, o)) {
+                *out = a->canon;
+                *out_len = strlen(a->canon);
+                return EXECREC_OK;
+            }
         }
+        if (strict)
+            return rejectf(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": unknown value \"%.*s\"", col,
+                           (int)(n > 40 ? 40 : n), s);
     }
-    if (enumdef->strict)
-        return rejectf(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": unknown value \"%.*s\"", col,
-                       (int)(n > 40 ? 40 : n), s);
     *out = o;
     *out_len = n;
     return EXECREC_OK;
@@ -316,8 +322,8 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
              * tables say so too, with a check constraint, see 0001_schema.sql). */
             if (err == EXECREC_OK && (def->flags & EXECREC_COLF_POSITIVE) &&
                 !decimal_positive(*out))
-                return rejectf(rej, EXECREC_REJ_QUANTITY, "field \"%s\": must be > 0, got %s",
-                               def->name, *out);
+                return rejectf(rej, EXECREC_REJ_QUANTITY, "field \"quantity\": must be > 0, got %s",
+                               *out);
             break;
         case EXECREC_COL_TIME: {
             int64_t us;

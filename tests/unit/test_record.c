@@ -96,7 +96,8 @@ START_TEST(test_one_message_key) {
 END_TEST
 
 /* Positive applies to decimals only, and exactly to an order's and a trade's
- * quantity (docs/contract.md; 0001_schema.sql has the same check constraints). */
+ * quantity (docs/contract.md; 0001_schema.sql has the same check constraints; the
+ * non_positive_quantity message of normalise.c names "quantity"). */
 START_TEST(test_positive_columns) {
     int n = 0;
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
