@@ -324,10 +324,12 @@ START_TEST(test_contract_doc_vocabularies) {
     char *stop = strstr(sec, "\n## 5.");
     ck_assert_ptr_nonnull(stop);
     *stop = '\0';
-    int seen[NSECTIONS] = {0}, counted[NSECTIONS] = {0}, cur = -1, lineno = 0;
-    for (char *save = NULL, *line = strtok_r(sec, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        lineno++;
+    int seen[NSECTIONS] = {0}, counted[NSECTIONS] = {0}, cur = -1, lineno = 1;
+    for (const char *p = text; p <= sec; p++)
+        lineno += *p == '\n';
+    for (char *line = sec + 1, *next; line; line = next, lineno++) {
+        if ((next = strchr(line, '\n')))
+            *next++ = '\0';
         if (!strncmp(line, "### ", 4)) {
             cur = -1;
             for (int i = 0; i < NSECTIONS; i++)
