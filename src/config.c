@@ -1,5 +1,6 @@
 /* The configuration table and everything derived from it: flags, environment,
  * properties file and --help text. See config.h. */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -158,6 +159,7 @@ static int parse_int(const char *s, int64_t *v) {
 
 execrec_err_t execrec_config_set(execrec_config_t *conf, const char *key, const char *value,
                                  const char *source, char *errstr, size_t errstr_size) {
+    assert(conf && key && value);
     int i = find_key(key);
     if (i < 0) {
         snprintf(errstr, errstr_size, "%s%sunknown configuration key '%s'", source ? source : "",
@@ -274,12 +276,28 @@ execrec_err_t execrec_config_load_env(execrec_config_t *conf, char *errstr,
     return EXECREC_OK;
 }
 
-const char *execrec_config_get(const execrec_config_t *conf, const char *key) {
+/* The table index of key, which the caller names in code: an unknown key is a bug
+ * (a typo would otherwise read as "unset"). Without assertions it still yields -1. */
+static int known_key(const char *key) {
+    assert(key);
     int i = find_key(key);
+    assert(i >= 0 && "not a key of the configuration table");
+    return i;
+}
+
+const char *execrec_config_default(const char *key) {
+    int i = known_key(key);
+    return i < 0 ? NULL : table[i].def;
+}
+
+const char *execrec_config_get(const execrec_config_t *conf, const char *key) {
+    assert(conf);
+    int i = known_key(key);
     return i < 0 ? NULL : conf->value[i];
 }
 
 int64_t execrec_config_get_int(const execrec_config_t *conf, const char *key) {
+    assert(table[known_key(key)].type == EXECREC_CONF_INT);
     const char *v = execrec_config_get(conf, key);
     int64_t n = 0;
     if (v && parse_int(v, &n) < 0)
@@ -288,6 +306,7 @@ int64_t execrec_config_get_int(const execrec_config_t *conf, const char *key) {
 }
 
 int execrec_config_get_bool(const execrec_config_t *conf, const char *key) {
+    assert(table[known_key(key)].type == EXECREC_CONF_BOOL);
     const char *v = execrec_config_get(conf, key);
     int b = 0;
     if (v && parse_bool(v, &b) < 0)
@@ -301,6 +320,7 @@ int execrec_config_kafka_count(const execrec_config_t *conf) {
 
 void execrec_config_kafka_get(const execrec_config_t *conf, int i, const char **key,
                               const char **value) {
+    assert(i >= 0 && i < conf->nkafka);
     *key = conf->kafka[i].key;
     *value = conf->kafka[i].value;
 }
@@ -314,7 +334,7 @@ static void flag_name(const char *key, char *out, size_t size) {
 
 void execrec_config_usage(FILE *out, const char *const *keys) {
     for (int k = 0; keys[k]; k++) {
-        int i = find_key(keys[k]);
+        int i = known_key(keys[k]);
         if (i < 0)
             continue;
         char flag[128], env[128], left[160];
@@ -372,7 +392,7 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
     }
     int n = 0;
     for (int k = 0; k < nkeys; k++) {
-        int i = find_key(keys[k]);
+        int i = known_key(keys[k]);
         if (i < 0)
             continue;
         flag_name(table[i].key, names[n], sizeof(names[n]));

@@ -1,6 +1,7 @@
 /* The normaliser: a JSON payload of a known kind -> one record of column texts, or a
- * reject with a stable code. The column tables of record.c drive it; the rules per
- * column type are below, the enumeration tables at the top.
+ * reject with a stable code. The column tables of record.c drive it (which column is
+ * required, the time index, must be positive, and each enum column's vocabulary); the
+ * rules per column type are below.
  *
  * Rules and decisions (each has a case in tests/data/normalise_cases.txt):
  *   - empty or whitespace-only input: empty_message; not an object: json_not_object;
@@ -29,6 +30,7 @@
  *     venue_event_id escaped with '\'). With order_id and event_time it is the
  *     natural key that de-duplicates re-delivered events. A producer could choose
  *     an event_id that looks like a derived key; that only hurts itself. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include "execrec/normalise.h"
@@ -36,180 +38,7 @@
 #include "execrec/decimal.h"
 #include "execrec/timeutil.h"
 
-typedef struct alias_s {
-    const char *alias; /* normalised spelling */
-    const char *canon;
-} alias_t;
-
-static const alias_t side_aliases[] = {
-    {"buy", "buy"},
-    {"sell", "sell"},
-    {"sell_short", "sell_short"},
-    {"b", "buy"},
-    {"s", "sell"},
-    {"bid", "buy"},
-    {"ask", "sell"},
-    {"offer", "sell"},
-    {"long", "buy"},
-    {"short", "sell_short"},
-    {"sell_short_exempt", "sell_short"},
-    {"ss", "sell_short"},
-    {"1", "buy"},
-    {"2", "sell"},
-    {"5", "sell_short"},
-    {"6", "sell_short"},
-    {NULL, NULL},
-};
-
-static const alias_t order_type_aliases[] = {
-    {"market", "market"},
-    {"limit", "limit"},
-    {"stop", "stop"},
-    {"stop_limit", "stop_limit"},
-    {"market_on_close", "market_on_close"},
-    {"limit_on_close", "limit_on_close"},
-    {"pegged", "pegged"},
-    {"trailing_stop", "trailing_stop"},
-    {"mkt", "market"},
-    {"lmt", "limit"},
-    {"stp", "stop"},
-    {"stop_loss", "stop"},
-    {"stop_market", "stop"},
-    {"stp_lmt", "stop_limit"},
-    {"stop_lmt", "stop_limit"},
-    {"stoplimit", "stop_limit"},
-    {"moc", "market_on_close"},
-    {"loc", "limit_on_close"},
-    {"1", "market"},
-    {"2", "limit"},
-    {"3", "stop"},
-    {"4", "stop_limit"},
-    {"5", "market_on_close"},
-    {"b", "limit_on_close"},
-    {"p", "pegged"},
-    {NULL, NULL},
-};
-
-static const alias_t tif_aliases[] = {
-    {"day", "day"},
-    {"gtc", "gtc"},
-    {"ioc", "ioc"},
-    {"fok", "fok"},
-    {"gtd", "gtd"},
-    {"opg", "opg"},
-    {"cls", "cls"},
-    {"gtx", "gtx"},
-    {"good_till_cancel", "gtc"},
-    {"good_till_canceled", "gtc"},
-    {"good_till_cancelled", "gtc"},
-    {"good_til_canceled", "gtc"},
-    {"good_til_cancelled", "gtc"},
-    {"immediate_or_cancel", "ioc"},
-    {"fill_or_kill", "fok"},
-    {"good_till_date", "gtd"},
-    {"good_til_date", "gtd"},
-    {"at_the_open", "opg"},
-    {"at_the_opening", "opg"},
-    {"at_the_close", "cls"},
-    {"good_till_crossing", "gtx"},
-    {"post_only", "gtx"},
-    {"0", "day"},
-    {"1", "gtc"},
-    {"2", "opg"},
-    {"3", "ioc"},
-    {"4", "fok"},
-    {"5", "gtx"},
-    {"6", "gtd"},
-    {"7", "cls"},
-    {NULL, NULL},
-};
-
-/* Order status and event types share one vocabulary (FIX OrdStatus, whose codes 0-9,
- * A-C, E are also mapped). */
-static const alias_t order_status_aliases[] = {
-    {"pending_new", "pending_new"},
-    {"new", "new"},
-    {"partially_filled", "partially_filled"},
-    {"filled", "filled"},
-    {"done_for_day", "done_for_day"},
-    {"canceled", "canceled"},
-    {"replaced", "replaced"},
-    {"pending_cancel", "pending_cancel"},
-    {"pending_replace", "pending_replace"},
-    {"rejected", "rejected"},
-    {"expired", "expired"},
-    {"suspended", "suspended"},
-    {"stopped", "stopped"},
-    {"calculated", "calculated"},
-    {"trade", "trade"},
-    {"cancelled", "canceled"},
-    {"pending_cancelled", "pending_cancel"},
-    {"partial_fill", "partially_filled"},
-    {"partially_fill", "partially_filled"},
-    {"part_filled", "partially_filled"},
-    {"partial", "partially_filled"},
-    {"partfill", "partially_filled"},
-    {"fill", "filled"},
-    {"fully_filled", "filled"},
-    {"ack", "new"},
-    {"acknowledged", "new"},
-    {"accepted", "new"},
-    {"reject", "rejected"},
-    {"expire", "expired"},
-    {"amended", "replaced"},
-    {"0", "new"},
-    {"1", "partially_filled"},
-    {"2", "filled"},
-    {"3", "done_for_day"},
-    {"4", "canceled"},
-    {"5", "replaced"},
-    {"6", "pending_cancel"},
-    {"7", "stopped"},
-    {"8", "rejected"},
-    {"9", "suspended"},
-    {"a", "pending_new"},
-    {"b", "calculated"},
-    {"c", "expired"},
-    {"e", "pending_replace"},
-    {NULL, NULL},
-};
-
-static const alias_t manager_status_aliases[] = {
-    {"active", "active"},       {"pending", "pending"},
-    {"paused", "paused"},       {"stopped", "stopped"},
-    {"completed", "completed"}, {"canceled", "canceled"},
-    {"expired", "expired"},     {"failed", "failed"},
-    {"running", "active"},      {"live", "active"},
-    {"cancelled", "canceled"},  {"done", "completed"},
-    {"complete", "completed"},  {NULL, NULL},
-};
-
-static const alias_t liquidity_aliases[] = {
-    {"maker", "maker"},   {"taker", "taker"},      {"m", "maker"},       {"t", "taker"},
-    {"added", "maker"},   {"add", "maker"},        {"removed", "taker"}, {"remove", "taker"},
-    {"passive", "maker"}, {"aggressive", "taker"}, {"1", "maker"},       {"2", "taker"},
-    {NULL, NULL},
-};
-
-/* The alias table of an enum column, and whether unknown values are rejected. */
-static const alias_t *enum_table(execrec_kind_t kind, const char *col, int *strict) {
-    *strict = 0;
-    if (!strcmp(col, "side")) {
-        *strict = 1;
-        return side_aliases;
-    }
-    if (!strcmp(col, "order_type"))
-        return order_type_aliases;
-    if (!strcmp(col, "time_in_force"))
-        return tif_aliases;
-    if (!strcmp(col, "event_type"))
-        return order_status_aliases;
-    if (!strcmp(col, "status"))
-        return kind == EXECREC_KIND_ORDER_MANAGER ? manager_status_aliases : order_status_aliases;
-    if (!strcmp(col, "liquidity"))
-        return liquidity_aliases;
-    return NULL;
-}
+typedef execrec_enum_alias_t alias_t; /* the vocabularies are record.c's */
 
 /* Prefixes a detail message from decimal.h / timeutil.h with the field name. */
 static execrec_err_t reject_field(execrec_reject_t *rej, const char *col) {
@@ -237,9 +66,10 @@ static int is_blank(const char *s, size_t n) {
     return 1;
 }
 
-static execrec_err_t norm_enum(execrec_kind_t kind, const char *col, const execrec_json_t *v,
-                               execrec_arena_t *arena, const char **out, size_t *out_len,
-                               execrec_reject_t *rej) {
+static execrec_err_t norm_enum(const execrec_enumdef_t *enumdef, const char *col,
+                               const execrec_json_t *v, execrec_arena_t *arena, const char **out,
+                               size_t *out_len, execrec_reject_t *rej) {
+    assert(enumdef && enumdef->aliases); /* every ENUM column has a vocabulary */
     if (v->type != EXECREC_JSON_STRING && v->type != EXECREC_JSON_NUMBER)
         return wrong_type(rej, col, "a string (or a number such as a FIX code)", v);
     const char *s = v->str;
@@ -267,8 +97,8 @@ static execrec_err_t norm_enum(execrec_kind_t kind, const char *col, const execr
         o[i] = c;
     }
     o[n] = '\0';
-    int strict;
-    const alias_t *table = enum_table(kind, col, &strict);
+    int strict = enumdef->strict;
+    const alias_t *table = enumdef->aliases;
     if (table) {
         for (const alias_t *a = table; a->alias; a++) {
             if (!strcmp(a->alias, o)) {
@@ -402,9 +232,6 @@ static execrec_err_t derive_event_key(execrec_record_t *rec, execrec_arena_t *ar
     return EXECREC_OK;
 }
 
-static const char *const time_index[EXECREC_KIND__CNT] = {"order_time", "event_time", "trade_time",
-                                                          "target_time"};
-
 /* @returns 1 when canonical decimal text (decimal.h) is greater than zero. */
 static int decimal_positive(const char *canon) {
     if (canon[0] == '-')
@@ -418,6 +245,7 @@ static int decimal_positive(const char *canon) {
 execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size_t len,
                                      execrec_arena_t *arena, execrec_record_t *rec,
                                      execrec_reject_t *rej) {
+    assert((unsigned)kind < EXECREC_KIND__CNT && (json || !len) && arena && rec && rej);
     size_t i = 0;
     while (i < len && is_space(json[i]))
         i++;
@@ -438,7 +266,7 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
     rec->ncols = ncols;
     rec->raw = json;
     rec->raw_len = len;
-    int derived = -1, have_time = 0;
+    int derived = -1;
     for (int c = 0; c < ncols; c++) {
         const execrec_coldef_t *def = &cols[c];
         if (def->type == EXECREC_COL_DERIVED) {
@@ -469,24 +297,22 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
             err = EXECREC_OK;
             break;
         case EXECREC_COL_ENUM:
-            err = norm_enum(kind, def->name, v, arena, out, out_len, rej);
+            err = norm_enum(def->enumdef, def->name, v, arena, out, out_len, rej);
             break;
         case EXECREC_COL_DECIMAL:
             err = norm_decimal(def->name, v, arena, out, out_len, rej);
             /* An order or a fill of zero or negative size is no fact at all (the
              * tables say so too, with a check constraint, see 0001_schema.sql). */
-            if (err == EXECREC_OK && (kind == EXECREC_KIND_ORDER || kind == EXECREC_KIND_TRADE) &&
-                !strcmp(def->name, "quantity") && !decimal_positive(*out))
+            if (err == EXECREC_OK && (def->flags & EXECREC_COLF_POSITIVE) &&
+                !decimal_positive(*out))
                 return execrec_reject(rej, EXECREC_REJ_QUANTITY, "field \"quantity\": must be > 0, got %s",
                                *out);
             break;
         case EXECREC_COL_TIME: {
             int64_t us;
             err = norm_time(def->name, v, arena, out, out_len, &us, rej);
-            if (err == EXECREC_OK && !strcmp(def->name, time_index[kind])) {
+            if (err == EXECREC_OK && (def->flags & EXECREC_COLF_TIME_INDEX))
                 rec->time_us = us;
-                have_time = 1;
-            }
             break;
         }
         case EXECREC_COL_INT64:
@@ -499,7 +325,8 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
         if (err != EXECREC_OK)
             return err;
     }
-    (void)have_time; /* every kind's time index is required, so it is always set */
+    /* The time index is required, so a record without it was rejected above. */
+    assert(rec->val[execrec_kind_time_column(kind)]);
     if (derived >= 0)
         return derive_event_key(rec, arena, derived);
     return EXECREC_OK;

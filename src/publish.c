@@ -16,13 +16,6 @@
 #include "execrec/normalise.h"
 #include "execrec/publish.h"
 
-static const char *const default_topic[EXECREC_KIND__CNT] = {
-    [EXECREC_KIND_ORDER] = "orders",
-    [EXECREC_KIND_ORDER_EVENT] = "order-events",
-    [EXECREC_KIND_TRADE] = "trades",
-    [EXECREC_KIND_ORDER_MANAGER] = "order-managers",
-};
-
 typedef struct avro_kind_s {
     execrec_avro_schema_t *schema; /* parsed at the first record of the kind */
     int32_t id;
@@ -63,6 +56,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 execrec_publisher_t *execrec_publisher_new(const execrec_publisher_conf_t *conf, char *errstr,
                                            size_t errstr_size) {
+    assert(conf);
     if (!conf->brokers || !*conf->brokers) {
         execrec_errstr(errstr, errstr_size, "no brokers given");
         return NULL;
@@ -76,7 +70,7 @@ execrec_publisher_t *execrec_publisher_new(const execrec_publisher_conf_t *conf,
     pub->conf = *conf;
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
         if (!pub->conf.topic[k] || !*pub->conf.topic[k])
-            pub->conf.topic[k] = default_topic[k];
+            pub->conf.topic[k] = execrec_kind_default_topic((execrec_kind_t)k);
     /* murmur2_random: the partition of a key is the one Java clients pick, so other
      * producers of the same topics agree on where an order's messages go. */
     static const char *const defaults[] = {
@@ -210,6 +204,8 @@ static execrec_err_t avro_message(execrec_publisher_t *pub, execrec_kind_t kind,
 
 execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind, const char *json,
                                    size_t len, char *errstr, size_t errstr_size) {
+    assert(pub && (json || !len));
+    /* The kind is checked, not asserted: this is the library's public entry. */
     if ((int)kind < 0 || kind >= EXECREC_KIND__CNT) {
         execrec_errstr(errstr, errstr_size, "unknown kind %d", (int)kind);
         return EXECREC_ERR_INVALID;
@@ -237,9 +233,8 @@ execrec_err_t execrec_publish_json(execrec_publisher_t *pub, execrec_kind_t kind
         pub->stats.refused++;
         return err;
     }
-    int key_col = execrec_kind_column_index(
-        kind, kind == EXECREC_KIND_ORDER_MANAGER ? "unique_identifier" : "order_id");
-    assert(key_col >= 0 && rec.val[key_col]); /* required columns */
+    int key_col = execrec_kind_key_column(kind);
+    assert(rec.val[key_col]); /* a required column */
     rd_kafka_resp_err_t kerr;
     for (;;) {
         kerr = rd_kafka_producev(pub->rk, RD_KAFKA_V_TOPIC(pub->conf.topic[kind]),
@@ -313,6 +308,7 @@ static const field_t manager_fields[] = {
 static execrec_err_t publish_struct(execrec_publisher_t *pub, execrec_kind_t kind,
                                     const field_t *fields, const void *rec, const int64_t *sequence,
                                     char *errstr, size_t errstr_size) {
+    assert(fields && rec);
     execrec_buf_t json = EXECREC_BUF_INIT;
     execrec_buf_putc(&json, '{');
     for (const field_t *f = fields; f->name; f++) {

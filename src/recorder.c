@@ -324,15 +324,6 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
 
 /* ---- rebalances ----------------------------------------------------------------- */
 
-static int kind_of_topic(const rec_t *r, const char *topic, execrec_kind_t *kind) {
-    for (int k = 0; k < EXECREC_KIND__CNT; k++)
-        if (r->rc->topic[k] && !strcmp(r->rc->topic[k], topic)) {
-            *kind = (execrec_kind_t)k;
-            return 0;
-        }
-    return -1;
-}
-
 /* Kafka's committed offsets for the partitions with no row in PostgreSQL.
  * committed[i] stays -1 where Kafka has none (or cannot say). */
 static void read_committed(rec_t *r, const int64_t *stored, int64_t *committed) {
@@ -384,7 +375,7 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
     }
     for (int i = 0; i < list->cnt; i++) {
         part_t *p = &r->parts[r->nparts];
-        if (kind_of_topic(r, list->elems[i].topic, &p->kind) < 0)
+        if (execrec_kind_for_topic(r->rc->topic, list->elems[i].topic, &p->kind) < 0)
             continue; /* not one of ours; cannot happen with our subscription */
         if (!(p->topic = strdup(list->elems[i].topic))) {
             r->fatal = 1;

@@ -52,10 +52,15 @@ execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path,
 execrec_err_t execrec_config_load_env(execrec_config_t *conf, char *errstr,
                                       size_t errstr_size) EXECREC_MUSTCHECK;
 
-/** Values: NULL when unset. get_int/get_bool assume the key has that type. */
+/** Values: NULL when unset. key must be a key of the table, and for get_int/get_bool
+ *  one of that type: the caller names keys in code, so anything else is a bug and
+ *  asserted (without assertions an unknown key reads as unset, 0 or false). */
 const char *execrec_config_get(const execrec_config_t *conf, const char *key);
 int64_t execrec_config_get_int(const execrec_config_t *conf, const char *key);
 int execrec_config_get_bool(const execrec_config_t *conf, const char *key);
+/** @returns key's built-in default (the table's def: NULL when it has none); key is
+ *  asserted to be a key of the table. */
+const char *execrec_config_default(const char *key);
 
 /** librdkafka pass-through properties, in the order given. */
 int execrec_config_kafka_count(const execrec_config_t *conf);
@@ -63,9 +68,10 @@ void execrec_config_kafka_get(const execrec_config_t *conf, int i, const char **
                               const char **value);
 
 /** Parses a subcommand's command line. keys lists the configuration keys this
- *  command accepts (each becomes --<key with dots as dashes> VALUE, or a plain
- *  --flag for booleans); also --config FILE, -X key=value, --help. Positional
- *  arguments are returned in *rest / *nrest (pointers into argv).
+ *  command accepts, each asserted to be in the table (each becomes --<key with dots
+ *  as dashes> VALUE, or a plain --flag for booleans); also --config FILE, -X
+ *  key=value, --help. Positional arguments are returned in *rest / *nrest (pointers
+ *  into argv).
  *  @returns 0 ok, 1 --help was given (usage printed to stdout), 2 misuse (a
  *  one-line reason printed to stderr). The file and environment are applied
  *  before the flags whatever their order on the line. */
@@ -73,7 +79,8 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
                               const char *const *keys, int argc, char **argv, char ***rest,
                               int *nrest);
 
-/** Prints "--flag VALUE  help (default)" lines for keys. */
+/** Prints "--flag VALUE  help (default)" lines for keys (each asserted to be in the
+ *  table). */
 void execrec_config_usage(FILE *out, const char *const *keys);
 
 #endif

@@ -144,14 +144,9 @@ int execrec_cli_backfill(int argc, char **argv) {
                 fprintf(stderr, "execrec backfill: topic '%s' is given twice\n", topic_items[t]);
                 goto done;
             }
-        int k = 0;
-        while (k < EXECREC_KIND__CNT && !(configured[k] && !strcmp(configured[k], topic_items[t])))
-            k++;
         if (have_kind)
             kinds[t] = given;
-        else if (k < EXECREC_KIND__CNT)
-            kinds[t] = (execrec_kind_t)k;
-        else {
+        else if (execrec_kind_for_topic(configured, topic_items[t], &kinds[t]) < 0) {
             fprintf(stderr, "execrec backfill: topic '%s' is not one of the configured topics "
                             "(--topic-orders, --topic-events, --topic-trades, "
                             "--topic-managers): give its --kind\n", topic_items[t]);

@@ -133,14 +133,8 @@ void cli_codec_close(cli_codec_t *cc) {
 }
 
 void cli_topics(const execrec_config_t *conf, const char *topic[EXECREC_KIND__CNT]) {
-    static const char *const key[EXECREC_KIND__CNT] = {
-        [EXECREC_KIND_ORDER] = "topic.orders",
-        [EXECREC_KIND_ORDER_EVENT] = "topic.events",
-        [EXECREC_KIND_TRADE] = "topic.trades",
-        [EXECREC_KIND_ORDER_MANAGER] = "topic.managers",
-    };
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
-        const char *t = execrec_config_get(conf, key[k]);
+        const char *t = execrec_config_get(conf, execrec_kind_topic_key((execrec_kind_t)k));
         topic[k] = t && *t ? t : NULL;
     }
 }

@@ -88,11 +88,8 @@ static int find_kind(const execrec_config_t *conf, const char *topic[EXECREC_KIN
     const char *t = execrec_config_get(conf, "topic");
     if (execrec_config_get(conf, "kind") || !t)
         return cli_parse_kind(conf, "publish", kind);
-    for (int k = 0; k < EXECREC_KIND__CNT; k++)
-        if (topic[k] && !strcmp(topic[k], t)) {
-            *kind = (execrec_kind_t)k;
-            return 0;
-        }
+    if (execrec_kind_for_topic(topic, t, kind) == 0)
+        return 0;
     fprintf(stderr,
             "execrec publish: topic '%s' is not one of the --topic-* keys: give --kind "
             "(order, order_event, trade or order_manager)\n",

@@ -113,16 +113,15 @@ static int read_stored(const execrec_config_t *conf, const char *group,
         rc = -1;
     }
     for (int i = 0; !rc && i < PQntuples(res); i++) {
-        for (int k = 0; k < EXECREC_KIND__CNT; k++) {
-            if (!topics[k] || strcmp(topics[k], PQgetvalue(res, i, 0)))
-                continue;
-            row_t *r = row_get(rs, topics[k], (int32_t)atol(PQgetvalue(res, i, 1)));
-            if (!r) {
-                rc = -1;
-                break;
-            }
-            r->stored = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        execrec_kind_t k;
+        if (execrec_kind_for_topic(topics, PQgetvalue(res, i, 0), &k) < 0)
+            continue;
+        row_t *r = row_get(rs, topics[k], (int32_t)atol(PQgetvalue(res, i, 1)));
+        if (!r) {
+            rc = -1;
+            break;
         }
+        r->stored = strtoll(PQgetvalue(res, i, 2), NULL, 10);
     }
     PQclear(res);
     PQfinish(conn);

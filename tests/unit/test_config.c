@@ -1,6 +1,7 @@
 /* The configuration table: defaults, types, file, environment, flags, precedence,
  * -X pass-through, and the exit codes of --help and misuse. */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,13 +132,84 @@ START_TEST(test_exit_codes) {
 }
 END_TEST
 
+START_TEST(test_defaults_from_table) {
+    /* execrec_config_default is the table's def, and a fresh configuration holds it. */
+    execrec_config_t *conf = execrec_config_new();
+    const execrec_confdef_t *table = execrec_config_table();
+    for (int i = 0; table[i].key; i++) {
+        ck_assert_ptr_eq(execrec_config_default(table[i].key), table[i].def);
+        const char *v = execrec_config_get(conf, table[i].key);
+        if (table[i].def)
+            ck_assert_str_eq(v, table[i].def);
+        else
+            ck_assert_ptr_null(v);
+    }
+    ck_assert_str_eq(execrec_config_default("topic.events"), "order-events");
+    execrec_config_destroy(conf);
+}
+END_TEST
+
+#ifndef NDEBUG
+/* A key named in code that the table lacks is a bug: asserted (SIGABRT), not read as
+ * unset. */
+START_TEST(test_unknown_key_asserts) {
+    execrec_config_t *conf = execrec_config_new();
+    const char *v = execrec_config_get(conf, "batch.sise");
+    (void)v;
+    execrec_config_destroy(conf);
+}
+END_TEST
+
+START_TEST(test_get_int_of_string_asserts) {
+    execrec_config_t *conf = execrec_config_new();
+    int64_t n = execrec_config_get_int(conf, "format");
+    (void)n;
+    execrec_config_destroy(conf);
+}
+END_TEST
+
+START_TEST(test_get_bool_of_int_asserts) {
+    execrec_config_t *conf = execrec_config_new();
+    int b = execrec_config_get_bool(conf, "batch.size");
+    (void)b;
+    execrec_config_destroy(conf);
+}
+END_TEST
+
+START_TEST(test_unknown_default_asserts) {
+    const char *v = execrec_config_default("no.such");
+    (void)v;
+}
+END_TEST
+
+START_TEST(test_unknown_command_key_asserts) {
+    static const char *const bad[] = {"dsn", "no.such", NULL};
+    execrec_config_t *conf = execrec_config_new();
+    char *argv[] = {"test", NULL};
+    int rc = execrec_config_parse_args(conf, "test", "A test command.", bad, 1, argv, NULL, NULL);
+    (void)rc;
+    execrec_config_destroy(conf);
+}
+END_TEST
+#endif
+
 static Suite *config_suite(void) {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("table");
     tcase_add_test(tc, test_defaults_and_types);
     tcase_add_test(tc, test_file_env_flag_precedence);
     tcase_add_test(tc, test_file_errors_name_the_line);
+    tcase_add_test(tc, test_defaults_from_table);
     suite_add_tcase(s, tc);
+#ifndef NDEBUG /* the tests build with assertions (deploy/test.sh: Debug) */
+    tc = tcase_create("asserts");
+    tcase_add_test_raise_signal(tc, test_unknown_key_asserts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_get_int_of_string_asserts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_get_bool_of_int_asserts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_unknown_default_asserts, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_unknown_command_key_asserts, SIGABRT);
+    suite_add_tcase(s, tc);
+#endif
     tc = tcase_create("cli");
     tcase_add_test(tc, test_exit_codes);
     tcase_add_test(tc, test_list_flags_join);

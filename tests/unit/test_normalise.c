@@ -260,6 +260,168 @@ START_TEST(test_not_nul_terminated) {
 }
 END_TEST
 
+/* ---- the normaliser reads record.c's tables --------------------------------------
+ * Messages built from the column tables themselves: if a table and the normaliser
+ * drift apart (a rule read by name again, a flag ignored), these fail. */
+
+/* A valid value (JSON) for a column of the given definition; the time index gets
+ * 1793700000 (2026-11-03 10:00:00 UTC), other times a different instant. */
+static const char *valid_value(const execrec_coldef_t *def) {
+    switch (def->type) {
+    case EXECREC_COL_TEXT:
+        return "\"x\"";
+    case EXECREC_COL_DECIMAL:
+        return "\"1.5\"";
+    case EXECREC_COL_TIME:
+        return def->flags & EXECREC_COLF_TIME_INDEX ? "1793700000" : "\"2026-01-02T03:04:05Z\"";
+    case EXECREC_COL_INT64:
+        return "7";
+    default:
+        return NULL; /* ENUM: from its vocabulary; DERIVED: never sent */
+    }
+}
+
+/* The JSON object of kind with every required column valid, column `col` (if >= 0)
+ * set to override (raw JSON; NULL: left out). */
+static void build_message(execrec_buf_t *out, execrec_kind_t kind, int col, const char *override) {
+    int ncols;
+    const execrec_coldef_t *cols = execrec_kind_columns(kind, &ncols);
+    execrec_buf_reset(out);
+    execrec_buf_putc(out, '{');
+    for (int i = 0; i < ncols; i++) {
+        const char *v = valid_value(&cols[i]);
+        char quoted[128];
+        if (cols[i].type == EXECREC_COL_ENUM) {
+            snprintf(quoted, sizeof(quoted), "\"%s\"", cols[i].enumdef->aliases[0].alias);
+            v = quoted;
+        }
+        if (i == col)
+            v = override;
+        else if (!cols[i].required || cols[i].type == EXECREC_COL_DERIVED)
+            v = NULL;
+        if (v)
+            execrec_buf_printf(out, "%s\"%s\":%s", out->len > 1 ? "," : "", cols[i].name, v);
+    }
+    execrec_buf_putc(out, '}');
+    ck_assert(!out->oom);
+}
+
+static execrec_err_t normalise_built(execrec_kind_t kind, int col, const char *override,
+                                     execrec_arena_t *arena, execrec_buf_t *msg,
+                                     execrec_record_t *rec, execrec_reject_t *rej) {
+    build_message(msg, kind, col, override);
+    execrec_arena_reset(arena);
+    return execrec_normalise_json(kind, msg->data, msg->len, arena, rec, rej);
+}
+
+/* The required columns alone make a record; time_us comes from the flagged column. */
+START_TEST(test_tables_minimal_record) {
+    execrec_arena_t *arena = execrec_arena_new();
+    execrec_buf_t msg = EXECREC_BUF_INIT;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        execrec_kind_t kind = (execrec_kind_t)k;
+        execrec_record_t rec;
+        execrec_reject_t rej;
+        execrec_err_t err = normalise_built(kind, -1, NULL, arena, &msg, &rec, &rej);
+        ck_assert_msg(err == EXECREC_OK, "%s: %s: %s", msg.data, err ? rej.code : "",
+                      err ? rej.message : "");
+        ck_assert_int_eq(rec.time_us, INT64_C(1793700000000000));
+        int t = execrec_kind_time_column(kind);
+        ck_assert_str_eq(rec.val[t], "2026-11-03 10:00:00+00");
+        ck_assert_ptr_nonnull(rec.val[execrec_kind_key_column(kind)]);
+    }
+    execrec_buf_free(&msg);
+    execrec_arena_destroy(arena);
+}
+END_TEST
+
+/* Every required column, left out, is missing_field naming it; every positive column
+ * at zero or below is non_positive_quantity naming it, and the other decimals may be
+ * zero or negative. */
+START_TEST(test_tables_required_and_positive) {
+    execrec_arena_t *arena = execrec_arena_new();
+    execrec_buf_t msg = EXECREC_BUF_INIT;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        execrec_kind_t kind = (execrec_kind_t)k;
+        int ncols;
+        const execrec_coldef_t *cols = execrec_kind_columns(kind, &ncols);
+        for (int c = 0; c < ncols; c++) {
+            execrec_record_t rec;
+            execrec_reject_t rej;
+            execrec_err_t err;
+            if (cols[c].required && cols[c].type != EXECREC_COL_DERIVED) {
+                err = normalise_built(kind, c, NULL, arena, &msg, &rec, &rej);
+                ck_assert_msg(err == EXECREC_ERR_REJECT, "%s: accepted", msg.data);
+                ck_assert_str_eq(rej.code, EXECREC_REJ_MISSING);
+                ck_assert_ptr_nonnull(strstr(rej.message, cols[c].name));
+            }
+            if (cols[c].type != EXECREC_COL_DECIMAL)
+                continue;
+            static const char *const nonpositive[] = {"0", "\"-0.00\"", "-1"};
+            for (int i = 0; i < 3; i++) {
+                err = normalise_built(kind, c, nonpositive[i], arena, &msg, &rec, &rej);
+                if (cols[c].flags & EXECREC_COLF_POSITIVE) {
+                    ck_assert_msg(err == EXECREC_ERR_REJECT, "%s: accepted", msg.data);
+                    ck_assert_str_eq(rej.code, EXECREC_REJ_QUANTITY);
+                    ck_assert_ptr_nonnull(strstr(rej.message, cols[c].name));
+                } else {
+                    ck_assert_msg(err == EXECREC_OK, "%s: %s", msg.data, err ? rej.code : "");
+                }
+            }
+        }
+    }
+    execrec_buf_free(&msg);
+    execrec_arena_destroy(arena);
+}
+END_TEST
+
+/* Every alias of every enum column's vocabulary (also in upper case) becomes its
+ * canonical value; an unknown value is bad_enum where the vocabulary is strict and
+ * kept as normalised where it is not. */
+START_TEST(test_tables_enum_vocabularies) {
+    execrec_arena_t *arena = execrec_arena_new();
+    execrec_buf_t msg = EXECREC_BUF_INIT;
+    int checked = 0;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+        execrec_kind_t kind = (execrec_kind_t)k;
+        int ncols;
+        const execrec_coldef_t *cols = execrec_kind_columns(kind, &ncols);
+        for (int c = 0; c < ncols; c++) {
+            if (cols[c].type != EXECREC_COL_ENUM)
+                continue;
+            execrec_record_t rec;
+            execrec_reject_t rej;
+            execrec_err_t err;
+            char v[128];
+            for (const execrec_enum_alias_t *a = cols[c].enumdef->aliases; a->alias; a++) {
+                for (int upper = 0; upper < 2; upper++) {
+                    int n = snprintf(v, sizeof(v), "\"%s\"", a->alias);
+                    for (int i = 0; upper && i < n; i++)
+                        if (v[i] >= 'a' && v[i] <= 'z')
+                            v[i] = (char)(v[i] - 'a' + 'A');
+                    err = normalise_built(kind, c, v, arena, &msg, &rec, &rej);
+                    ck_assert_msg(err == EXECREC_OK, "%s: %s", msg.data, err ? rej.code : "");
+                    ck_assert_str_eq(rec.val[c], a->canon);
+                    checked++;
+                }
+            }
+            err = normalise_built(kind, c, "\"No Such-Value\"", arena, &msg, &rec, &rej);
+            if (cols[c].enumdef->strict) {
+                ck_assert_msg(err == EXECREC_ERR_REJECT, "%s: accepted", msg.data);
+                ck_assert_str_eq(rej.code, EXECREC_REJ_BAD_ENUM);
+                ck_assert_ptr_nonnull(strstr(rej.message, cols[c].name));
+            } else {
+                ck_assert_msg(err == EXECREC_OK, "%s: %s", msg.data, err ? rej.code : "");
+                ck_assert_str_eq(rec.val[c], "no_such_value");
+            }
+        }
+    }
+    ck_assert_int_gt(checked, 100);
+    execrec_buf_free(&msg);
+    execrec_arena_destroy(arena);
+}
+END_TEST
+
 Suite *normalise_suite(void);
 
 Suite *normalise_suite(void) {
@@ -272,6 +434,12 @@ Suite *normalise_suite(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_arena_reuse);
     tcase_add_test(tc, test_not_nul_terminated);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("tables");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_tables_minimal_record);
+    tcase_add_test(tc, test_tables_required_and_positive);
+    tcase_add_test(tc, test_tables_enum_vocabularies);
     suite_add_tcase(s, tc);
     return s;
 }
