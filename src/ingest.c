@@ -1,4 +1,5 @@
 /* Consume -> decode -> write, and the flush with its retry loop. See ingest.h. */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,7 @@ execrec_err_t execrec_ingest_connect(execrec_ingest_t *in, int *applied, char *e
 
 execrec_err_t execrec_ingest_add(execrec_ingest_t *in, execrec_kind_t kind,
                                  const execrec_msgmeta_t *meta) {
+    assert((unsigned)kind < EXECREC_KIND__CNT && meta->value);
     execrec_record_t rec;
     execrec_reject_t rej;
     execrec_arena_reset(in->arena);
@@ -103,6 +105,7 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
         if (!err)
             err = execrec_writer_flush(in->writer, stats, errstr, errstr_size);
         if (err == EXECREC_OK) {
+            assert(execrec_writer_pending(in->writer) == 0);
             if (attempt > 0)
                 execrec_log_info("PostgreSQL is back: batch of %" PRId64
                                  " messages %s after %d retries",

@@ -1,5 +1,6 @@
 /* execution.ingest_offsets: reading a group's stored positions and the
  * compare-and-set of one partition. See offsets.h. */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ execrec_err_t execrec_offsets_read(PGconn *conn, const char *group, execrec_offs
 execrec_err_t execrec_offsets_cas(PGconn *conn, const char *group, const char *topic,
                                   int32_t partition, int64_t expected, int64_t next_offset,
                                   char *errstr, size_t errstr_size) {
+    assert(expected >= -1 && next_offset > expected && partition >= 0);
     char part[16], next[24], exp[24];
     snprintf(part, sizeof(part), "%" PRId32, partition);
     snprintf(next, sizeof(next), "%" PRId64, next_offset);

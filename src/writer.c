@@ -272,6 +272,7 @@ static int copy_first(const execrec_writer_t *w, execrec_kind_t kind) {
 execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *meta,
                                  const execrec_record_t *rec) {
     execrec_kind_t kind = rec->kind;
+    assert((unsigned)kind < EXECREC_KIND__CNT && meta->topic);
     execrec_buf_t *b = &w->rows[kind];
     int ncols;
     execrec_kind_columns(kind, &ncols);
@@ -313,6 +314,7 @@ execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *m
 execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgmeta_t *meta,
                                         const void *payload, size_t len,
                                         const execrec_reject_t *rej) {
+    assert(meta->topic && rej->code && (payload || len == 0));
     execrec_buf_t *b = &w->rejects;
     execrec_buf_printf(b, "%" PRId32 "\t", ++w->nrejects);
     copy_meta(b, meta, 1);
@@ -333,6 +335,8 @@ execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgme
 
 execrec_err_t execrec_writer_set_offset(execrec_writer_t *w, const char *group, const char *topic,
                                         int32_t partition, int64_t expected, int64_t next_offset) {
+    /* A batch only moves a partition forward from where it was stored. */
+    assert(expected >= -1 && next_offset > expected);
     for (int i = 0; i < w->noffsets; i++) {
         offset_t *o = &w->offsets[i];
         if (o->partition == partition && !strcmp(o->topic, topic) && !strcmp(o->group, group)) {
@@ -726,6 +730,7 @@ execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *
 
     if (exec(w->conn, "COMMIT", 0, NULL, NULL, errstr, errstr_size) != ST_OK)
         return fail(w, EXECREC_ERR_PG);
+    assert(w->stream.kind < 0 && PQtransactionStatus(w->conn) == PQTRANS_IDLE);
     stats->messages = execrec_writer_pending(w);
     execrec_writer_clear(w);
     return EXECREC_OK;
