@@ -10,13 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <librdkafka/rdkafka.h>
-#include <libpq-fe.h>
-#include "execrec/arena.h"
 #include "execrec/backfill.h"
+#include "execrec/ingest.h"
 #include "execrec/kafka.h"
 #include "execrec/log.h"
-#include "execrec/migrate.h"
-#include "execrec/pg.h"
 #include "execrec/timeutil.h"
 
 #define KAFKA_TIMEOUT_MS 10000
@@ -39,9 +36,8 @@ typedef struct bf_s {
     const execrec_backfill_conf_t *bc;
     execrec_backfill_result_t *res;
     rd_kafka_t *rk;
-    PGconn *conn;
-    execrec_writer_t *writer;
-    execrec_arena_t *arena;
+    execrec_ingest_t *ingest;
+    execrec_writer_t *writer; /* the ingest's */
     part_t *parts;
     int nparts;
     int64_t batch_opened_ms; /* 0: the open batch is empty */
@@ -51,11 +47,6 @@ typedef struct bf_s {
 
 /* ---- set-up ---------------------------------------------------------------------- */
 
-static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-    (void)opaque;
-    execrec_kafka_log_error(rk, err, reason);
-}
-
 static rd_kafka_t *consumer_new(const execrec_backfill_conf_t *bc, char *errstr,
                                 size_t errstr_size) {
     /* auto.offset.reset=error: if retention deletes what we are about to read, say
@@ -64,21 +55,12 @@ static rd_kafka_t *consumer_new(const execrec_backfill_conf_t *bc, char *errstr,
                               "enable.auto.offset.store", "false", "enable.partition.eof",
                               "true", "auto.offset.reset", "error", NULL};
     const char *defaults[] = {EXECREC_KAFKA_CONSUMER_DEFAULTS, NULL};
-    rd_kafka_conf_t *conf = execrec_kafka_conf_new(bc->brokers, bc->kafka, defaults, required);
-    if (!conf) {
-        snprintf(errstr, errstr_size, "bad Kafka configuration (see the log)");
-        return NULL;
-    }
-    rd_kafka_conf_set_error_cb(conf, error_cb);
-    char kerr[512];
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof(kerr));
-    if (!rk) {
-        snprintf(errstr, errstr_size, "cannot create the Kafka consumer: %s", kerr);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    rd_kafka_poll_set_consumer(rk);
-    return rk;
+    execrec_kafka_client_t client = {.type = RD_KAFKA_CONSUMER,
+                                     .brokers = bc->brokers,
+                                     .props = bc->kafka,
+                                     .defaults = defaults,
+                                     .required = required};
+    return execrec_kafka_new(&client, errstr, errstr_size);
 }
 
 static int wanted_partition(const execrec_backfill_conf_t *bc, int32_t partition) {
@@ -309,32 +291,19 @@ static execrec_err_t resolve_ranges(bf_t *b, char *errstr, size_t errstr_size) {
 
 /* ---- PostgreSQL ------------------------------------------------------------------ */
 
-/* Writes the open batch, retrying PostgreSQL failures with backoff: the batch is
- * kept, and writing it again is harmless (natural keys, no offsets).
+/* Writes the open batch (execrec_ingest_flush: retried with backoff until
+ * deadline; writing it again is harmless: natural keys, no offsets).
  * @returns 0 written, -1 gave up (errstr), -2 out of memory. */
 static int flush(bf_t *b, int64_t deadline, char *errstr, size_t errstr_size) {
-    int64_t pending = execrec_writer_pending(b->writer);
-    if (pending == 0)
-        return 0;
-    for (int attempt = 0;; attempt++) {
-        if (execrec_writer_connect(b->writer, &b->conn, b->bc->dsn, errstr, errstr_size) == 0) {
-            execrec_writer_stats_t st;
-            execrec_err_t err = execrec_writer_flush(b->writer, &st, errstr, errstr_size);
-            if (err == EXECREC_OK) {
-                execrec_writer_stats_add(&b->res->stats, &st);
-                b->batch_opened_ms = 0;
-                if (attempt > 0)
-                    execrec_log_info("PostgreSQL is back: batch of %" PRId64
-                                     " messages written after %d retries", pending, attempt);
-                return 0;
-            }
-            if (err == EXECREC_ERR_NOMEM)
-                return -2;
-        }
-        execrec_pg_log_retry(b->conn, errstr, pending, attempt);
-        if (execrec_pg_backoff(attempt, deadline, b->bc->stop) < 0)
-            return -1;
-    }
+    execrec_writer_stats_t st;
+    execrec_err_t err = execrec_ingest_flush(b->ingest, deadline, &st, errstr, errstr_size);
+    if (err == EXECREC_ERR_NOMEM)
+        return -2;
+    if (err)
+        return -1;
+    execrec_writer_stats_add(&b->res->stats, &st);
+    b->batch_opened_ms = 0;
+    return 0;
 }
 
 /* ---- progress -------------------------------------------------------------------- */
@@ -430,7 +399,7 @@ static execrec_err_t on_message(bf_t *b, const rd_kafka_message_t *m, char *errs
         part_done(b, p);
         return EXECREC_OK;
     }
-    execrec_err_t err = execrec_kafka_ingest(b->bc->codec, b->writer, b->arena, p->kind, m);
+    execrec_err_t err = execrec_ingest_message(b->ingest, p->kind, m);
     if (err) {
         snprintf(errstr, errstr_size, "%s [%" PRId32 "] offset %" PRId64 ": %s", topic,
                  m->partition, m->offset, execrec_err_name(err));
@@ -542,20 +511,18 @@ execrec_err_t execrec_backfill_run(const execrec_backfill_conf_t *bc,
                          p->topic, p->partition, execrec_kind_name(p->kind), p->from, p->to - 1,
                          p->to - p->from, p->lo, p->hi - 1);
     }
-    if (!(b.conn = execrec_pg_connect(bc->dsn, errstr, errstr_size))) {
-        err = EXECREC_ERR_PG;
-        goto out;
-    }
-    int applied = 0;
-    if (execrec_migrate(b.conn, NULL, &applied, errstr, errstr_size)) {
-        err = EXECREC_ERR_PG;
-        goto out;
-    }
-    if (!(b.writer = execrec_writer_new(b.conn, errstr, errstr_size)) ||
-        !(b.arena = execrec_arena_new())) {
+    execrec_ingest_conf_t ic = {
+        .dsn = bc->dsn, .codec = bc->codec, .stop = bc->stop, .done = "written"};
+    if (!(b.ingest = execrec_ingest_new(&ic, errstr, errstr_size))) {
         err = EXECREC_ERR_NOMEM;
         goto out;
     }
+    b.writer = execrec_ingest_writer(b.ingest);
+    /* The migrator's error keeps its class (EXECREC_ERR_MIGRATE for an edited
+     * migration file, EXECREC_ERR_PG when PostgreSQL failed). */
+    int applied = 0;
+    if ((err = execrec_ingest_connect(b.ingest, &applied, errstr, errstr_size)))
+        goto out;
     err = replay(&b, errstr, errstr_size);
 out:
     if (b.rk) {
@@ -563,9 +530,6 @@ out:
         rd_kafka_destroy(b.rk);
     }
     free(b.parts);
-    execrec_writer_destroy(b.writer);
-    execrec_arena_destroy(b.arena);
-    if (b.conn)
-        PQfinish(b.conn);
+    execrec_ingest_destroy(b.ingest);
     return err;
 }

@@ -1,4 +1,4 @@
-/* Shared librdkafka set-up and message ingestion, see kafka.h. */
+/* The librdkafka client factory and shared helpers, see kafka.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,15 +6,17 @@
 #include "execrec/log.h"
 #include "execrec/timeutil.h"
 
-int execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value) {
-    char errstr[512];
-    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
+                                     char *errstr, size_t errstr_size) {
+    char why[512];
+    if (rd_kafka_conf_set(conf, key, value, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
         /* librdkafka's reason may quote the value: never for a secret. */
         int secret = strstr(key, "password") || strstr(key, "secret") || strstr(key, ".key");
-        execrec_log_error("kafka property %s: %s", key, secret ? "invalid value" : errstr);
-        return -1;
+        execrec_errstr(errstr, errstr_size, "kafka property %s: %s", key,
+                       secret ? "invalid value" : why);
+        return EXECREC_ERR_INVALID;
     }
-    return 0;
+    return EXECREC_OK;
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
@@ -29,36 +31,91 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     execrec_log(l, "kafka %s: %s", fac, buf);
 }
 
-static int set_pairs(rd_kafka_conf_t *conf, const char *const *kv) {
-    for (; kv && kv[0]; kv += 2)
-        if (execrec_kafka_conf_set(conf, kv[0], kv[1]) < 0)
-            return -1;
-    return 0;
+static execrec_err_t set_pairs(rd_kafka_conf_t *conf, const char *const *kv, char *errstr,
+                               size_t errstr_size) {
+    for (; kv && kv[0]; kv += 2) {
+        execrec_err_t err = execrec_kafka_conf_set(conf, kv[0], kv[1], errstr, errstr_size);
+        if (err)
+            return err;
+    }
+    return EXECREC_OK;
 }
 
-rd_kafka_conf_t *execrec_kafka_conf_new(const char *brokers, const execrec_config_t *props,
-                                        const char *const *defaults, const char *const *required) {
+execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t *props,
+                                     const char *const *defaults, const char *const *required,
+                                     rd_kafka_conf_t **confp, char *errstr,
+                                     size_t errstr_size) {
+    *confp = NULL;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (!conf) {
-        execrec_log_error("out of memory");
-        return NULL;
+        execrec_errstr(errstr, errstr_size, "out of memory");
+        return EXECREC_ERR_NOMEM;
     }
-    if (execrec_kafka_conf_set(conf, "client.id", "execrec") < 0 || set_pairs(conf, defaults) < 0)
-        goto fail;
-    for (int i = 0; props && i < execrec_config_kafka_count(props); i++) {
+    execrec_err_t err = execrec_kafka_conf_set(conf, "client.id", "execrec", errstr, errstr_size);
+    if (!err)
+        err = set_pairs(conf, defaults, errstr, errstr_size);
+    for (int i = 0; !err && props && i < execrec_config_kafka_count(props); i++) {
         const char *k, *v;
         execrec_config_kafka_get(props, i, &k, &v);
-        if (execrec_kafka_conf_set(conf, k, v) < 0)
-            goto fail;
+        err = execrec_kafka_conf_set(conf, k, v, errstr, errstr_size);
     }
-    if (execrec_kafka_conf_set(conf, "bootstrap.servers", brokers) < 0 ||
-        set_pairs(conf, required) < 0)
-        goto fail;
+    if (!err)
+        err = execrec_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errstr_size);
+    if (!err)
+        err = set_pairs(conf, required, errstr, errstr_size);
+    if (err) {
+        rd_kafka_conf_destroy(conf);
+        return err;
+    }
     rd_kafka_conf_set_log_cb(conf, log_cb);
-    return conf;
-fail:
-    rd_kafka_conf_destroy(conf);
-    return NULL;
+    *confp = conf;
+    return EXECREC_OK;
+}
+
+static void default_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    (void)opaque;
+    execrec_kafka_log_error(rk, err, reason);
+}
+
+rd_kafka_t *execrec_kafka_new(const execrec_kafka_client_t *client, char *errstr,
+                              size_t errstr_size) {
+    rd_kafka_conf_t *conf;
+    if (execrec_kafka_conf_new(client->brokers, client->props, client->defaults,
+                               client->required, &conf, errstr, errstr_size))
+        return NULL;
+    if (execrec_kafka_conf_set(conf, "log.queue", "true", errstr, errstr_size)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, client->opaque);
+    rd_kafka_conf_set_error_cb(conf, client->error_cb ? client->error_cb : default_error_cb);
+    if (client->rebalance_cb)
+        rd_kafka_conf_set_rebalance_cb(conf, client->rebalance_cb);
+    if (client->dr_msg_cb)
+        rd_kafka_conf_set_dr_msg_cb(conf, client->dr_msg_cb);
+    char why[512];
+    rd_kafka_t *rk = rd_kafka_new(client->type, conf, why, sizeof(why));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        execrec_errstr(errstr, errstr_size, "cannot create the Kafka %s: %s",
+                       client->type == RD_KAFKA_CONSUMER ? "consumer" : "producer", why);
+        return NULL;
+    }
+    /* The log lines come out of the main queue, on the caller's thread. */
+    rd_kafka_set_log_queue(rk, NULL);
+    if (client->type == RD_KAFKA_CONSUMER)
+        rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+void execrec_kafka_serve(rd_kafka_t *rk) {
+    if (rd_kafka_type(rk) != RD_KAFKA_CONSUMER) {
+        rd_kafka_poll(rk, 0);
+        return;
+    }
+    rd_kafka_message_t *m;
+    while ((m = rd_kafka_consumer_poll(rk, 0)))
+        rd_kafka_message_destroy(m);
 }
 
 int execrec_kafka_log_error(rd_kafka_t *rk, int err, const char *reason) {
@@ -73,31 +130,6 @@ int execrec_kafka_log_error(rd_kafka_t *rk, int err, const char *reason) {
     else
         execrec_log_warn("kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
     return 0;
-}
-
-execrec_err_t execrec_kafka_ingest(execrec_codec_t *codec, execrec_writer_t *writer,
-                                   execrec_arena_t *arena, execrec_kind_t kind,
-                                   const rd_kafka_message_t *m) {
-    rd_kafka_timestamp_type_t tstype;
-    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-    const char *value = m->payload ? (const char *)m->payload : "";
-    execrec_msgmeta_t meta = {m->rkt ? rd_kafka_topic_name(m->rkt) : "",
-                              m->partition,
-                              m->offset,
-                              tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
-                              m->key,
-                              m->key_len,
-                              value,
-                              m->len};
-    execrec_record_t rec;
-    execrec_reject_t rej;
-    execrec_arena_reset(arena);
-    execrec_err_t err = execrec_codec_decode(codec, kind, value, m->len, arena, &rec, &rej);
-    if (err == EXECREC_OK)
-        return execrec_writer_add(writer, &meta, &rec);
-    if (err == EXECREC_ERR_REJECT)
-        return execrec_writer_add_reject(writer, &meta, value, m->len, &rej);
-    return err;
 }
 
 static int cmp_int32(const void *a, const void *b) {

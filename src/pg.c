@@ -111,20 +111,108 @@ int execrec_pg_conn_lost(PGconn *conn) {
     return !conn || PQstatus(conn) == CONNECTION_BAD;
 }
 
-int execrec_pg_error_retryable(PGconn *conn, const PGresult *res) {
+execrec_pg_class_t execrec_pg_classify(PGconn *conn, const PGresult *res) {
     if (execrec_pg_conn_lost(conn))
-        return 1;
+        return EXECREC_PG_RETRY;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (!state)
-        return res == NULL; /* no result at all: libpq lost the connection or memory */
+    if (!state) /* no result at all: libpq lost the connection or memory */
+        return res == NULL ? EXECREC_PG_RETRY : EXECREC_PG_FAILED;
+    if (!strncmp(state, "22", 2) || !strncmp(state, "23", 2) || !strncmp(state, "54", 2))
+        return EXECREC_PG_ROW;
     static const char *const retryable[] = {"40001", "40P01", "55P03", "57P01",
                                             "57P02", "57P03", NULL};
     if (!strncmp(state, "08", 2))
-        return 1;
+        return EXECREC_PG_RETRY;
     for (int i = 0; retryable[i]; i++)
         if (!strcmp(state, retryable[i]))
-            return 1;
-    return 0;
+            return EXECREC_PG_RETRY;
+    return EXECREC_PG_FAILED;
+}
+
+int execrec_pg_error_retryable(PGconn *conn, const PGresult *res) {
+    return execrec_pg_classify(conn, res) == EXECREC_PG_RETRY;
+}
+
+/* The class of a failed statement, with PostgreSQL's primary message in errstr
+ * (or libpq's when there is none); the message is what a pg_refused reject keeps. */
+static execrec_pg_class_t failed(PGconn *conn, const PGresult *res, char *errstr,
+                                 size_t errstr_size) {
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    set_err(errstr, errstr_size, NULL, msg ? msg : PQerrorMessage(conn));
+    execrec_pg_class_t c = execrec_pg_classify(conn, res);
+    return c == EXECREC_PG_OK ? EXECREC_PG_FAILED : c;
+}
+
+execrec_pg_class_t execrec_pg_run(PGconn *conn, const char *sql, int nparams,
+                                  const char *const *params, int64_t *affected, char *errstr,
+                                  size_t errstr_size) {
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType s = PQresultStatus(res);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        if (affected)
+            *affected = atoll(PQcmdTuples(res));
+        PQclear(res);
+        return EXECREC_PG_OK;
+    }
+    execrec_pg_class_t c = failed(conn, res, errstr, errstr_size);
+    PQclear(res);
+    return c;
+}
+
+execrec_pg_class_t execrec_pg_copy_start(PGconn *conn, const char *sql, char *errstr,
+                                         size_t errstr_size) {
+    PGresult *res = PQexec(conn, sql);
+    execrec_pg_class_t c = PQresultStatus(res) == PGRES_COPY_IN
+                               ? EXECREC_PG_OK
+                               : failed(conn, res, errstr, errstr_size);
+    PQclear(res);
+    return c;
+}
+
+/* A COPY whose data could not be sent: the connection is the problem. */
+static execrec_pg_class_t copy_broken(PGconn *conn, char *errstr, size_t errstr_size) {
+    char msg[512];
+    set_err(msg, sizeof(msg), NULL, PQerrorMessage(conn));
+    snprintf(errstr, errstr_size, "COPY failed: %s", msg);
+    return execrec_pg_conn_lost(conn) ? EXECREC_PG_RETRY : EXECREC_PG_FAILED;
+}
+
+execrec_pg_class_t execrec_pg_copy_put(PGconn *conn, const char *data, size_t len, char *errstr,
+                                       size_t errstr_size) {
+    if (len && PQputCopyData(conn, data, (int)len) != 1)
+        return copy_broken(conn, errstr, errstr_size);
+    return EXECREC_PG_OK;
+}
+
+execrec_pg_class_t execrec_pg_copy_end(PGconn *conn, const char *abort_why, int64_t *copied,
+                                       char *errstr, size_t errstr_size) {
+    if (PQputCopyEnd(conn, abort_why) != 1)
+        return copy_broken(conn, errstr, errstr_size);
+    execrec_pg_class_t c = EXECREC_PG_OK;
+    PGresult *res;
+    while ((res = PQgetResult(conn))) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            /* The worst outcome wins: a refused row only if nothing else failed. */
+            execrec_pg_class_t e = failed(conn, res, errstr, errstr_size);
+            if (c == EXECREC_PG_OK || e != EXECREC_PG_ROW)
+                c = e;
+        } else if (copied) {
+            *copied = atoll(PQcmdTuples(res));
+        }
+        PQclear(res);
+    }
+    return c;
+}
+
+execrec_pg_class_t execrec_pg_copy_in(PGconn *conn, const char *sql, const char *data,
+                                      size_t len, int64_t *copied, char *errstr,
+                                      size_t errstr_size) {
+    execrec_pg_class_t c = execrec_pg_copy_start(conn, sql, errstr, errstr_size);
+    if (c != EXECREC_PG_OK)
+        return c;
+    if ((c = execrec_pg_copy_put(conn, data, len, errstr, errstr_size)) != EXECREC_PG_OK)
+        return c;
+    return execrec_pg_copy_end(conn, NULL, copied, errstr, errstr_size);
 }
 
 /* Appends a keyword=value pair, quoting the value as libpq's conninfo syntax
@@ -196,11 +284,10 @@ int execrec_pg_backoff(int attempt, int64_t deadline, volatile sig_atomic_t *sto
     }
 }
 
-void execrec_pg_log_retry(PGconn *conn, const char *why, int64_t pending, int attempt) {
+void execrec_pg_log_retry(int up, const char *why, int64_t pending, int attempt) {
     /* A server that is up and says no to the batch as a whole (a permission, a
      * missing table, a full disk): retrying is still right (nothing may be
      * skipped), but it will not pass by itself: say so loudly. */
-    int up = conn && PQstatus(conn) == CONNECTION_OK;
     execrec_log(
         up ? EXECREC_LOG_ERROR : EXECREC_LOG_WARN,
         "PostgreSQL %s (%s); batch of %" PRId64 " messages kept, retry %d in %" PRId64 " ms%s",
@@ -208,14 +295,19 @@ void execrec_pg_log_retry(PGconn *conn, const char *why, int64_t pending, int at
         execrec_pg_retry_delay_ms(attempt), up ? ": this needs an operator if it persists" : "");
 }
 
-int execrec_pg_ensure(PGconn **conn, const char *conninfo, char *errstr, size_t errstr_size) {
+execrec_err_t execrec_pg_ensure(PGconn **conn, const char *conninfo, int *reconnected,
+                                char *errstr, size_t errstr_size) {
+    if (reconnected)
+        *reconnected = 0;
     if (*conn && PQstatus(*conn) == CONNECTION_OK)
-        return 0;
+        return EXECREC_OK;
     PGconn *fresh = execrec_pg_connect(conninfo, errstr, errstr_size);
     if (!fresh)
-        return -1;
+        return EXECREC_ERR_PG;
     if (*conn)
         PQfinish(*conn);
     *conn = fresh;
-    return 1;
+    if (reconnected)
+        *reconnected = 1;
+    return EXECREC_OK;
 }

@@ -75,23 +75,18 @@ execrec_publisher_t *execrec_publisher_new(const execrec_publisher_conf_t *conf,
      * producers of the same topics agree on where an order's messages go. */
     static const char *const defaults[] = {
         "linger.ms", "5", "message.timeout.ms", "30000", "partitioner", "murmur2_random", NULL};
-    static const char *const required[] = {"enable.idempotence", "true", "log.queue", "true", NULL};
-    rd_kafka_conf_t *kconf = execrec_kafka_conf_new(conf->brokers, conf->kafka, defaults, required);
-    if (!kconf) {
-        execrec_errstr(errstr, errstr_size, "invalid Kafka configuration (see the log)");
-        goto fail;
-    }
-    rd_kafka_conf_set_opaque(kconf, pub);
-    rd_kafka_conf_set_dr_msg_cb(kconf, dr_msg_cb);
-    rd_kafka_conf_set_error_cb(kconf, error_cb);
-    char kerr[512];
-    if (!(pub->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, kerr, sizeof(kerr)))) {
-        rd_kafka_conf_destroy(kconf);
-        execrec_errstr(errstr, errstr_size, "cannot create the Kafka producer: %s", kerr);
-        goto fail;
-    }
+    static const char *const required[] = {"enable.idempotence", "true", NULL};
+    execrec_kafka_client_t client = {.type = RD_KAFKA_PRODUCER,
+                                     .brokers = conf->brokers,
+                                     .props = conf->kafka,
+                                     .defaults = defaults,
+                                     .required = required,
+                                     .opaque = pub,
+                                     .error_cb = error_cb,
+                                     .dr_msg_cb = dr_msg_cb};
     /* librdkafka's log lines come out of rd_kafka_poll, on the caller's thread. */
-    rd_kafka_set_log_queue(pub->rk, NULL);
+    if (!(pub->rk = execrec_kafka_new(&client, errstr, errstr_size)))
+        goto fail;
     return pub;
 fail:
     execrec_publisher_destroy(pub);

@@ -4,20 +4,27 @@
  * rd_kafka_consumer_poll() (and rd_kafka_consumer_close()), so the batch, the
  * partition table and the PostgreSQL connection are only ever touched here.
  *
+ * The flush path is one pass down and back: flush_batch -> execrec_ingest_flush
+ * -> execrec_writer_ensure / execrec_writer_flush (offsets CAS inside) -> libpq;
+ * the only call back up is the conflict handler (batch_conflict), which reads the
+ * stored offsets through offsets.h on the writer's connection.
+ *
  * Per partition we keep two offsets: `expected`, the next offset stored in
  * PostgreSQL as of our last commit (-1: no row yet), which is what the batch's
  * compare-and-set checks; and `next`, the offset after the last message added to
  * the open batch. A batch that commits moves expected to next. */
+#include <assert.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
-#include "execrec/arena.h"
+#include "execrec/ingest.h"
 #include "execrec/kafka.h"
 #include "execrec/log.h"
-#include "execrec/migrate.h"
+#include "execrec/offsets.h"
 #include "execrec/pg.h"
 #include "execrec/recorder.h"
 #include "execrec/timeutil.h"
@@ -44,9 +51,8 @@ typedef struct part_s {
 typedef struct rec_s {
     const execrec_recorder_conf_t *rc;
     rd_kafka_t *rk;
-    PGconn *conn;
-    execrec_writer_t *writer;
-    execrec_arena_t *arena;
+    execrec_ingest_t *ingest;
+    execrec_writer_t *writer; /* the ingest's */
     part_t *parts;
     int nparts;
     part_t *last;            /* the partition of the last message: fetches come in runs */
@@ -57,6 +63,7 @@ typedef struct rec_s {
     int64_t consumed;
     execrec_writer_stats_t total;
     int fatal;
+    char why[1024]; /* the first fatal error's reason */
 } rec_t;
 
 #define now_ms execrec_time_monotonic_ms
@@ -68,36 +75,45 @@ static const char *kind_label(execrec_kind_t k) {
 
 /* ---- PostgreSQL --------------------------------------------------------------- */
 
-/* Connects if there is no usable connection (the writer is re-pointed). */
-static int pg_ensure(rec_t *r, char *errstr, size_t errstr_size) {
-    return execrec_writer_connect(r->writer, &r->conn, r->rc->dsn, errstr, errstr_size);
+/* Stops the recorder: the first reason is kept for execrec_recorder_run's errstr. */
+static void fatal(rec_t *r, const char *fmt, ...) EXECREC_PRINTF(2, 3);
+static void fatal(rec_t *r, const char *fmt, ...) {
+    if (!r->fatal) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->why, sizeof(r->why), fmt, ap);
+        va_end(ap);
+    }
+    r->fatal = 1;
 }
 
-/* Reads this group's stored offsets. stored[i] is the next offset of parts[i], or
- * -1 when there is no row. @returns 0, or -1 (errstr) when PostgreSQL failed. */
-static int read_stored(rec_t *r, int64_t *stored, char *errstr, size_t errstr_size) {
-    if (pg_ensure(r, errstr, errstr_size) < 0)
-        return -1;
-    const char *params[1] = {r->rc->group};
-    PGresult *res = PQexecParams(r->conn,
-                                 "SELECT topic, partition, next_offset FROM "
-                                 "execution.ingest_offsets WHERE consumer_group = $1",
-                                 1, NULL, params, NULL, NULL, 0);
-    if (execrec_pg_result_check(r->conn, res, errstr, errstr_size)) {
-        PQclear(res);
-        return -1;
-    }
+typedef struct stored_s {
+    const rec_t *r;
+    int64_t *stored;
+} stored_t;
+
+static execrec_err_t stored_row(void *opaque, const char *topic, int32_t partition,
+                                int64_t next_offset) {
+    stored_t *st = opaque;
+    for (int i = 0; i < st->r->nparts; i++)
+        if (st->r->parts[i].partition == partition && !strcmp(st->r->parts[i].topic, topic))
+            st->stored[i] = next_offset;
+    return EXECREC_OK;
+}
+
+/* Reads this group's stored offsets (offsets.h) on the writer's connection, which
+ * holds no transaction here: the batch is empty (assignment) or its flush just
+ * failed (a conflict). stored[i] is the next offset of parts[i], or -1 when there
+ * is no row. @returns EXECREC_OK, or EXECREC_ERR_PG (errstr). */
+static execrec_err_t read_stored(rec_t *r, int64_t *stored, char *errstr, size_t errstr_size) {
+    execrec_err_t err = execrec_writer_ensure(r->writer, errstr, errstr_size);
+    if (err)
+        return err;
     for (int i = 0; i < r->nparts; i++)
         stored[i] = -1;
-    for (int row = 0; row < PQntuples(res); row++) {
-        const char *topic = PQgetvalue(res, row, 0);
-        int32_t partition = (int32_t)atol(PQgetvalue(res, row, 1));
-        for (int i = 0; i < r->nparts; i++)
-            if (r->parts[i].partition == partition && !strcmp(r->parts[i].topic, topic))
-                stored[i] = strtoll(PQgetvalue(res, row, 2), NULL, 10);
-    }
-    PQclear(res);
-    return 0;
+    stored_t st = {r, stored};
+    return execrec_offsets_read(execrec_writer_conn(r->writer), r->rc->group, stored_row, &st,
+                                errstr, errstr_size);
 }
 
 /* ---- Kafka helpers -------------------------------------------------------------- */
@@ -195,19 +211,21 @@ static void batch_committed(rec_t *r) {
  * attempt's COMMIT had reached the server although we saw an error (a connection
  * lost during COMMIT), so the batch is in fact recorded; otherwise another
  * recorder owns the partition now: drop it, never write it.
- * why comes in errstr. @returns 0 handled, -1 PostgreSQL failed (the batch is kept;
- * errstr says why; retry). */
-static int batch_conflict(rec_t *r, char *errstr, size_t errstr_size) {
+ * why comes in errstr. The ingest's conflict handler (ingest.h).
+ * @returns EXECREC_OK handled, EXECREC_ERR_PG PostgreSQL failed (the batch is kept;
+ * errstr says why; the flush is retried). */
+static execrec_err_t batch_conflict(void *opaque, char *errstr, size_t errstr_size) {
+    rec_t *r = opaque;
     char why[1024];
     snprintf(why, sizeof(why), "%s", errstr);
     int64_t *stored = calloc((size_t)(r->nparts ? r->nparts : 1), sizeof(int64_t));
     if (!stored) {
         snprintf(errstr, errstr_size, "out of memory");
-        return -1;
+        return EXECREC_ERR_PG; /* retried: memory may come back, the batch is kept */
     }
-    if (read_stored(r, stored, errstr, errstr_size) < 0) {
+    if (read_stored(r, stored, errstr, errstr_size)) {
         free(stored);
-        return -1;
+        return EXECREC_ERR_PG;
     }
     int landed = 0;
     for (int i = 0; i < r->nparts; i++) {
@@ -221,7 +239,7 @@ static int batch_conflict(rec_t *r, char *errstr, size_t errstr_size) {
         execrec_writer_clear(r->writer);
         batch_committed(r);
         free(stored);
-        return 0;
+        return EXECREC_OK;
     }
     execrec_log_error("%s", why);
     execrec_writer_clear(r->writer);
@@ -246,43 +264,26 @@ static int batch_conflict(rec_t *r, char *errstr, size_t errstr_size) {
     }
     r->batch_opened_ms = 0;
     free(stored);
-    return 0;
+    return EXECREC_OK;
 }
 
-/* Writes the open batch, retrying PostgreSQL failures with bounded backoff.
- * @returns 0 committed (or handled as a conflict), -1 gave up (deadline or second
+/* Writes the open batch (execrec_ingest_flush: retried with bounded backoff until
+ * deadline; a conflict is settled by batch_conflict).
+ * @returns 0 committed (or settled as a conflict), -1 gave up (deadline or second
  * signal; the batch is kept), -2 fatal (out of memory). */
 static int flush_batch(rec_t *r, int64_t deadline) {
-    int64_t pending = execrec_writer_pending(r->writer);
-    if (pending == 0)
-        return 0;
     int64_t t0 = now_ms();
-    for (int attempt = 0;; attempt++) {
-        char errstr[1024];
-        if (pg_ensure(r, errstr, sizeof(errstr)) == 0) {
-            execrec_writer_stats_t st;
-            execrec_err_t err = execrec_writer_flush(r->writer, &st, errstr, sizeof(errstr));
-            if (err == EXECREC_OK) {
-                execrec_writer_stats_add(&r->total, &st);
-                log_batch(&st, now_ms() - t0);
-                batch_committed(r);
-                if (attempt > 0)
-                    execrec_log_info("PostgreSQL is back: batch of %" PRId64
-                                     " messages committed after %d retries",
-                                     pending, attempt);
-                return 0;
-            }
-            if (err == EXECREC_ERR_NOMEM) {
-                execrec_log_error("out of memory writing a batch");
-                return -2;
-            }
-            if (err == EXECREC_ERR_CONFLICT && batch_conflict(r, errstr, sizeof(errstr)) == 0)
-                return 0;
-        }
-        execrec_pg_log_retry(r->conn, errstr, pending, attempt);
-        if (execrec_pg_backoff(attempt, deadline, r->rc->stop) < 0)
-            return -1;
+    char errstr[1024];
+    execrec_writer_stats_t st;
+    execrec_err_t err = execrec_ingest_flush(r->ingest, deadline, &st, errstr, sizeof(errstr));
+    if (err == EXECREC_OK && st.messages > 0) {
+        execrec_writer_stats_add(&r->total, &st);
+        log_batch(&st, now_ms() - t0);
+        batch_committed(r);
     }
+    if (err == EXECREC_ERR_NOMEM)
+        return -2;
+    return err == EXECREC_OK || err == EXECREC_ERR_CONFLICT ? 0 : -1;
 }
 
 /* ---- messages ------------------------------------------------------------------- */
@@ -304,13 +305,13 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
     if (!p || p->fenced || m->offset < p->next)
         return 0; /* not ours, dropped, or a re-delivery of what the batch holds */
     r->consumed++;
-    execrec_err_t err = execrec_kafka_ingest(r->rc->codec, r->writer, r->arena, p->kind, m);
+    execrec_err_t err = execrec_ingest_message(r->ingest, p->kind, m);
     if (err == EXECREC_OK)
         err = execrec_writer_set_offset(r->writer, r->rc->group, p->topic, p->partition,
                                         p->expected, m->offset + 1);
     if (err) {
-        execrec_log_error("%s [%" PRId32 "] offset %" PRId64 ": %s", topic, m->partition, m->offset,
-                          execrec_err_name(err));
+        fatal(r, "%s [%" PRId32 "] offset %" PRId64 ": %s", topic, m->partition, m->offset,
+              execrec_err_name(err));
         return -1;
     }
     if (p->batch_start < 0)
@@ -358,19 +359,25 @@ static int read_watermarks(rec_t *r, const part_t *p, int64_t *lo, int64_t *hi) 
         execrec_log_warn("%s [%" PRId32 "]: cannot read the watermarks from the broker "
                          "(%s); retrying",
                          p->topic, p->partition, rd_kafka_err2str(err));
-        if (*r->rc->stop || execrec_pg_backoff(attempt, -1, r->rc->stop) < 0)
+        if (*r->rc->stop || execrec_pg_backoff(attempt, -1, r->rc->stop) < 0) {
+            fatal(r, "%s [%" PRId32 "]: cannot read the watermarks from the broker (%s)",
+                  p->topic, p->partition, rd_kafka_err2str(err));
             return -1;
+        }
     }
 }
 
 static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
+    /* The eager protocol (recorder.h): every assignment follows a revocation of
+     * everything, which settled the batch, so nothing is open and the writer's
+     * connection is free for reading the stored offsets. */
+    assert(execrec_writer_pending(r->writer) == 0 && !r->assigned);
     free_parts(r);
     r->parts = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(part_t));
     int64_t *stored = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(int64_t));
     int64_t *committed = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(int64_t));
     if (!r->parts || !stored || !committed) {
-        execrec_log_error("out of memory on assignment");
-        r->fatal = 1;
+        fatal(r, "out of memory on assignment");
         goto done;
     }
     for (int i = 0; i < list->cnt; i++) {
@@ -378,7 +385,7 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
         if (execrec_kind_for_topic(r->rc->topic, list->elems[i].topic, &p->kind) < 0)
             continue; /* not one of ours; cannot happen with our subscription */
         if (!(p->topic = strdup(list->elems[i].topic))) {
-            r->fatal = 1;
+            fatal(r, "out of memory on assignment");
             goto done;
         }
         p->partition = list->elems[i].partition;
@@ -387,13 +394,12 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
     }
     /* PostgreSQL holds the truth; wait for it rather than guess. */
     char errstr[1024];
-    for (int attempt = 0; read_stored(r, stored, errstr, sizeof(errstr)) < 0; attempt++) {
+    for (int attempt = 0; read_stored(r, stored, errstr, sizeof(errstr)); attempt++) {
         execrec_log_warn("cannot read the stored offsets from PostgreSQL (%s); retry %d in "
                          "%" PRId64 " ms",
                          errstr, attempt + 1, execrec_pg_retry_delay_ms(attempt));
         if (execrec_pg_backoff(attempt, *r->rc->stop ? now_ms() : -1, r->rc->stop) < 0) {
-            execrec_log_error("giving up the assignment: PostgreSQL unreachable");
-            r->fatal = 1;
+            fatal(r, "giving up the assignment: PostgreSQL unreachable (%s)", errstr);
             goto done;
         }
     }
@@ -404,7 +410,6 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
         int64_t lo = -1, hi = -1, start;
         const char *from;
         if (read_watermarks(r, p, &lo, &hi) < 0) {
-            r->fatal = 1;
             rd_kafka_topic_partition_list_destroy(assign);
             goto done;
         }
@@ -445,8 +450,7 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
         rd_kafka_resume_partitions(r->rk, assign);
     rd_kafka_topic_partition_list_destroy(assign);
     if (err) {
-        execrec_log_error("assign failed: %s", rd_kafka_err2str(err));
-        r->fatal = 1;
+        fatal(r, "assign failed: %s", rd_kafka_err2str(err));
         goto done;
     }
     r->assigned = 1;
@@ -490,13 +494,42 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     rec_t *r = opaque;
-    if (execrec_kafka_log_error(rk, err, reason))
-        r->fatal = 1;
+    if (execrec_kafka_log_error(rk, err, reason)) {
+        char why[512];
+        rd_kafka_fatal_error(rk, why, sizeof(why));
+        fatal(r, "kafka: fatal: %s", why);
+    }
 }
 
 /* ---- set-up and the loop -------------------------------------------------------- */
 
-static rd_kafka_t *consumer_new(rec_t *r) {
+/* The recorder implements the eager rebalance protocol: it rd_kafka_assign's the
+ * whole assignment on every rebalance and flushes everything on revocation.
+ * An incremental (cooperative) assignor would hand it partial lists that
+ * rd_kafka_assign would take for the whole assignment. */
+static execrec_err_t check_protocol(const execrec_recorder_conf_t *rc, char *errstr,
+                                    size_t errstr_size) {
+    for (int i = 0; rc->kafka && i < execrec_config_kafka_count(rc->kafka); i++) {
+        const char *k, *v;
+        execrec_config_kafka_get(rc->kafka, i, &k, &v);
+        if (!strcmp(k, "partition.assignment.strategy") && v && strstr(v, "cooperative")) {
+            execrec_errstr(errstr, errstr_size,
+                           "-X partition.assignment.strategy=%s is not supported: the "
+                           "recorder implements the eager rebalance protocol (use range "
+                           "or roundrobin)",
+                           v);
+            return EXECREC_ERR_INVALID;
+        }
+    }
+    return EXECREC_OK;
+}
+
+execrec_err_t execrec_recorder_check(const execrec_recorder_conf_t *rc, char *errstr,
+                                     size_t errstr_size) {
+    return check_protocol(rc, errstr, errstr_size);
+}
+
+static rd_kafka_t *consumer_new(rec_t *r, char *errstr, size_t errstr_size) {
     const execrec_recorder_conf_t *rc = r->rc;
     const char *defaults[] = {"auto.offset.reset", "earliest", EXECREC_KAFKA_CONSUMER_DEFAULTS,
                               NULL};
@@ -509,28 +542,26 @@ static rd_kafka_t *consumer_new(rec_t *r) {
                               "enable.partition.eof",
                               "true",
                               NULL};
-    rd_kafka_conf_t *conf = execrec_kafka_conf_new(rc->brokers, rc->kafka, defaults, required);
-    if (!conf)
+    execrec_kafka_client_t client = {.type = RD_KAFKA_CONSUMER,
+                                     .brokers = rc->brokers,
+                                     .props = rc->kafka,
+                                     .defaults = defaults,
+                                     .required = required,
+                                     .opaque = r,
+                                     .error_cb = error_cb,
+                                     .rebalance_cb = rebalance_cb};
+    rd_kafka_t *rk = execrec_kafka_new(&client, errstr, errstr_size);
+    if (!rk)
         return NULL;
-    char reset[32], errstr[512];
+    char reset[32];
     size_t n = sizeof(reset);
-    if (rd_kafka_conf_get(conf, "auto.offset.reset", reset, &n) == RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_get(rd_kafka_conf(rk), "auto.offset.reset", reset, &n) == RD_KAFKA_CONF_OK)
         r->reset_latest =
             !strcmp(reset, "latest") || !strcmp(reset, "largest") || !strcmp(reset, "end");
-    rd_kafka_conf_set_opaque(conf, r);
-    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    rd_kafka_conf_set_error_cb(conf, error_cb);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        execrec_log_error("cannot create the Kafka consumer: %s", errstr);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-    }
-    rd_kafka_poll_set_consumer(rk);
     return rk;
 }
 
-static int subscribe(rec_t *r) {
+static int subscribe(rec_t *r, char *errstr, size_t errstr_size) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(EXECREC_KIND__CNT);
     char names[512] = "";
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
@@ -544,13 +575,13 @@ static int subscribe(rec_t *r) {
     }
     if (l->cnt == 0) {
         rd_kafka_topic_partition_list_destroy(l);
-        execrec_log_error("no topic to consume: every --topic-* is empty");
+        execrec_errstr(errstr, errstr_size, "no topic to consume: every --topic-* is empty");
         return -1;
     }
     rd_kafka_resp_err_t err = rd_kafka_subscribe(r->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (err) {
-        execrec_log_error("cannot subscribe: %s", rd_kafka_err2str(err));
+        execrec_errstr(errstr, errstr_size, "cannot subscribe: %s", rd_kafka_err2str(err));
         return -1;
     }
     execrec_log_info("consumer group %s subscribed to %s", r->rc->group, names);
@@ -620,8 +651,10 @@ static int run_loop(rec_t *r) {
             (pending > 0 && (now - r->batch_opened_ms >= rc->batch_ms ||
                              (!m && now - r->last_added_ms >= rc->batch_idle_ms)))) {
             int f = flush_batch(r, -1);
-            if (f == -2)
+            if (f == -2) {
+                fatal(r, "out of memory writing a batch");
                 return -1;
+            }
             if (f == -1)
                 return 0; /* a second signal while waiting for PostgreSQL */
         }
@@ -642,62 +675,86 @@ static int run_loop(rec_t *r) {
     }
 }
 
-int execrec_recorder_run(const execrec_recorder_conf_t *rc) {
+execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errstr,
+                                   size_t errstr_size) {
     rec_t r;
     memset(&r, 0, sizeof(r));
     r.rc = rc;
-    char errstr[1024];
-    int status = -1;
+    execrec_err_t err = check_protocol(rc, errstr, errstr_size);
+    if (err)
+        return err;
 
-    if (!(r.writer = execrec_writer_new(NULL, errstr, sizeof(errstr))) ||
-        !(r.arena = execrec_arena_new())) {
-        execrec_log_error("out of memory");
+    execrec_ingest_conf_t ic = {.dsn = rc->dsn,
+                                .codec = rc->codec,
+                                .stop = rc->stop,
+                                .on_conflict = batch_conflict,
+                                .opaque = &r,
+                                .done = "committed"};
+    if (!(r.ingest = execrec_ingest_new(&ic, errstr, errstr_size))) {
+        err = EXECREC_ERR_NOMEM;
         goto out;
     }
-    if (pg_ensure(&r, errstr, sizeof(errstr)) < 0) {
-        execrec_log_error("%s", errstr);
-        goto out;
-    }
-    char *shown = execrec_pg_redact_conninfo(rc->dsn ? rc->dsn : "");
-    execrec_log_info("connected to PostgreSQL: database %s on %s:%s [%s]", PQdb(r.conn),
-                     PQhost(r.conn), PQport(r.conn), shown ? shown : "");
-    free(shown);
+    r.writer = execrec_ingest_writer(r.ingest);
     int applied = 0;
-    if (execrec_migrate(r.conn, NULL, &applied, errstr, sizeof(errstr))) {
-        execrec_log_error("migrations failed: %s", errstr);
+    if ((err = execrec_writer_ensure(r.writer, errstr, errstr_size)))
+        goto out;
+    PGconn *conn = execrec_writer_conn(r.writer);
+    char *shown = execrec_pg_redact_conninfo(rc->dsn ? rc->dsn : "");
+    execrec_log_info("connected to PostgreSQL: database %s on %s:%s [%s]", PQdb(conn),
+                     PQhost(conn), PQport(conn), shown ? shown : "");
+    free(shown);
+    char why[768];
+    if ((err = execrec_ingest_connect(r.ingest, &applied, why, sizeof(why)))) {
+        execrec_errstr(errstr, errstr_size, "migrations failed: %s", why);
         goto out;
     }
     if (applied)
         execrec_log_info("applied %d migration(s)", applied);
-    if (!(r.rk = consumer_new(&r)) || subscribe(&r) < 0)
+    if (!(r.rk = consumer_new(&r, errstr, errstr_size))) {
+        err = EXECREC_ERR_KAFKA;
         goto out;
+    }
+    if (subscribe(&r, errstr, errstr_size) < 0) {
+        err = EXECREC_ERR_KAFKA;
+        goto out;
+    }
 
     int loop = run_loop(&r);
+    err = EXECREC_ERR_KAFKA;
     if (loop == 0 && !r.fatal) {
         /* Shutdown: commit what is open, then leave the group (which revokes). */
         int f = flush_batch(&r, now_ms() + SHUTDOWN_GRACE_MS);
-        if (f < 0) {
-            execrec_log_error("could not commit the open batch of %" PRId64
-                              " messages before shutdown (PostgreSQL unreachable). Nothing "
-                              "of it was committed: it is consumed again on the next start.",
-                              execrec_writer_pending(r.writer));
+        if (f == -2) {
+            fatal(&r, "out of memory writing a batch");
+            err = EXECREC_ERR_NOMEM;
+        } else if (f < 0) {
+            fatal(&r,
+                  "could not commit the open batch of %" PRId64
+                  " messages before shutdown (PostgreSQL unreachable). Nothing "
+                  "of it was committed: it is consumed again on the next start.",
+                  execrec_writer_pending(r.writer));
+            err = EXECREC_ERR_PG;
             execrec_writer_clear(r.writer);
-        } else {
-            status = 0;
+        } else if (f == 0) {
+            err = EXECREC_OK;
         }
     }
     log_totals(&r, "final totals");
 out:
     if (r.rk) {
-        rd_kafka_resp_err_t err = rd_kafka_consumer_close(r.rk);
-        if (err)
-            execrec_log_warn("closing the consumer: %s", rd_kafka_err2str(err));
+        rd_kafka_resp_err_t kerr = rd_kafka_consumer_close(r.rk);
+        if (kerr)
+            execrec_log_warn("closing the consumer: %s", rd_kafka_err2str(kerr));
         rd_kafka_destroy(r.rk);
     }
+    /* A fatal error found while closing (a revocation's flush) also fails the run. */
+    if (r.fatal) {
+        execrec_errstr(errstr, errstr_size, "%s", r.why);
+        if (!err)
+            err = EXECREC_ERR_KAFKA;
+    }
+    assert(err || !r.fatal);
     free_parts(&r);
-    execrec_writer_destroy(r.writer);
-    execrec_arena_destroy(r.arena);
-    if (r.conn)
-        PQfinish(r.conn);
-    return status;
+    execrec_ingest_destroy(r.ingest);
+    return err;
 }

@@ -1,18 +1,20 @@
-/* The batch writer: one PostgreSQL transaction per batch; rows go by COPY straight
- * into the target table under a savepoint, and only when that fails (a duplicate,
- * a value PostgreSQL refuses) through staging tables, a de-duplicating INSERT ...
- * SELECT and bisection of refused rows; then rejects, and the offsets
- * compare-and-set. See writer.h and docs/writer.md. */
+/* The batch writer: one PostgreSQL transaction per batch, on a connection the
+ * writer owns; rows go by COPY straight into the target table under a savepoint,
+ * and only when that fails (a duplicate, a value PostgreSQL refuses) through
+ * staging tables, a de-duplicating INSERT ... SELECT and bisection of refused
+ * rows; then rejects, and the offsets compare-and-set (offsets.h). The COPY text
+ * comes from copytext.h, the statements go through pg.h. See writer.h and
+ * docs/writer.md. */
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/buf.h"
-#include "execrec/utf8.h"
-#include "execrec/timeutil.h"
+#include "execrec/copytext.h"
 #include "execrec/log.h"
-#include "execrec/normalise.h"
+#include "execrec/timeutil.h"
+#include "execrec/offsets.h"
 #include "execrec/pg.h"
 #include "execrec/writer.h"
 
@@ -29,8 +31,20 @@ typedef struct rowinfo_s {
     int64_t key_len, value_len; /* -1: no key / the value is the raw JSON itself */
 } rowinfo_t;
 
+/* The COPY streamed while the batch fills (stream_rows). Invariant (stream_check):
+ * kind < 0: no COPY is open and sent is 0; kind >= 0: a transaction, the savepoint
+ * execrec_copy and a COPY into kind's table are open on the connection, sent bytes
+ * of rows[kind] have been sent (sent <= its length), kind's rows go COPY-first and
+ * streaming is not off. */
+typedef struct stream_s {
+    int kind;    /* kind whose COPY is open; -1: none */
+    size_t sent; /* bytes of rows[kind] sent so far */
+    int off;     /* streaming failed in this batch: do not retry it */
+} stream_t;
+
 struct execrec_writer_s {
-    PGconn *conn;
+    char *conninfo;                        /* NULL: the PG* environment */
+    PGconn *conn;                          /* owned; NULL until the first ensure */
     int staging_ready;                     /* temp tables exist on this connection */
     execrec_buf_t rows[EXECREC_KIND__CNT]; /* COPY text per kind, target-table columns */
     int32_t nrows[EXECREC_KIND__CNT];
@@ -41,10 +55,7 @@ struct execrec_writer_s {
     execrec_buf_t stage;                    /* staging COPY text, built on a fallback */
     int staged_only[EXECREC_KIND__CNT];     /* the last batch of this kind had duplicates or
                                                refused rows: skip the direct COPY */
-    int stream_kind;                        /* kind whose COPY is open while the batch fills;
-                                               -1: none (see stream_rows) */
-    size_t stream_sent;                     /* bytes of rows[stream_kind] sent so far */
-    int stream_off;                         /* streaming failed in this batch: do not retry */
+    stream_t stream;
     execrec_buf_t rejects;                  /* COPY text of rejects */
     int32_t nrejects;
     offset_t *offsets;
@@ -147,14 +158,14 @@ static int build_sql(execrec_writer_t *w, execrec_kind_t kind) {
     return 0;
 }
 
-execrec_writer_t *execrec_writer_new(PGconn *conn, char *errstr, size_t errstr_size) {
+execrec_writer_t *execrec_writer_new(const char *conninfo, char *errstr, size_t errstr_size) {
     execrec_writer_t *w = calloc(1, sizeof(*w));
-    if (!w) {
+    if (!w || (conninfo && !(w->conninfo = strdup(conninfo)))) {
+        free(w);
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    w->conn = conn;
-    w->stream_kind = -1;
+    w->stream.kind = -1;
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         if (build_sql(w, (execrec_kind_t)k) < 0) {
             snprintf(errstr, errstr_size, "out of memory");
@@ -180,101 +191,63 @@ void execrec_writer_destroy(execrec_writer_t *w) {
     execrec_buf_free(&w->stage);
     execrec_buf_free(&w->rejects);
     free(w->offsets);
+    if (w->conn)
+        PQfinish(w->conn);
+    free(w->conninfo);
     free(w);
 }
 
-void execrec_writer_set_conn(execrec_writer_t *w, PGconn *conn) {
-    w->conn = conn; /* the old one is gone, and with it any open COPY or transaction */
+static void stream_check(const execrec_writer_t *w);
+
+execrec_err_t execrec_writer_ensure(execrec_writer_t *w, char *errstr, size_t errstr_size) {
+    stream_check(w);
+    int had = w->conn != NULL, reconnected = 0;
+    execrec_err_t err = execrec_pg_ensure(&w->conn, w->conninfo, &reconnected, errstr, errstr_size);
+    if (err || !reconnected)
+        return err;
+    /* The old connection is gone, and with it any open COPY, transaction or
+     * temporary table. */
     w->staging_ready = 0;
-    w->stream_kind = -1;
+    w->stream.kind = -1;
+    w->stream.sent = 0;
+    if (had)
+        execrec_log_info("reconnected to PostgreSQL");
+    return EXECREC_OK;
 }
 
-int execrec_writer_connect(execrec_writer_t *w, PGconn **conn, const char *conninfo, char *errstr,
-                           size_t errstr_size) {
-    int had = *conn != NULL;
-    int c = execrec_pg_ensure(conn, conninfo, errstr, errstr_size);
-    if (c > 0) {
-        execrec_writer_set_conn(w, *conn);
-        if (had)
-            execrec_log_info("reconnected to PostgreSQL");
-    }
-    return c < 0 ? -1 : 0;
+int execrec_writer_connected(const execrec_writer_t *w) {
+    return w->conn && PQstatus(w->conn) == CONNECTION_OK;
 }
 
-/* Nonzero when one of the 8 bytes of x equals c (the classic "has zero byte" test on
- * x XOR c in every byte). */
-static inline uint64_t has_byte(uint64_t x, unsigned char c) {
-    const uint64_t ones = 0x0101010101010101u;
-    uint64_t v = x ^ (ones * c);
-    return (v - ones) & ~v & (ones << 7);
-}
-
-/* Appends s as a COPY text field: backslash, tab, newline and CR escaped. This is
- * the writer's hottest loop (every payload passes here), so clean runs of 8 bytes
- * are skipped a word at a time. */
-static void copy_field(execrec_buf_t *b, const char *s, size_t n) {
-    if (execrec_buf_reserve(b, n + 16) < 0)
-        return;
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        while (i + 8 <= n) {
-            uint64_t x;
-            memcpy(&x, s + i, 8);
-            if (has_byte(x, '\\') | has_byte(x, '\t') | has_byte(x, '\n') | has_byte(x, '\r'))
-                break;
-            i += 8;
-        }
-        if (i == n)
-            break;
-        unsigned char c = (unsigned char)s[i];
-        if (c != '\\' && c != '\t' && c != '\n' && c != '\r')
-            continue;
-        execrec_buf_append(b, s + start, i - start);
-        execrec_buf_puts(b, c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : "\\r");
-        start = i + 1;
-    }
-    execrec_buf_append(b, s + start, n - start);
-}
-
-static void copy_hex(execrec_buf_t *b, const void *p, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = p;
-    if (execrec_buf_reserve(b, 2 * n) < 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        b->data[b->len++] = hex[s[i] >> 4];
-        b->data[b->len++] = hex[s[i] & 15];
-    }
-    b->data[b->len] = '\0';
-}
-
-/* @returns 1 when p holds valid UTF-8 without NUL (storable as PostgreSQL text).
- * The one definition of valid UTF-8 is the JSON parser's. */
-static int text_ok(const void *p, size_t n) {
-    return memchr(p, 0, n) == NULL && execrec_utf8_valid(p, n, NULL);
+PGconn *execrec_writer_conn(execrec_writer_t *w) {
+    stream_check(w);
+    assert(w->stream.kind < 0); /* a streamed COPY holds the connection */
+    assert(!w->conn || PQstatus(w->conn) != CONNECTION_OK ||
+           PQtransactionStatus(w->conn) == PQTRANS_IDLE);
+    return w->conn;
 }
 
 /* Appends the Kafka coordinates shared by rows and rejects. Keys that are not
  * storable text are written as "\x<hex>" in text columns. */
 static void copy_meta(execrec_buf_t *b, const execrec_msgmeta_t *meta, int key_as_bytea) {
     char ts[64];
-    copy_field(b, meta->topic, strlen(meta->topic));
+    execrec_copytext_field(b, meta->topic, strlen(meta->topic));
     execrec_buf_printf(b, "\t%" PRId32 "\t%" PRId64 "\t", meta->partition, meta->offset);
     if (meta->timestamp_ms >= 0) {
         size_t n = execrec_time_format(meta->timestamp_ms * 1000, ts, sizeof(ts));
         execrec_buf_append(b, ts, n);
     } else {
-        execrec_buf_puts(b, "\\N");
+        execrec_copytext_null(b);
     }
     execrec_buf_putc(b, '\t');
-    if (!meta->key) {
-        execrec_buf_puts(b, "\\N");
-    } else if (!key_as_bytea && text_ok(meta->key, meta->key_len)) {
-        copy_field(b, meta->key, meta->key_len);
-    } else {
-        execrec_buf_puts(b, key_as_bytea ? "" : "\\\\x");
-        copy_hex(b, meta->key, meta->key_len);
-    }
+    if (!meta->key)
+        execrec_copytext_null(b);
+    else if (key_as_bytea)
+        execrec_copytext_hex(b, meta->key, meta->key_len);
+    else if (execrec_copytext_storable(meta->key, meta->key_len))
+        execrec_copytext_field(b, meta->key, meta->key_len);
+    else
+        execrec_copytext_bytea(b, meta->key, meta->key_len);
 }
 
 /* Keeps n received bytes for the staging fallback. @returns the length, or -1 for
@@ -299,6 +272,7 @@ static int copy_first(const execrec_writer_t *w, execrec_kind_t kind) {
 execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *meta,
                                  const execrec_record_t *rec) {
     execrec_kind_t kind = rec->kind;
+    assert((unsigned)kind < EXECREC_KIND__CNT && meta->topic);
     execrec_buf_t *b = &w->rows[kind];
     int ncols;
     execrec_kind_columns(kind, &ncols);
@@ -315,12 +289,12 @@ execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *m
     ri->line = b->len;
     for (int i = 0; i < ncols; i++) {
         if (rec->val[i])
-            copy_field(b, rec->val[i], rec->len[i]);
+            execrec_copytext_field(b, rec->val[i], rec->len[i]);
         else
-            execrec_buf_puts(b, "\\N");
+            execrec_copytext_null(b);
         execrec_buf_putc(b, '\t');
     }
-    copy_field(b, rec->raw, rec->raw_len);
+    execrec_copytext_field(b, rec->raw, rec->raw_len);
     execrec_buf_putc(b, '\t');
     copy_meta(b, meta, 0);
     execrec_buf_putc(b, '\n');
@@ -340,26 +314,29 @@ execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *m
 execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgmeta_t *meta,
                                         const void *payload, size_t len,
                                         const execrec_reject_t *rej) {
+    assert(meta->topic && rej->code && (payload || len == 0));
     execrec_buf_t *b = &w->rejects;
     execrec_buf_printf(b, "%" PRId32 "\t", ++w->nrejects);
     copy_meta(b, meta, 1);
     execrec_buf_putc(b, '\t');
-    copy_hex(b, payload, len);
+    execrec_copytext_hex(b, payload, len);
     execrec_buf_putc(b, '\t');
-    if (text_ok(payload, len))
-        copy_field(b, payload, len);
+    if (execrec_copytext_storable(payload, len))
+        execrec_copytext_field(b, payload, len);
     else
-        execrec_buf_puts(b, "\\N");
+        execrec_copytext_null(b);
     execrec_buf_putc(b, '\t');
-    copy_field(b, rej->code, strlen(rej->code));
+    execrec_copytext_field(b, rej->code, strlen(rej->code));
     execrec_buf_putc(b, '\t');
-    copy_field(b, rej->message, strnlen(rej->message, sizeof(rej->message)));
+    execrec_copytext_field(b, rej->message, strnlen(rej->message, sizeof(rej->message)));
     execrec_buf_putc(b, '\n');
     return b->oom ? EXECREC_ERR_NOMEM : EXECREC_OK;
 }
 
 execrec_err_t execrec_writer_set_offset(execrec_writer_t *w, const char *group, const char *topic,
                                         int32_t partition, int64_t expected, int64_t next_offset) {
+    /* A batch only moves a partition forward from where it was stored. */
+    assert(expected >= -1 && next_offset > expected);
     for (int i = 0; i < w->noffsets; i++) {
         offset_t *o = &w->offsets[i];
         if (o->partition == partition && !strcmp(o->topic, topic) && !strcmp(o->group, group)) {
@@ -399,7 +376,7 @@ int64_t execrec_writer_pending(const execrec_writer_t *w) {
 
 void execrec_writer_clear(execrec_writer_t *w) {
     stream_reset(w);
-    w->stream_off = 0;
+    w->stream.off = 0;
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         execrec_buf_reset(&w->rows[k]);
         execrec_buf_reset(&w->bytes[k]);
@@ -435,90 +412,23 @@ void execrec_writer_stats_sum(const execrec_writer_stats_t *st, int64_t *inserte
     }
 }
 
-/* ---- statement helpers ------------------------------------------------------ */
+/* ---- writing a batch ---------------------------------------------------------- */
 
-typedef enum { ST_OK, ST_ROW_REFUSED, ST_FAILED } st_t;
-
-/* Classifies a failed statement: data exceptions (22), integrity violations (23)
- * and program limits such as an oversized index row (54) are about the row, so the
- * row is isolated and rejected; anything else fails the batch. */
-static st_t classify(PGconn *conn, PGresult *res, char *errstr, size_t errstr_size) {
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    snprintf(errstr, errstr_size, "%s", msg ? msg : PQerrorMessage(conn));
-    size_t n = strlen(errstr);
-    while (n && (errstr[n - 1] == '\n' || errstr[n - 1] == ' '))
-        errstr[--n] = '\0';
-    if (PQstatus(conn) == CONNECTION_OK && state &&
-        (!strncmp(state, "22", 2) || !strncmp(state, "23", 2) || !strncmp(state, "54", 2)))
-        return ST_ROW_REFUSED;
-    return ST_FAILED;
-}
+/* Statement outcomes are execrec_pg_class_t (pg.h): OK, ROW (the row's data was
+ * refused: isolate and reject it), or a failure of the batch (RETRY or FAILED: the
+ * caller keeps the batch and retries it whole). */
+#define ST_OK EXECREC_PG_OK
+#define ST_ROW_REFUSED EXECREC_PG_ROW
+typedef execrec_pg_class_t st_t;
 
 static st_t exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
                  int64_t *affected, char *errstr, size_t errstr_size) {
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    ExecStatusType s = PQresultStatus(res);
-    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
-        if (affected)
-            *affected = atoll(PQcmdTuples(res));
-        PQclear(res);
-        return ST_OK;
-    }
-    st_t st = classify(conn, res, errstr, errstr_size);
-    PQclear(res);
-    return st;
+    return execrec_pg_run(conn, sql, nparams, params, affected, errstr, errstr_size);
 }
 
-/* COPY in three steps, so that rows can be sent while a batch fills (stream_rows). */
-static st_t copy_start(PGconn *conn, const char *sql, char *errstr, size_t errstr_size) {
-    PGresult *res = PQexec(conn, sql);
-    st_t st =
-        PQresultStatus(res) == PGRES_COPY_IN ? ST_OK : classify(conn, res, errstr, errstr_size);
-    PQclear(res);
-    return st;
-}
-
-static st_t copy_put(PGconn *conn, const char *data, size_t len, char *errstr, size_t errstr_size) {
-    if (len && PQputCopyData(conn, data, (int)len) != 1) {
-        snprintf(errstr, errstr_size, "COPY failed: %s", PQerrorMessage(conn));
-        return ST_FAILED;
-    }
-    return ST_OK;
-}
-
-/* Ends the COPY (abort_why: abandons it instead) and reads its outcome; *copied gets
- * the rows written. */
-static st_t copy_end(PGconn *conn, const char *abort_why, int64_t *copied, char *errstr,
-                     size_t errstr_size) {
-    if (PQputCopyEnd(conn, abort_why) != 1) {
-        snprintf(errstr, errstr_size, "COPY failed: %s", PQerrorMessage(conn));
-        return ST_FAILED;
-    }
-    st_t st = ST_OK;
-    PGresult *res;
-    while ((res = PQgetResult(conn))) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            st_t e = classify(conn, res, errstr, errstr_size);
-            if (st == ST_OK || e == ST_FAILED)
-                st = e;
-        } else if (copied) {
-            *copied = atoll(PQcmdTuples(res));
-        }
-        PQclear(res);
-    }
-    return st;
-}
-
-/* Runs the COPY statement sql with b's text. *copied gets the rows written. */
 static st_t copy_in(PGconn *conn, const char *sql, const execrec_buf_t *b, int64_t *copied,
                     char *errstr, size_t errstr_size) {
-    st_t st = copy_start(conn, sql, errstr, errstr_size);
-    if (st != ST_OK)
-        return st;
-    if (copy_put(conn, b->data, b->len, errstr, errstr_size) != ST_OK)
-        return ST_FAILED;
-    return copy_end(conn, NULL, copied, errstr, errstr_size);
+    return execrec_pg_copy_in(conn, sql, b->data, b->len, copied, errstr, errstr_size);
 }
 
 /* Moves the staged row n of kind into ingest_rejects as pg_refused, with
@@ -556,7 +466,7 @@ static st_t insert_range(execrec_writer_t *w, execrec_kind_t kind, int32_t lo, i
 
     st_t st = exec(w->conn, "SAVEPOINT execrec_rows", 0, NULL, NULL, errstr, errstr_size);
     if (st != ST_OK)
-        return ST_FAILED;
+        return EXECREC_PG_FAILED;
     st = exec(w->conn, w->insert_sql[kind], 2, params, &affected, why, sizeof(why));
     if (st == ST_OK) {
         stats->inserted[kind] += affected;
@@ -564,21 +474,21 @@ static st_t insert_range(execrec_writer_t *w, execrec_kind_t kind, int32_t lo, i
         return exec(w->conn, "RELEASE SAVEPOINT execrec_rows", 0, NULL, NULL, errstr,
                     errstr_size) == ST_OK
                    ? ST_OK
-                   : ST_FAILED;
+                   : EXECREC_PG_FAILED;
     }
-    if (st == ST_FAILED) {
+    if (st != ST_ROW_REFUSED) {
         snprintf(errstr, errstr_size, "%s", why);
-        return ST_FAILED;
+        return st;
     }
     if (exec(w->conn, "ROLLBACK TO SAVEPOINT execrec_rows", 0, NULL, NULL, errstr, errstr_size) !=
         ST_OK)
-        return ST_FAILED;
+        return EXECREC_PG_FAILED;
     if (lo == hi) {
         int64_t added = 0;
         execrec_log_warn("PostgreSQL refused a %s row (staged #%" PRId32 "): %s",
                          execrec_kind_name(kind), lo, why);
         if (reject_staged(w, kind, lo, why, &added, errstr, errstr_size) != ST_OK)
-            return ST_FAILED;
+            return EXECREC_PG_FAILED;
         stats->rejected += added;
         stats->pg_refused += added;
         stats->rejects_duplicate += 1 - added;
@@ -603,14 +513,14 @@ static int build_stage(execrec_writer_t *w, execrec_kind_t kind) {
         execrec_buf_append(st, rows->data + ri->line, end - ri->line - 1); /* no newline */
         execrec_buf_putc(st, '\t');
         if (ri->key_len >= 0)
-            copy_hex(st, bytes->data + ri->key, (size_t)ri->key_len);
+            execrec_copytext_hex(st, bytes->data + ri->key, (size_t)ri->key_len);
         else
-            execrec_buf_puts(st, "\\N");
+            execrec_copytext_null(st);
         execrec_buf_putc(st, '\t');
         if (ri->value_len >= 0)
-            copy_hex(st, bytes->data + ri->value, (size_t)ri->value_len);
+            execrec_copytext_hex(st, bytes->data + ri->value, (size_t)ri->value_len);
         else
-            execrec_buf_puts(st, "\\N");
+            execrec_copytext_null(st);
         execrec_buf_putc(st, '\n');
     }
     return st->oom ? -1 : 0;
@@ -626,21 +536,23 @@ static int build_stage(execrec_writer_t *w, execrec_kind_t kind) {
  * not pay for a failed COPY per batch. */
 static st_t write_rows(execrec_writer_t *w, execrec_kind_t kind, execrec_writer_stats_t *stats,
                        char *errstr, size_t errstr_size) {
+    stream_check(w);
     if (copy_first(w, kind)) {
         char why[512];
         int64_t copied = 0;
         st_t st;
-        if (w->stream_kind == (int)kind) { /* its savepoint and COPY are open */
-            st = copy_put(w->conn, w->rows[kind].data + w->stream_sent,
-                          w->rows[kind].len - w->stream_sent, why, sizeof(why));
+        if (w->stream.kind == (int)kind) { /* its savepoint and COPY are open */
+            st = execrec_pg_copy_put(w->conn, w->rows[kind].data + w->stream.sent,
+                                     w->rows[kind].len - w->stream.sent, why, sizeof(why));
             if (st == ST_OK) { /* else the COPY stays open for fail() to end */
-                w->stream_kind = -1;
-                st = copy_end(w->conn, NULL, &copied, why, sizeof(why));
+                w->stream.kind = -1;
+                w->stream.sent = 0;
+                st = execrec_pg_copy_end(w->conn, NULL, &copied, why, sizeof(why));
             }
         } else {
             if (exec(w->conn, "SAVEPOINT execrec_copy", 0, NULL, NULL, errstr, errstr_size) !=
                 ST_OK)
-                return ST_FAILED;
+                return EXECREC_PG_FAILED;
             st = copy_in(w->conn, w->copy_sql[kind], &w->rows[kind], &copied, why, sizeof(why));
         }
         if (st == ST_OK) {
@@ -648,13 +560,13 @@ static st_t write_rows(execrec_writer_t *w, execrec_kind_t kind, execrec_writer_
             return exec(w->conn, "RELEASE SAVEPOINT execrec_copy", 0, NULL, NULL, errstr,
                         errstr_size);
         }
-        if (st == ST_FAILED) {
+        if (st != ST_ROW_REFUSED) {
             snprintf(errstr, errstr_size, "%s", why);
-            return ST_FAILED;
+            return st;
         }
         if (exec(w->conn, "ROLLBACK TO SAVEPOINT execrec_copy", 0, NULL, NULL, errstr,
                  errstr_size) != ST_OK)
-            return ST_FAILED;
+            return EXECREC_PG_FAILED;
         execrec_log_debug("COPY of %" PRId32 " %s rows refused (%s): writing them through "
                           "staging",
                           w->nrows[kind], execrec_kind_name(kind), why);
@@ -663,12 +575,12 @@ static st_t write_rows(execrec_writer_t *w, execrec_kind_t kind, execrec_writer_
     snprintf(sql, sizeof(sql), "COPY pg_temp.execrec_stage_%s FROM STDIN", execrec_kind_name(kind));
     if (build_stage(w, kind) < 0) {
         snprintf(errstr, errstr_size, "out of memory");
-        return ST_FAILED;
+        return EXECREC_PG_FAILED;
     }
     int64_t dup0 = stats->duplicates[kind], refused0 = stats->pg_refused;
     if (copy_in(w->conn, sql, &w->stage, NULL, errstr, errstr_size) != ST_OK ||
         insert_range(w, kind, 1, w->nrows[kind], stats, errstr, errstr_size) != ST_OK)
-        return ST_FAILED;
+        return EXECREC_PG_FAILED;
     w->staged_only[kind] = stats->duplicates[kind] > dup0 || stats->pg_refused > refused0;
     return ST_OK;
 }
@@ -690,14 +602,30 @@ static int ensure_staging(execrec_writer_t *w, char *errstr, size_t errstr_size)
     return 0;
 }
 
+static void stream_check(const execrec_writer_t *w) {
+    const stream_t *st = &w->stream;
+    assert(st->kind >= -1 && st->kind < EXECREC_KIND__CNT);
+    if (st->kind < 0) {
+        assert(st->sent == 0);
+        return;
+    }
+    assert(!st->off && w->conn && copy_first(w, (execrec_kind_t)st->kind));
+    assert(st->sent <= w->rows[st->kind].len);
+}
+
 /* Ends a streamed COPY, if one is open, and rolls back the open transaction. */
 static void stream_reset(execrec_writer_t *w) {
+    stream_check(w);
     int up = w->conn && PQstatus(w->conn) == CONNECTION_OK;
-    if (w->stream_kind >= 0 && up) {
+    if (w->stream.kind >= 0 && up) {
         char errstr[256];
-        copy_end(w->conn, "execrec: batch abandoned", NULL, errstr, sizeof(errstr));
+        /* Abandoned: its outcome is the rollback below. */
+        st_t ignored =
+            execrec_pg_copy_end(w->conn, "execrec: batch abandoned", NULL, errstr, sizeof(errstr));
+        (void)ignored;
     }
-    w->stream_kind = -1;
+    w->stream.kind = -1;
+    w->stream.sent = 0;
     if (up && PQtransactionStatus(w->conn) != PQTRANS_IDLE)
         PQclear(PQexec(w->conn, "ROLLBACK"));
 }
@@ -705,7 +633,7 @@ static void stream_reset(execrec_writer_t *w) {
 /* Ends the batch's streaming for good: a later flush or retry sends it whole. */
 static void stream_abandon(execrec_writer_t *w) {
     stream_reset(w);
-    w->stream_off = 1;
+    w->stream.off = 1;
 }
 
 static execrec_err_t fail(execrec_writer_t *w, execrec_err_t err) {
@@ -724,35 +652,37 @@ static execrec_err_t fail(execrec_writer_t *w, execrec_err_t err) {
 #define STREAM_CHUNK (64 * 1024)
 
 static void stream_rows(execrec_writer_t *w, execrec_kind_t kind) {
+    stream_check(w);
     execrec_buf_t *b = &w->rows[kind];
     char errstr[512];
-    if (w->stream_kind < 0) {
-        if (w->stream_off || b->len < STREAM_CHUNK || !copy_first(w, kind) || !w->conn ||
+    if (w->stream.kind < 0) {
+        if (w->stream.off || b->len < STREAM_CHUNK || !copy_first(w, kind) || !w->conn ||
             PQstatus(w->conn) != CONNECTION_OK || PQtransactionStatus(w->conn) != PQTRANS_IDLE)
             return;
         if (ensure_staging(w, errstr, sizeof(errstr)) < 0 ||
             exec(w->conn, "BEGIN", 0, NULL, NULL, errstr, sizeof(errstr)) != ST_OK ||
             exec(w->conn, "SAVEPOINT execrec_copy", 0, NULL, NULL, errstr, sizeof(errstr)) !=
                 ST_OK ||
-            copy_start(w->conn, w->copy_sql[kind], errstr, sizeof(errstr)) != ST_OK) {
+            execrec_pg_copy_start(w->conn, w->copy_sql[kind], errstr, sizeof(errstr)) != ST_OK) {
             stream_abandon(w);
             return;
         }
-        w->stream_kind = (int)kind;
-        w->stream_sent = 0;
+        w->stream.kind = (int)kind;
+        w->stream.sent = 0;
     }
-    if (w->stream_kind != (int)kind || b->len - w->stream_sent < STREAM_CHUNK)
+    if (w->stream.kind != (int)kind || b->len - w->stream.sent < STREAM_CHUNK)
         return;
-    if (copy_put(w->conn, b->data + w->stream_sent, b->len - w->stream_sent, errstr,
-                 sizeof(errstr)) != ST_OK) {
+    if (execrec_pg_copy_put(w->conn, b->data + w->stream.sent, b->len - w->stream.sent, errstr,
+                            sizeof(errstr)) != ST_OK) {
         stream_abandon(w);
         return;
     }
-    w->stream_sent = b->len;
+    w->stream.sent = b->len;
 }
 
 execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *stats, char *errstr,
                                    size_t errstr_size) {
+    stream_check(w);
     memset(stats, 0, sizeof(*stats));
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
         if (w->rows[k].oom)
@@ -765,7 +695,7 @@ execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *
         snprintf(errstr, errstr_size, "not connected to PostgreSQL");
         return fail(w, EXECREC_ERR_PG);
     }
-    if (w->stream_kind < 0 && (ensure_staging(w, errstr, errstr_size) < 0 ||
+    if (w->stream.kind < 0 && (ensure_staging(w, errstr, errstr_size) < 0 ||
                                exec(w->conn, "BEGIN", 0, NULL, NULL, errstr, errstr_size) != ST_OK))
         return fail(w, EXECREC_ERR_PG);
 
@@ -791,39 +721,16 @@ execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *
     }
 
     for (int i = 0; i < w->noffsets; i++) {
-        offset_t *o = &w->offsets[i];
-        char part[16], next[24], expected[24];
-        snprintf(part, sizeof(part), "%" PRId32, o->partition);
-        snprintf(next, sizeof(next), "%" PRId64, o->next);
-        snprintf(expected, sizeof(expected), "%" PRId64, o->expected);
-        const char *params[5] = {o->group, o->topic, part, next, expected};
-        int64_t affected = 0;
-        st_t st;
-        if (o->expected < 0)
-            st = exec(w->conn,
-                      "INSERT INTO execution.ingest_offsets (consumer_group, topic, partition, "
-                      "next_offset, updated_at) VALUES ($1, $2, $3, $4, now()) "
-                      "ON CONFLICT DO NOTHING",
-                      4, params, &affected, errstr, errstr_size);
-        else
-            st = exec(w->conn,
-                      "UPDATE execution.ingest_offsets SET next_offset = $4, updated_at = now() "
-                      "WHERE consumer_group = $1 AND topic = $2 AND partition = $3 "
-                      "AND next_offset = $5",
-                      5, params, &affected, errstr, errstr_size);
-        if (st != ST_OK)
-            return fail(w, EXECREC_ERR_PG);
-        if (affected != 1) {
-            snprintf(errstr, errstr_size,
-                     "offset of %s [%" PRId32 "] for group %s is no longer %s: another recorder "
-                     "moved it; batch rolled back",
-                     o->topic, o->partition, o->group, o->expected < 0 ? "unset" : expected);
-            return fail(w, EXECREC_ERR_CONFLICT);
-        }
+        const offset_t *o = &w->offsets[i];
+        execrec_err_t err = execrec_offsets_cas(w->conn, o->group, o->topic, o->partition,
+                                                o->expected, o->next, errstr, errstr_size);
+        if (err)
+            return fail(w, err);
     }
 
     if (exec(w->conn, "COMMIT", 0, NULL, NULL, errstr, errstr_size) != ST_OK)
         return fail(w, EXECREC_ERR_PG);
+    assert(w->stream.kind < 0 && PQtransactionStatus(w->conn) == PQTRANS_IDLE);
     stats->messages = execrec_writer_pending(w);
     execrec_writer_clear(w);
     return EXECREC_OK;

@@ -59,6 +59,8 @@ typedef struct execrec_backfill_result_s {
  *             also when retention deletes messages while they are being read;
  *           EXECREC_ERR_KAFKA: the broker did not answer; EXECREC_ERR_PG: PostgreSQL
  *             unreachable at start, or a second signal while retrying;
+ *           EXECREC_ERR_MIGRATE (or the migrator's other classes): migrations
+ *             refused, nothing written;
  *           EXECREC_ERR_NOMEM. */
 execrec_err_t execrec_backfill_run(const execrec_backfill_conf_t *bc,
                                    execrec_backfill_result_t *res, char *errstr,

@@ -1,17 +1,17 @@
 /* What every librdkafka client of execrec shares (recorder, backfill, publish,
- * status): building a client configuration from defaults, the -X pass-through
- * properties and the settings correctness depends on; logging librdkafka's
- * errors and log lines through log.h; and turning one consumed message into a row
- * or a reject of the batch writer. */
+ * status), and nothing else: the one client factory (defaults, the -X pass-through
+ * properties, the settings correctness depends on, and librdkafka's log lines
+ * routed through log.h from the caller's poll loop, STYLE.md 12), logging
+ * librdkafka's errors, and metadata look-ups. Decoding and writing messages is
+ * ingest.h's. */
 #ifndef EXECREC_KAFKA_H
 #define EXECREC_KAFKA_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <librdkafka/rdkafka.h>
-#include "execrec/arena.h"
-#include "execrec/codec.h"
 #include "execrec/config.h"
-#include "execrec/record.h"
-#include "execrec/writer.h"
+#include "execrec/err.h"
 
 /* The consumers' defaults (recorder, backfill), key, value pairs; -X overrides them.
  * fetch.wait.max.ms: a broker answers a fetch as soon as it has data, but the
@@ -23,29 +23,61 @@
     "fetch.wait.max.ms", "50", "queued.max.messages.kbytes", "16384", "fetch.max.bytes",  \
         "8388608"
 
-/** Sets one property; on failure logs why (never quoting a secret's value).
- *  @returns 0 or -1. */
-int execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value);
+/** Sets one property.
+ *  @returns EXECREC_OK, or EXECREC_ERR_INVALID with "kafka property <key>: <reason>"
+ *  in errstr (never quoting a secret's value). */
+execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
+                                     char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
 
-/** A client configuration: `defaults` (NULL-terminated key, value pairs) first, then
- *  every -X property of props (may be NULL), then bootstrap.servers = brokers, then
- *  `required` (key, value pairs that -X may not override). The log callback is
- *  execrec's (librdkafka's lines go through log.h).
- *  @returns the configuration, or NULL (reason logged). */
-rd_kafka_conf_t *execrec_kafka_conf_new(const char *brokers, const execrec_config_t *props,
-                                        const char *const *defaults,
-                                        const char *const *required);
+/** Builds a client configuration: `defaults` (NULL-terminated key, value pairs)
+ *  first, then every -X property of props (may be NULL), then bootstrap.servers =
+ *  brokers, then `required` (key, value pairs that -X may not override). The log
+ *  callback is execrec's (librdkafka's lines go through log.h).
+ *  @returns EXECREC_OK with *confp (the caller owns it); EXECREC_ERR_INVALID (a bad
+ *  property, errstr names it) or EXECREC_ERR_NOMEM, *confp NULL. */
+execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t *props,
+                                     const char *const *defaults, const char *const *required,
+                                     rd_kafka_conf_t **confp, char *errstr,
+                                     size_t errstr_size) EXECREC_MUSTCHECK;
+
+typedef void(execrec_kafka_error_cb)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+typedef void(execrec_kafka_rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                         rd_kafka_topic_partition_list_t *partitions,
+                                         void *opaque);
+typedef void(execrec_kafka_dr_msg_cb)(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
+                                      void *opaque);
+
+/** A client to create: its type, properties (as execrec_kafka_conf_new) and
+ *  callbacks (NULL: none; error_cb NULL: execrec_kafka_log_error). */
+typedef struct execrec_kafka_client_s {
+    rd_kafka_type_t type;
+    const char *brokers;
+    const execrec_config_t *props;
+    const char *const *defaults;
+    const char *const *required;
+    void *opaque;
+    execrec_kafka_error_cb *error_cb;
+    execrec_kafka_rebalance_cb *rebalance_cb; /* consumers */
+    execrec_kafka_dr_msg_cb *dr_msg_cb;       /* producers */
+} execrec_kafka_client_t;
+
+/** The one librdkafka client factory. log.queue is always on: librdkafka's log
+ *  lines wait on the client's main queue and are logged (log.h) by the thread that
+ *  polls it, never from librdkafka's threads. A consumer's main queue is forwarded
+ *  to its consumer queue (rd_kafka_poll_set_consumer), so rd_kafka_consumer_poll
+ *  serves them; a client that does not poll in a loop calls execrec_kafka_serve.
+ *  @returns the handle (rd_kafka_destroy), or NULL with errstr: a bad property
+ *  (as execrec_kafka_conf_new) or librdkafka's reason. */
+rd_kafka_t *execrec_kafka_new(const execrec_kafka_client_t *client, char *errstr,
+                              size_t errstr_size);
+
+/** Serves what waits on rk's queue without blocking: log lines and callbacks (a
+ *  consumer's message events, never expected where this is used, are dropped). */
+void execrec_kafka_serve(rd_kafka_t *rk);
 
 /** For an error_cb: logs err once, clearly. @returns 1 when the error is fatal (the
  *  handle is unusable; librdkafka's fatal reason is logged), else 0. */
 int execrec_kafka_log_error(rd_kafka_t *rk, int err, const char *reason);
-
-/** Decodes a consumed message of kind with codec and adds it to writer as a row, or
- *  as a reject with its bytes as received. arena is reset first.
- *  @returns EXECREC_OK or EXECREC_ERR_NOMEM. */
-execrec_err_t execrec_kafka_ingest(execrec_codec_t *codec, execrec_writer_t *writer,
-                                   execrec_arena_t *arena, execrec_kind_t kind,
-                                   const rd_kafka_message_t *m) EXECREC_MUSTCHECK;
 
 /** The timeout for the next rd_kafka_consumer_poll of a loop that must act by
  *  deadline_ms (monotonic; 0: no deadline, e.g. no open batch): at most 100 ms, so

@@ -13,10 +13,11 @@
  *     -- a row PostgreSQL refuses (out of range, check constraint) is isolated by
  *        bisecting the staging rows under savepoints and becomes a pg_refused reject
  *   COPY rejects, INSERT INTO ingest_rejects ... ON CONFLICT DO NOTHING
- *   compare-and-set each partition's next offset in ingest_offsets
+ *   compare-and-set each partition's next offset in ingest_offsets (offsets.h)
  *   COMMIT
- * While a batch is open the connection may be in a COPY: the caller uses it for
- * other statements only after execrec_writer_flush or execrec_writer_clear.
+ * The writer owns its PostgreSQL connection. While a batch is open the connection
+ * may be in a COPY: a caller borrows it (execrec_writer_conn) only after
+ * execrec_writer_flush or execrec_writer_clear.
  * The writer knows nothing of JSON or Avro: it sees column texts (record.h). */
 #ifndef EXECREC_WRITER_H
 #define EXECREC_WRITER_H
@@ -55,19 +56,30 @@ typedef struct execrec_writer_stats_s {
 
 typedef struct execrec_writer_s execrec_writer_t;
 
-/** @returns a writer using conn (borrowed: the caller keeps and closes it), or NULL. */
-execrec_writer_t *execrec_writer_new(PGconn *conn, char *errstr, size_t errstr_size);
+/** @returns a writer that will connect to conninfo (NULL or "": the PG* environment;
+ *  copied), not yet connected (execrec_writer_ensure connects), or NULL with errstr
+ *  (out of memory). The writer owns its connection and closes it on destroy. */
+execrec_writer_t *execrec_writer_new(const char *conninfo, char *errstr, size_t errstr_size);
+/** Closes the connection and frees w, dropping an open batch. NULL: no-op. */
 void execrec_writer_destroy(execrec_writer_t *w);
 
-/** Replaces the connection (after a reconnect). The open batch is kept. */
-void execrec_writer_set_conn(execrec_writer_t *w, PGconn *conn);
+/** Makes the writer's connection usable: kept while it is up, else replaced by a
+ *  new one (a replaced connection is logged as a reconnection; the open batch is
+ *  kept, and what was streamed of it is sent again at the flush).
+ *  @returns EXECREC_OK, or EXECREC_ERR_PG when PostgreSQL cannot be reached (libpq's
+ *  reason in errstr). */
+execrec_err_t execrec_writer_ensure(execrec_writer_t *w, char *errstr,
+                                    size_t errstr_size) EXECREC_MUSTCHECK;
 
-/** Makes *conn usable for w (execrec_pg_ensure: kept while up, else replaced by a
- *  new connection to conninfo) and points w at it when it changed; a replaced
- *  connection is logged as a reconnection. @returns 0, or -1 (errstr) when
- *  PostgreSQL cannot be reached (*conn kept). */
-int execrec_writer_connect(execrec_writer_t *w, PGconn **conn, const char *conninfo,
-                           char *errstr, size_t errstr_size);
+/** @returns 1 when the writer's connection is up (PQstatus CONNECTION_OK), else 0. */
+int execrec_writer_connected(const execrec_writer_t *w);
+
+/** Lends the writer's connection (NULL before the first successful ensure) for a
+ *  statement of the caller's own (migrations, reading offsets). Only while the
+ *  writer holds no transaction on it: the batch is empty, or the last flush failed
+ *  (a failed flush rolls back), never while the batch streams (asserted). The
+ *  writer keeps ownership: do not close it; a later ensure may replace it. */
+PGconn *execrec_writer_conn(execrec_writer_t *w);
 
 /** Adds a record to the open batch. The record's texts are copied: the caller may
  *  reset its arena afterwards. @returns EXECREC_OK or EXECREC_ERR_NOMEM. */

@@ -12,9 +12,8 @@
 #include "execrec/cli.h"
 #include "execrec/codec.h"
 #include "execrec/config.h"
+#include "execrec/ingest.h"
 #include "execrec/log.h"
-#include "execrec/migrate.h"
-#include "execrec/pg.h"
 #include "execrec/record.h"
 #include "execrec/writer.h"
 #include "cli_common.h"
@@ -23,9 +22,8 @@ static const char *const load_keys[] = {"dsn", "kind", "format", "avro.schema", 
                                         "max.message.bytes", "batch.size", "log.level", NULL};
 
 typedef struct load_s {
-    execrec_codec_t *codec;
-    execrec_writer_t *writer;
-    execrec_arena_t *arena;
+    execrec_ingest_t *ingest;
+    execrec_writer_t *writer; /* the ingest's */
     execrec_kind_t kind;
     int64_t batch_size;
     execrec_writer_stats_t total;
@@ -35,7 +33,9 @@ typedef struct load_s {
 static int flush(load_t *ld) {
     char errstr[1024];
     execrec_writer_stats_t stats;
-    execrec_err_t err = execrec_writer_flush(ld->writer, &stats, errstr, sizeof(errstr));
+    /* One attempt: a file can simply be loaded again (natural keys). */
+    execrec_err_t err =
+        execrec_ingest_flush(ld->ingest, EXECREC_INGEST_NO_RETRY, &stats, errstr, sizeof(errstr));
     if (err) {
         fprintf(stderr, "execrec load: writing to PostgreSQL failed: %s\n", errstr);
         return -1;
@@ -69,15 +69,7 @@ static int load_file(load_t *ld, const char *path) {
             continue; /* blank lines separate nothing and carry no message */
         ld->read++;
         execrec_msgmeta_t meta = {topic, 0, lineno, -1, NULL, 0, line, (size_t)n};
-        execrec_record_t rec;
-        execrec_reject_t rej;
-        execrec_arena_reset(ld->arena);
-        execrec_err_t err =
-            execrec_codec_decode(ld->codec, ld->kind, line, (size_t)n, ld->arena, &rec, &rej);
-        if (err == EXECREC_OK)
-            err = execrec_writer_add(ld->writer, &meta, &rec);
-        else if (err == EXECREC_ERR_REJECT)
-            err = execrec_writer_add_reject(ld->writer, &meta, line, (size_t)n, &rej);
+        execrec_err_t err = execrec_ingest_add(ld->ingest, ld->kind, &meta);
         if (err) {
             fprintf(stderr, "execrec load: %s line %" PRId64 ": %s\n", path, lineno,
                     execrec_err_name(err));
@@ -104,7 +96,6 @@ int execrec_cli_load(int argc, char **argv) {
     char **files = NULL;
     int nfiles = 0, rc = EXECREC_EXIT_FAIL;
     load_t ld = {0};
-    PGconn *conn = NULL;
     cli_codec_t cc = {0};
     char errstr[1024];
 
@@ -142,22 +133,22 @@ int execrec_cli_load(int argc, char **argv) {
         rc = crc;
         goto done;
     }
-    ld.codec = cc.codec;
     ld.batch_size = execrec_config_get_int(conf, "batch.size");
     if (ld.batch_size <= 0)
         ld.batch_size = 1;
-    if (!(conn = execrec_pg_connect(execrec_config_get(conf, "dsn"), errstr, sizeof(errstr)))) {
+    execrec_ingest_conf_t ic = {.dsn = execrec_config_get(conf, "dsn"), .codec = cc.codec};
+    if (!(ld.ingest = execrec_ingest_new(&ic, errstr, sizeof(errstr)))) {
+        fprintf(stderr, "execrec load: out of memory\n");
+        goto done;
+    }
+    ld.writer = execrec_ingest_writer(ld.ingest);
+    if (execrec_writer_ensure(ld.writer, errstr, sizeof(errstr))) {
         fprintf(stderr, "execrec load: %s\n", errstr);
         goto done;
     }
     int applied = 0;
-    if (execrec_migrate(conn, NULL, &applied, errstr, sizeof(errstr))) {
+    if (execrec_ingest_connect(ld.ingest, &applied, errstr, sizeof(errstr))) {
         fprintf(stderr, "execrec load: migrations failed: %s\n", errstr);
-        goto done;
-    }
-    if (!(ld.writer = execrec_writer_new(conn, errstr, sizeof(errstr))) ||
-        !(ld.arena = execrec_arena_new())) {
-        fprintf(stderr, "execrec load: out of memory\n");
         goto done;
     }
     for (int i = 0; i < nfiles; i++)
@@ -176,11 +167,8 @@ int execrec_cli_load(int argc, char **argv) {
            ld.total.rejects_duplicate);
     rc = EXECREC_EXIT_OK;
 done:
-    execrec_writer_destroy(ld.writer);
-    execrec_arena_destroy(ld.arena);
+    execrec_ingest_destroy(ld.ingest);
     cli_codec_close(&cc);
-    if (conn)
-        PQfinish(conn);
     execrec_config_destroy(conf);
     return rc;
 }

@@ -84,6 +84,11 @@ int execrec_cli_run(int argc, char **argv) {
                 rc = EXECREC_EXIT_USAGE;
                 goto done;
             }
+    if (execrec_recorder_check(&r, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec run: %s\n", errstr);
+        rc = EXECREC_EXIT_USAGE;
+        goto done;
+    }
     if (!r.brokers || !*r.brokers) {
         int64_t partitions = execrec_config_get_int(conf, "partitions");
         broker = execrec_broker_start(1, partitions > 1000 ? 1000 : (int)partitions, r.topic,
@@ -98,7 +103,12 @@ int execrec_cli_run(int argc, char **argv) {
                          r.brokers);
     }
     r.stop = cli_stop_signals();
-    rc = execrec_recorder_run(&r) == 0 ? EXECREC_EXIT_OK : EXECREC_EXIT_FAIL;
+    char why[1024];
+    if (execrec_recorder_run(&r, why, sizeof(why))) {
+        execrec_log_error("%s", why);
+        goto done;
+    }
+    rc = EXECREC_EXIT_OK;
 done:
     execrec_broker_stop(broker);
     cli_codec_close(&cc);

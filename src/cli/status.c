@@ -14,6 +14,7 @@
 #include "execrec/config.h"
 #include "execrec/kafka.h"
 #include "execrec/log.h"
+#include "execrec/offsets.h"
 #include "execrec/pg.h"
 #include "cli_common.h"
 
@@ -91,6 +92,24 @@ static void lag_sum(const rows_t *rs, int64_t *lag, int *known) {
     }
 }
 
+typedef struct stored_s {
+    const char *const *topics;
+    rows_t *rs;
+} stored_t;
+
+static execrec_err_t stored_row(void *opaque, const char *topic, int32_t partition,
+                                int64_t next_offset) {
+    stored_t *st = opaque;
+    execrec_kind_t k;
+    if (execrec_kind_for_topic(st->topics, topic, &k) < 0)
+        return EXECREC_OK;
+    row_t *r = row_get(st->rs, st->topics[k], partition);
+    if (!r)
+        return EXECREC_ERR_NOMEM;
+    r->stored = next_offset;
+    return EXECREC_OK;
+}
+
 /* The offsets stored in PostgreSQL for group, of the topics. */
 static int read_stored(const execrec_config_t *conf, const char *group,
                        const char *const *topics, rows_t *rs) {
@@ -102,45 +121,26 @@ static int read_stored(const execrec_config_t *conf, const char *group,
         fprintf(stderr, "execrec status: %s\n", errstr);
         return -1;
     }
-    const char *params[1] = {group};
-    PGresult *res = PQexecParams(conn,
-                                 "SELECT topic, partition, next_offset FROM "
-                                 "execution.ingest_offsets WHERE consumer_group = $1",
-                                 1, NULL, params, NULL, NULL, 0);
-    int rc = 0;
-    if (execrec_pg_result_check(conn, res, errstr, sizeof(errstr))) {
+    stored_t st = {topics, rs};
+    execrec_err_t err = execrec_offsets_read(conn, group, stored_row, &st, errstr, sizeof(errstr));
+    if (err == EXECREC_ERR_PG)
         fprintf(stderr, "execrec status: reading execution.ingest_offsets: %s\n", errstr);
-        rc = -1;
-    }
-    for (int i = 0; !rc && i < PQntuples(res); i++) {
-        execrec_kind_t k;
-        if (execrec_kind_for_topic(topics, PQgetvalue(res, i, 0), &k) < 0)
-            continue;
-        row_t *r = row_get(rs, topics[k], (int32_t)atol(PQgetvalue(res, i, 1)));
-        if (!r) {
-            rc = -1;
-            break;
-        }
-        r->stored = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-    }
-    PQclear(res);
     PQfinish(conn);
-    return rc;
+    return err ? -1 : 0;
 }
 
 /* Partitions, watermarks and committed offsets from the broker. */
 static int read_kafka(const execrec_config_t *conf, const char *group,
                       const char *const *topics, rows_t *rs) {
     const char *required[] = {"group.id", group, "enable.auto.commit", "false", NULL};
-    rd_kafka_conf_t *kconf =
-        execrec_kafka_conf_new(execrec_config_get(conf, "brokers"), conf, NULL, required);
+    execrec_kafka_client_t client = {.type = RD_KAFKA_CONSUMER,
+                                     .brokers = execrec_config_get(conf, "brokers"),
+                                     .props = conf,
+                                     .required = required};
     char errstr[512];
-    if (!kconf)
-        return -1;
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, errstr, sizeof(errstr));
+    rd_kafka_t *rk = execrec_kafka_new(&client, errstr, sizeof(errstr));
     if (!rk) {
-        rd_kafka_conf_destroy(kconf);
-        fprintf(stderr, "execrec status: cannot create the Kafka client: %s\n", errstr);
+        fprintf(stderr, "execrec status: %s\n", errstr);
         return -1;
     }
     int rc = 0;
@@ -193,6 +193,7 @@ static int read_kafka(const execrec_config_t *conf, const char *group,
         }
     }
     rd_kafka_topic_partition_list_destroy(l);
+    execrec_kafka_serve(rk); /* its log lines, through our logger */
     rd_kafka_destroy(rk); /* never subscribed: leaves no group, commits nothing */
     return rc;
 }

@@ -14,8 +14,17 @@
 #include "testutil.h"
 
 static char *dsn;
-static PGconn *conn;
+static PGconn *conn; /* the test's own, for checking what was committed */
 static execrec_writer_t *w;
+static int wpid; /* the backend of the writer's connection */
+
+/* Connects w (it owns its connection) and notes its backend. */
+static void writer_connect(execrec_writer_t *wr, int *pid) {
+    char errstr[512];
+    ck_assert_msg(execrec_writer_ensure(wr, errstr, sizeof(errstr)) == EXECREC_OK, "%s", errstr);
+    if (pid)
+        *pid = PQbackendPID(execrec_writer_conn(wr));
+}
 
 static void setup(void) {
     char errstr[512];
@@ -24,8 +33,9 @@ static void setup(void) {
     conn = tu_pg_connect(dsn);
     ck_assert_msg(execrec_migrate(conn, NULL, &applied, errstr, sizeof(errstr)) == EXECREC_OK, "%s",
                   errstr);
-    w = execrec_writer_new(conn, errstr, sizeof(errstr));
+    w = execrec_writer_new(dsn, errstr, sizeof(errstr));
     ck_assert_ptr_nonnull(w);
+    writer_connect(w, &wpid);
 }
 
 static void teardown(void) {
@@ -183,14 +193,12 @@ END_TEST
 static void flush_after_connection_lost(int64_t pending, execrec_writer_stats_t *st) {
     char errstr[512], sql[128];
     PGconn *killer = tu_pg_connect(dsn);
-    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(conn));
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", wpid);
     tu_pg_exec(killer, sql);
     PQfinish(killer);
     ck_assert_int_eq(execrec_writer_flush(w, st, errstr, sizeof(errstr)), EXECREC_ERR_PG);
     ck_assert_int_eq(execrec_writer_pending(w), pending);
-    PQfinish(conn);
-    conn = tu_pg_connect(dsn);
-    execrec_writer_set_conn(w, conn);
+    writer_connect(w, &wpid); /* a new connection; the batch is kept */
     flush_ok(st);
 }
 
@@ -214,7 +222,7 @@ static int streaming(void) {
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM pg_stat_activity WHERE pid = %d AND state = 'active' AND "
              "query LIKE 'COPY execution.TradesTS %%'",
-             PQbackendPID(conn));
+             wpid);
     int64_t n = tu_pg_count(other, sql);
     PQfinish(other);
     return n == 1;
@@ -255,7 +263,8 @@ START_TEST(test_streamed_batches) {
     add_trades("S", 4500, 1000, &offset);
     ck_assert(streaming());
     execrec_writer_clear(w);
-    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 4500);
+    ck_assert_int_eq(tu_pg_count(execrec_writer_conn(w), "SELECT count(*) FROM execution.TradesTS"),
+                     4500);
     offset -= 1000;
     add_trades("S", 4500, 1000, &offset);
     ck_assert_int_eq(execrec_writer_set_offset(w, "g", "trades", 0, -1, offset), EXECREC_OK);
@@ -345,8 +354,9 @@ START_TEST(test_offsets_compare_and_set) {
 
     /* So is one with a stale expectation (another recorder moved it to 10). */
     char errstr2[512];
-    PGconn *other = tu_pg_connect(dsn);
-    execrec_writer_t *w2 = execrec_writer_new(other, errstr2, sizeof(errstr2));
+    execrec_writer_t *w2 = execrec_writer_new(dsn, errstr2, sizeof(errstr2));
+    ck_assert_ptr_nonnull(w2);
+    writer_connect(w2, NULL);
     ck_assert_int_eq(execrec_writer_set_offset(w2, "g", "trades", 0, 10, 15), EXECREC_OK);
     ck_assert_int_eq(execrec_writer_flush(w2, &st, errstr2, sizeof(errstr2)), EXECREC_OK);
     ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
@@ -358,7 +368,6 @@ START_TEST(test_offsets_compare_and_set) {
                      15);
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 1);
     execrec_writer_destroy(w2);
-    PQfinish(other);
 }
 END_TEST
 
