@@ -30,8 +30,8 @@ avro)
     exit 2 ;;
 esac
 
-# Fuzzing is optional, so deploy/setup.sh does not install clang; do it here, the
-# same idempotent way.
+# Fuzzing is optional, so deploy/setup.sh does not install libFuzzer's runtime
+# (clang it does); do it here, the same idempotent way.
 missing=()
 for p in clang libclang-rt-14-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,8 @@
 # Idempotent: packages already installed are left alone and apt is not touched.
 set -euo pipefail
 
-PACKAGES=(build-essential cmake pkg-config
+# clang: the second compiler of .ci/run's build (warnings are errors with both).
+PACKAGES=(build-essential clang cmake pkg-config
           librdkafka-dev libavro-dev libjansson-dev libpq-dev libcurl4-openssl-dev check libsubunit-dev
           postgresql postgresql-contrib kcat python3)
 

@@ -80,6 +80,12 @@ static const execrec_confdef_t table[] = {
     {"to.time", EXECREC_CONF_STRING, NULL,
      "stop at the first message with a Kafka timestamp at or after this time (exclusive)"},
     {"json", EXECREC_CONF_BOOL, "false", "print JSON instead of a table"},
+    /* migrate */
+    {"dir", EXECREC_CONF_STRING, NULL,
+     "read NNNN_name.sql migrations from this directory instead of the set built into "
+     "this binary"},
+    {"status", EXECREC_CONF_BOOL, "false",
+     "list each migration's state and change nothing (exit 1 if one is changed or unknown)"},
     {NULL, 0, NULL, NULL},
 };
 

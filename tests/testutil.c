@@ -9,6 +9,14 @@
 #include <unistd.h>
 #include "testutil.h"
 
+int tu_run_suite(Suite *suite) {
+    SRunner *sr = srunner_create(suite);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 static void quiet(void *arg, const char *message) {
     (void)arg;
     (void)message;

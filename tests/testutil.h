@@ -1,11 +1,24 @@
-/* Helpers shared by the tests: a private database per test on the throwaway
- * PostgreSQL server (PG* environment, set by deploy/test.sh), file reading, and
- * running the execrec binary. A missing server is a test failure, never a skip. */
+/* Helpers shared by the tests: the main() of every check executable, a private
+ * database per test on the throwaway PostgreSQL server (PG* environment, set by
+ * deploy/test.sh), file reading, and running the execrec binary. A missing server
+ * is a test failure, never a skip. */
 #ifndef EXECREC_TESTUTIL_H
 #define EXECREC_TESTUTIL_H
 
 #include <stddef.h>
+#include <check.h>
 #include <libpq-fe.h>
+
+/** Runs every test of suite (which it frees) and prints check's summary.
+ *  @returns EXIT_SUCCESS when all passed, else EXIT_FAILURE. */
+int tu_run_suite(Suite *suite);
+
+/** The main() of a test executable: runs the Suite that suite_fn() builds.
+ *  Used once, at the bottom of each tests/unit and tests/integration file. */
+#define EXECREC_TEST_MAIN(suite_fn)                                                              \
+    int main(void) {                                                                             \
+        return tu_run_suite(suite_fn());                                                         \
+    }
 
 /** Creates a fresh database named execrec_<prefix>_<pid>_<n> and returns its
  *  conninfo ("dbname=..."; the rest comes from PG*). Aborts the test on failure.

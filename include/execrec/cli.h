@@ -1,4 +1,5 @@
-/* Subcommand entry points. Each parses its own options with getopt_long, prints
+/* Subcommand entry points. Each takes its options from the configuration table
+ * (flags, --config file, environment; one prologue, cli_begin in src/cli), prints
  * its usage on --help (exit 0) and a one-line reason on misuse (exit 2); runtime
  * failures exit 1. Only main() turns these return values into an exit status. */
 #ifndef EXECREC_CLI_H

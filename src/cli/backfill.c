@@ -75,19 +75,14 @@ static void print_summary(const execrec_backfill_result_t *res) {
 }
 
 int execrec_cli_backfill(int argc, char **argv) {
-    execrec_config_t *conf = execrec_config_new();
     cli_codec_t cc = {0};
     char *topic_buf = NULL, **topic_items = NULL, *part_buf = NULL, **part_items = NULL;
     execrec_kind_t *kinds = NULL;
     int32_t *parts = NULL;
     char errstr[2048];
-    int rc = EXECREC_EXIT_USAGE;
-    if (!conf) {
-        fprintf(stderr, "execrec backfill: out of memory\n");
-        return EXECREC_EXIT_FAIL;
-    }
-    int prc = execrec_config_parse_args(
-        conf, "backfill",
+    int rc;
+    execrec_config_t *conf = cli_begin(
+        "backfill",
         "Replay a range of one or more topics into the tables, with the recorder's\n"
         "decoder and batch writer: rows already recorded are counted as duplicates\n"
         "(natural keys), so a backfill can be run again, and over a range the recorder\n"
@@ -105,13 +100,10 @@ int execrec_cli_backfill(int argc, char **argv) {
         "on a terminal, else a log line every --stats-interval-ms. SIGINT/SIGTERM write\n"
         "the open batch and stop (exit 1: the range is not complete; running the same\n"
         "command again finishes it). Exit 0 when the whole range was replayed.",
-        backfill_keys, argc, argv, NULL, NULL);
-    if (prc) {
-        execrec_config_destroy(conf);
-        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
-    if (cli_apply_log_level(conf, "backfill") < 0)
-        goto done;
+        backfill_keys, argc, argv, NULL, NULL, &rc);
+    if (!conf)
+        return rc;
+    rc = EXECREC_EXIT_USAGE;
 
     execrec_backfill_conf_t bc;
     memset(&bc, 0, sizeof(bc));

@@ -15,16 +15,11 @@ static const char *const broker_keys[] = {"partitions",   "address.file", "topic
                                           "log.level",    NULL};
 
 int execrec_cli_broker(int argc, char **argv) {
-    execrec_config_t *conf = execrec_config_new();
-    int rc = EXECREC_EXIT_FAIL;
+    int rc;
     execrec_broker_t *b = NULL;
     char errstr[512];
-    if (!conf) {
-        fprintf(stderr, "execrec broker: out of memory\n");
-        return EXECREC_EXIT_FAIL;
-    }
-    int prc = execrec_config_parse_args(
-        conf, "broker",
+    execrec_config_t *conf = cli_begin(
+        "broker",
         "Start the embedded development broker: librdkafka's mock cluster, a real\n"
         "Kafka-protocol server on 127.0.0.1 (random port), in memory, gone when this\n"
         "process exits. Creates the four topics with --partitions partitions each,\n"
@@ -33,15 +28,10 @@ int execrec_cli_broker(int argc, char **argv) {
         "groups included. It keeps only the newest 5 MiB (at most 100,000 message\n"
         "sets) of each partition: use enough partitions for your data, and consume\n"
         "while producing. For development, demos and tests; never for production.",
-        broker_keys, argc, argv, NULL, NULL);
-    if (prc) {
-        execrec_config_destroy(conf);
-        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
-    if (cli_apply_log_level(conf, "broker") < 0) {
-        rc = EXECREC_EXIT_USAGE;
-        goto done;
-    }
+        broker_keys, argc, argv, NULL, NULL, &rc);
+    if (!conf)
+        return rc;
+    rc = EXECREC_EXIT_FAIL;
     int64_t partitions = execrec_config_get_int(conf, "partitions");
     if (partitions < 1 || partitions > 1000) {
         fprintf(stderr, "execrec broker: --partitions must be between 1 and 1000\n");

@@ -6,7 +6,8 @@
 #include "execrec/log.h"
 #include "cli_common.h"
 
-int cli_apply_log_level(const execrec_config_t *conf, const char *cmd) {
+/* Applies log.level. @returns 0, or -1 (reason printed) for an unknown level. */
+static int apply_log_level(const execrec_config_t *conf, const char *cmd) {
     execrec_log_level_t level;
     const char *s = execrec_config_get(conf, "log.level");
     if (!s)
@@ -17,6 +18,24 @@ int cli_apply_log_level(const execrec_config_t *conf, const char *cmd) {
     }
     execrec_log_set_level(level);
     return 0;
+}
+
+execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *const *keys,
+                            int argc, char **argv, char ***rest, int *nrest, int *exit_code) {
+    execrec_config_t *conf = execrec_config_new();
+    if (!conf) {
+        fprintf(stderr, "execrec %s: out of memory\n", cmd);
+        *exit_code = EXECREC_EXIT_FAIL;
+        return NULL;
+    }
+    int prc = execrec_config_parse_args(conf, cmd, summary, keys, argc, argv, rest, nrest);
+    if (prc || apply_log_level(conf, cmd) < 0) {
+        execrec_config_destroy(conf);
+        *exit_code = prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
+        return NULL;
+    }
+    *exit_code = EXECREC_EXIT_OK;
+    return conf;
 }
 
 int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t *kind) {

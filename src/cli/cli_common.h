@@ -1,5 +1,6 @@
-/* Pieces shared by the subcommands: log level from the configuration, and building
- * a codec (format, plain Avro schema, offline registry) from it. Private to src/cli. */
+/* Pieces shared by the subcommands: the prologue every handler opens with (the
+ * configuration from the command line, --help, log level), and building a codec
+ * (format, plain Avro schema, offline registry) from it. Private to src/cli. */
 #ifndef EXECREC_CLI_COMMON_H
 #define EXECREC_CLI_COMMON_H
 
@@ -19,8 +20,15 @@ typedef struct cli_codec_s {
     execrec_format_t format;          /* the format configured for the kind */
 } cli_codec_t;
 
-/** Applies log.level. @returns 0, or -1 (reason printed) for an unknown level. */
-int cli_apply_log_level(const execrec_config_t *conf, const char *cmd);
+/** The prologue of every subcommand: a new configuration filled from argv through
+ *  the config table (the flags of keys, --config FILE, EXECREC_* environment, -X,
+ *  --help; see execrec_config_parse_args, whose rest/nrest these are), then log.level
+ *  applied. @returns the configuration, which the caller destroys; or NULL with
+ *  *exit_code the handler's return value: EXECREC_EXIT_OK after --help (usage
+ *  printed), EXECREC_EXIT_USAGE on misuse or an unknown log level, EXECREC_EXIT_FAIL
+ *  out of memory (reason printed in both cases). */
+execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *const *keys,
+                            int argc, char **argv, char ***rest, int *nrest, int *exit_code);
 
 /** Reads the kind key. @returns 0, or EXECREC_EXIT_USAGE (reason printed) when it
  *  is missing or unknown. */

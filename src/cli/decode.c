@@ -153,25 +153,18 @@ static int decode_stream(FILE *in, const char *file, execrec_codec_t *codec, exe
 }
 
 int execrec_cli_decode(int argc, char **argv) {
-    execrec_config_t *conf = execrec_config_new();
     char **files = NULL;
-    int nfiles = 0;
-    if (!conf) {
-        fprintf(stderr, "execrec decode: out of memory\n");
-        return EXECREC_EXIT_FAIL;
-    }
-    int prc = execrec_config_parse_args(conf, "decode", decode_summary, decode_keys, argc, argv,
-                                        &files, &nfiles);
-    if (prc) {
-        execrec_config_destroy(conf);
-        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
-    int rc = EXECREC_EXIT_USAGE;
+    int nfiles = 0, rc;
+    execrec_config_t *conf =
+        cli_begin("decode", decode_summary, decode_keys, argc, argv, &files, &nfiles, &rc);
+    if (!conf)
+        return rc;
+    rc = EXECREC_EXIT_USAGE;
     cli_codec_t cc = {0};
     execrec_arena_t *arena = NULL;
     decode_stats_t st = {0, 0, 0};
     execrec_kind_t kind;
-    if (cli_apply_log_level(conf, "decode") < 0 || cli_parse_kind(conf, "decode", &kind))
+    if (cli_parse_kind(conf, "decode", &kind))
         goto out;
     if ((rc = cli_codec_open(&cc, conf, kind, "decode")) != 0)
         goto out;

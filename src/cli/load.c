@@ -92,33 +92,23 @@ static int load_file(load_t *ld, const char *path) {
 }
 
 int execrec_cli_load(int argc, char **argv) {
-    execrec_config_t *conf = execrec_config_new();
     char **files = NULL;
-    int nfiles = 0, rc = EXECREC_EXIT_FAIL;
+    int nfiles = 0, rc;
     load_t ld = {0};
     cli_codec_t cc = {0};
     char errstr[1024];
 
-    if (!conf) {
-        fprintf(stderr, "execrec load: out of memory\n");
-        return EXECREC_EXIT_FAIL;
-    }
-    int prc = execrec_config_parse_args(
-        conf, "load",
+    execrec_config_t *conf = cli_begin(
+        "load",
         "Record JSON-lines files (one message per line; '-' is stdin) into the tables,\n"
         "with the recorder's decoder and batch writer, without Kafka. Each message's\n"
         "coordinates are topic 'file:<name>', partition 0, offset = line number, so a\n"
         "second load of the same file inserts nothing. Prints a summary: read,\n"
         "inserted, duplicates, rejected.",
-        load_keys, argc, argv, &files, &nfiles);
-    if (prc) {
-        execrec_config_destroy(conf);
-        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
-    if (cli_apply_log_level(conf, "load") < 0) {
-        rc = EXECREC_EXIT_USAGE;
-        goto done;
-    }
+        load_keys, argc, argv, &files, &nfiles, &rc);
+    if (!conf)
+        return rc;
+    rc = EXECREC_EXIT_FAIL;
     if (cli_parse_kind(conf, "load", &ld.kind)) {
         rc = EXECREC_EXIT_USAGE;
         goto done;

@@ -1,29 +1,13 @@
 /* `execrec migrate`: apply the SQL migrations (embedded, or --dir) to the database,
  * or list their state with --status. */
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include "execrec/cli.h"
+#include "execrec/config.h"
 #include "execrec/migrate.h"
 #include "execrec/pg.h"
+#include "cli_common.h"
 
-static void usage(FILE *out) {
-    fprintf(out, "usage: execrec migrate [--dsn CONNINFO] [--dir DIR] [--status]\n"
-                 "\n"
-                 "Creates or updates the execution schema: applies every pending migration in\n"
-                 "version order, each in its own transaction, then creates the monthly\n"
-                 "partitions from last month to 12 months ahead. Safe to run concurrently and\n"
-                 "repeatedly; an applied migration whose file has changed is refused.\n"
-                 "\n"
-                 "options:\n"
-                 "  --dsn CONNINFO  libpq connection string or URI (default: $EXECREC_DSN,\n"
-                 "                  else the PG* environment variables)\n"
-                 "  --dir DIR       read NNNN_name.sql files from DIR instead of the set\n"
-                 "                  built into this binary\n"
-                 "  --status        list each migration's state; change nothing\n"
-                 "                  (exit 1 if a migration is changed or unknown)\n"
-                 "  -h, --help      show this help\n");
-}
+static const char *const migrate_keys[] = {"dsn", "dir", "status", "log.level", NULL};
 
 static void print_status(const char *version, const char *name, execrec_migrate_state_t state,
                          const char *applied_at, void *opaque) {
@@ -34,50 +18,25 @@ static void print_status(const char *version, const char *name, execrec_migrate_
 }
 
 int execrec_cli_migrate(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"dsn", required_argument, NULL, 'd'},
-        {"dir", required_argument, NULL, 'D'},
-        {"status", no_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *dsn = getenv("EXECREC_DSN");
-    const char *dir = NULL;
-    int status = 0, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            dsn = optarg;
-            break;
-        case 'D':
-            dir = optarg;
-            break;
-        case 's':
-            status = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return EXECREC_EXIT_OK;
-        case ':':
-            fprintf(stderr, "execrec migrate: option %s needs a value (see --help)\n",
-                    argv[optind - 1]);
-            return EXECREC_EXIT_USAGE;
-        default:
-            fprintf(stderr, "execrec migrate: unknown option %s (see --help)\n", argv[optind - 1]);
-            return EXECREC_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "execrec migrate: unexpected argument '%s' (see --help)\n", argv[optind]);
-        return EXECREC_EXIT_USAGE;
-    }
+    int rc;
+    execrec_config_t *conf = cli_begin(
+        "migrate",
+        "Creates or updates the execution schema: applies every pending migration in\n"
+        "version order, each in its own transaction, then creates the monthly\n"
+        "partitions from last month to 12 months ahead. Safe to run concurrently and\n"
+        "repeatedly; an applied migration whose file has changed is refused. With\n"
+        "--status, lists each migration's state and changes nothing.",
+        migrate_keys, argc, argv, NULL, NULL, &rc);
+    if (!conf)
+        return rc;
+    const char *dir = execrec_config_get(conf, "dir");
+    int status = execrec_config_get_bool(conf, "status");
 
     char errstr[1024];
-    PGconn *conn = execrec_pg_connect(dsn, errstr, sizeof(errstr));
+    PGconn *conn = execrec_pg_connect(execrec_config_get(conf, "dsn"), errstr, sizeof(errstr));
     if (!conn) {
         fprintf(stderr, "execrec migrate: %s\n", errstr);
+        execrec_config_destroy(conf);
         return EXECREC_EXIT_FAIL;
     }
     int ret = EXECREC_EXIT_OK;
@@ -108,5 +67,6 @@ int execrec_cli_migrate(int argc, char **argv) {
         }
     }
     PQfinish(conn);
+    execrec_config_destroy(conf);
     return ret;
 }

@@ -50,13 +50,9 @@ static void print_action(const PGresult *res, int row, int dry_run) {
 }
 
 int execrec_cli_partitions(int argc, char **argv) {
-    execrec_config_t *conf = execrec_config_new();
-    if (!conf) {
-        fprintf(stderr, "execrec partitions: out of memory\n");
-        return EXECREC_EXIT_FAIL;
-    }
-    int prc = execrec_config_parse_args(
-        conf, "partitions",
+    int rc;
+    execrec_config_t *conf = cli_begin(
+        "partitions",
         "Partition maintenance for OrdersTS, OrderEventsTS and TradesTS, in one\n"
         "transaction: creates the missing monthly partitions from this month (UTC)\n"
         "through --months-ahead months ahead, and for every month of which a DEFAULT\n"
@@ -66,22 +62,16 @@ int execrec_cli_partitions(int argc, char **argv) {
         "there. The DEFAULT partitions are never dropped. Prints each action; with\n"
         "--dry-run, prints what it would do and changes nothing. Run it from cron (it\n"
         "takes no lock when there is nothing to do). Needs 'execrec migrate' first.",
-        partitions_keys, argc, argv, NULL, NULL);
-    if (prc) {
-        execrec_config_destroy(conf);
-        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
-    int rc = EXECREC_EXIT_FAIL;
+        partitions_keys, argc, argv, NULL, NULL, &rc);
+    if (!conf)
+        return rc;
+    rc = EXECREC_EXIT_FAIL;
     PGconn *conn = NULL;
     PGresult *res = NULL;
     char errstr[1024], months[32];
     const char *retention = execrec_config_get(conf, "retention");
     int64_t months_ahead = execrec_config_get_int(conf, "months.ahead");
     int dry_run = execrec_config_get_bool(conf, "dry.run");
-    if (cli_apply_log_level(conf, "partitions") < 0) {
-        rc = EXECREC_EXIT_USAGE;
-        goto done;
-    }
     if (months_ahead > PARTITIONS_MONTHS_MAX) {
         fprintf(stderr, "execrec partitions: --months-ahead must be at most %d, not %lld\n",
                 PARTITIONS_MONTHS_MAX, (long long)months_ahead);

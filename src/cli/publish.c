@@ -98,20 +98,13 @@ static int find_kind(const execrec_config_t *conf, const char *topic[EXECREC_KIN
 }
 
 int execrec_cli_publish(int argc, char **argv) {
-    execrec_config_t *conf = execrec_config_new();
     char **files = NULL, errstr[512];
-    int nfiles = 0;
-    if (!conf) {
-        fprintf(stderr, "execrec publish: out of memory\n");
-        return EXECREC_EXIT_FAIL;
-    }
-    int prc = execrec_config_parse_args(conf, "publish", publish_summary, publish_keys, argc, argv,
-                                        &files, &nfiles);
-    if (prc) {
-        execrec_config_destroy(conf);
-        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
-    int rc = EXECREC_EXIT_USAGE;
+    int nfiles = 0, rc;
+    execrec_config_t *conf =
+        cli_begin("publish", publish_summary, publish_keys, argc, argv, &files, &nfiles, &rc);
+    if (!conf)
+        return rc;
+    rc = EXECREC_EXIT_USAGE;
     execrec_schemamap_t *offline = NULL;
     execrec_registry_t *http = NULL;
     pub_run_t run = {NULL, EXECREC_KIND_ORDER, 0, NULL};
@@ -119,7 +112,7 @@ int execrec_cli_publish(int argc, char **argv) {
     memset(&pc, 0, sizeof(pc));
     const char *topic[EXECREC_KIND__CNT];
     cli_topics(conf, topic);
-    if (cli_apply_log_level(conf, "publish") < 0 || find_kind(conf, topic, &run.kind))
+    if (find_kind(conf, topic, &run.kind))
         goto out;
     pc.brokers = execrec_config_get(conf, "brokers");
     if (!pc.brokers || !*pc.brokers) {

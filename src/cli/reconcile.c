@@ -147,13 +147,9 @@ static int check_value(PGconn *conn, const char *flag, const char *value, const 
 }
 
 int execrec_cli_reconcile(int argc, char **argv) {
-    execrec_config_t *conf = execrec_config_new();
-    if (!conf) {
-        fprintf(stderr, "execrec reconcile: out of memory\n");
-        return EXECREC_EXIT_FAIL;
-    }
-    int prc = execrec_config_parse_args(
-        conf, "reconcile",
+    int rc;
+    execrec_config_t *conf = cli_begin(
+        "reconcile",
         "Checks that the recorded facts agree, and prints each check's findings:\n"
         "orders whose latest event-reported filled quantity differs from the sum of\n"
         "their trades by more than --tolerance; trades whose order was never seen;\n"
@@ -161,20 +157,14 @@ int execrec_cli_reconcile(int argc, char **argv) {
         "no event for longer than --stuck-after; order managers with no orders.\n"
         "At most 50 rows are printed per check (the count is complete). Read-only.\n"
         "Exit status: 0 no findings, 1 findings (or an error), 2 misuse.",
-        reconcile_keys, argc, argv, NULL, NULL);
-    if (prc) {
-        execrec_config_destroy(conf);
-        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
-    int rc = EXECREC_EXIT_FAIL;
+        reconcile_keys, argc, argv, NULL, NULL, &rc);
+    if (!conf)
+        return rc;
+    rc = EXECREC_EXIT_FAIL;
     PGconn *conn = NULL;
     char errstr[1024];
     const char *tolerance = execrec_config_get(conf, "tolerance");
     const char *stuck_after = execrec_config_get(conf, "stuck.after");
-    if (cli_apply_log_level(conf, "reconcile") < 0) {
-        rc = EXECREC_EXIT_USAGE;
-        goto done;
-    }
     /* The tolerance is a decimal by the message contract's grammar (no NaN, no
      * Infinity), not negative. */
     char canon[EXECREC_DECIMAL_TEXT_MAX];

@@ -18,17 +18,12 @@ static const char *const run_keys[] = {
     "registry.timeout.ms", NULL};
 
 int execrec_cli_run(int argc, char **argv) {
-    execrec_config_t *conf = execrec_config_new();
     cli_codec_t cc = {0};
     execrec_broker_t *broker = NULL;
     char errstr[512];
-    int rc = EXECREC_EXIT_FAIL;
-    if (!conf) {
-        fprintf(stderr, "execrec run: out of memory\n");
-        return EXECREC_EXIT_FAIL;
-    }
-    int prc = execrec_config_parse_args(
-        conf, "run",
+    int rc;
+    execrec_config_t *conf = cli_begin(
+        "run",
         "Record the orders, order-events, trades and order-managers topics into\n"
         "PostgreSQL, exactly once. Messages are decoded (JSON, or Confluent Avro with\n"
         "--registry), collected into batches of --batch-size messages or --batch-ms\n"
@@ -42,15 +37,10 @@ int execrec_cli_run(int argc, char **argv) {
         "Without --brokers an embedded broker (librdkafka's in-memory mock cluster, for\n"
         "development and tests) is started in-process. SIGINT/SIGTERM commit the open\n"
         "batch, leave the group and exit 0; a second signal stops waiting for PostgreSQL.",
-        run_keys, argc, argv, NULL, NULL);
-    if (prc) {
-        execrec_config_destroy(conf);
-        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
-    if (cli_apply_log_level(conf, "run") < 0) {
-        rc = EXECREC_EXIT_USAGE;
-        goto done;
-    }
+        run_keys, argc, argv, NULL, NULL, &rc);
+    if (!conf)
+        return rc;
+    rc = EXECREC_EXIT_FAIL;
     int crc = cli_codec_open(&cc, conf, EXECREC_KIND__CNT, "run");
     if (crc) {
         rc = crc;

@@ -270,15 +270,10 @@ static int print_json(const char *group, const rows_t *rs) {
 }
 
 int execrec_cli_status(int argc, char **argv) {
-    execrec_config_t *conf = execrec_config_new();
     rows_t rs = {0};
-    int rc = EXECREC_EXIT_USAGE;
-    if (!conf) {
-        fprintf(stderr, "execrec status: out of memory\n");
-        return EXECREC_EXIT_FAIL;
-    }
-    int prc = execrec_config_parse_args(
-        conf, "status",
+    int rc;
+    execrec_config_t *conf = cli_begin(
+        "status",
         "Where a consumer group stands, per partition of the configured topics: the next\n"
         "offset stored in PostgreSQL (execution.ingest_offsets, the position the\n"
         "recorder resumes from), Kafka's committed offset for the group, the low and high\n"
@@ -286,15 +281,12 @@ int execrec_cli_status(int argc, char **argv) {
         "committed offset when nothing is stored ('lag from' says which). '-' marks what\n"
         "one side does not know. A last line sums the lag. Reads only: it never joins\n"
         "the group. The broker and PostgreSQL are given 10 s each to answer.",
-        status_keys, argc, argv, NULL, NULL);
-    if (prc) {
-        execrec_config_destroy(conf);
-        return prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
-    }
+        status_keys, argc, argv, NULL, NULL, &rc);
+    if (!conf)
+        return rc;
+    rc = EXECREC_EXIT_USAGE;
     const char *group = execrec_config_get(conf, "group");
     const char *brokers = execrec_config_get(conf, "brokers");
-    if (cli_apply_log_level(conf, "status") < 0)
-        goto done;
     if (!brokers || !*brokers) {
         fprintf(stderr, "execrec status: --brokers is required\n");
         goto done;

@@ -1,7 +1,8 @@
 # Shared by the command-line tests (tests/cli/test_*.sh, and run_lib.sh for the
-# recorder's): counters and assertions, psql, and a scratch directory and private
-# databases removed at exit. Not a test itself: tests/CMakeLists.txt registers only
-# test_*.sh. A missing server is a failure, never a skip.
+# recorder's): counters and assertions, psql, and the one implementation of the
+# scratch directory, private databases and the cleanup at exit. Not a test itself:
+# tests/CMakeLists.txt registers only test_*.sh. A missing server is a failure,
+# never a skip.
 set -uo pipefail
 bin=${EXECREC_BIN:?EXECREC_BIN not set: run under ctest}
 src=${EXECREC_SOURCE_DIR:?EXECREC_SOURCE_DIR not set: run under ctest}
@@ -21,30 +22,46 @@ cli_finish() {
     [ "$failures" -eq 0 ]
 }
 
-# cli_scratch: makes the scratch directory $tmp ($out in it holds the output of the
-# last expect_status) and removes it, with every database made by cli_db, at exit.
-cli_dbs=()
+# cli_scratch [PREFIX]: makes the scratch directory $tmp (/tmp/PREFIX.XXXXXX, default
+# execrec_cli; $out in it holds the output of the last expect_status) and sets the
+# EXIT trap to cli_cleanup, which, in this order: runs the cli_exit_first commands
+# (run_lib.sh kills its processes there), drops every database made by cli_db,
+# runs the cli_exit_hooks commands (e.g. destroy a private server), runs
+# cli_on_failure if a check failed and that function exists, and removes $tmp
+# (unless CLI_KEEP or RL_KEEP is set). Cleanup commands' output is discarded.
+cli_exit_first=()
+cli_drop_db=()
+cli_exit_hooks=()
 cli_scratch() {
-    tmp=$(mktemp -d /tmp/execrec_cli.XXXXXX)
+    tmp=$(mktemp -d "/tmp/${1:-execrec_cli}.XXXXXX") ||
+        { echo "FAIL: cannot make a scratch directory in /tmp" >&2; exit 1; }
     out=$tmp/out
     trap cli_cleanup EXIT
 }
 cli_cleanup() {
-    local d
-    for d in "${cli_dbs[@]}"; do
-        psql -X -q -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" postgres
+    local cmd
+    for cmd in "${cli_exit_first[@]}" "${cli_drop_db[@]}" "${cli_exit_hooks[@]}"; do
+        eval "$cmd" >/dev/null 2>&1
     done
-    rm -rf "$tmp"
+    if [ "$failures" -gt 0 ] && declare -F cli_on_failure >/dev/null; then
+        cli_on_failure
+    fi
+    if [ -n "${CLI_KEEP:-${RL_KEEP:-}}" ]; then
+        echo "scratch directory kept in $tmp (CLI_KEEP/RL_KEEP)" >&2
+    else
+        rm -rf "$tmp"
+    fi
 }
 
-# cli_db VAR NAME: creates database execrec_NAME_<pid> on the PG* server (from
-# deploy/test.sh), sets VAR to its name, and drops it at exit (after cli_scratch).
+# cli_db VAR NAME: creates database execrec_NAME_<pid> on the current PG* server
+# (from deploy/test.sh), sets VAR to its name, and drops it at exit, on the server
+# it was made on (after cli_scratch). No server is a failure: the test stops.
 cli_db() {
     local -n cli_db_var=$1
     cli_db_var="execrec_$2_$$"
     psql -X -q -c "CREATE DATABASE $cli_db_var" postgres ||
-        { echo "FAIL: PostgreSQL is required (PG* from deploy/test.sh)" >&2; exit 1; }
-    cli_dbs+=("$cli_db_var")
+        { fail "PostgreSQL is required (PG* from deploy/test.sh)"; exit 1; }
+    cli_drop_db+=("PGHOST=${PGHOST:-} PGPORT=${PGPORT:-} psql -X -q -c 'DROP DATABASE IF EXISTS $cli_db_var WITH (FORCE)' postgres")
 }
 
 expect_status() { # expected, description, command...: output in $out

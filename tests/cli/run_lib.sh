@@ -1,22 +1,22 @@
 # Shared helpers of the recorder's end-to-end tests (tests/cli/test_run_*.sh), sourced
 # by each. Not a test itself: tests/CMakeLists.txt registers only test_*.sh.
 #
-# Each test gets a work directory, its own database on the server given by PG*
-# (deploy/test.sh), its own embedded broker (`execrec broker`, in memory), and
-# recorders started in the background with their logs in the work directory. At
-# exit every process started here is killed by its pid, the database is dropped,
-# and on failure the logs are printed (RL_KEEP=1 keeps the work directory). Waits
-# are bounded: a timeout is a failure that says what was awaited.
+# Each test gets a work directory (cli_lib.sh's scratch directory), its own database
+# on the server given by PG* (deploy/test.sh), its own embedded broker (`execrec
+# broker`, in memory), and recorders started in the background with their logs in
+# the work directory. At exit (cli_lib.sh's cli_cleanup) every process started here
+# is killed by its pid, the database is dropped, and on failure the logs are printed
+# (RL_KEEP=1 keeps the work directory). Waits are bounded: a timeout is a failure
+# that says what was awaited.
 source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh" # bin, src, fail, pass, check, q, cli_finish
 gen_trades=$src/tests/data/run/gen_trades.py
-work=$(mktemp -d /tmp/execrec_run.XXXXXX)
+cli_scratch execrec_run
+work=$tmp
 BROKER=
 broker_pid=
 declare -A rec_pid=()  # recorder name -> pid, while it runs
 RL_RC=                 # exit status set by rl_wait_exit, rl_stop, rl_run_to_end
 rl_bg=()               # every background pid started here, killed at exit
-rl_drop_db=()          # commands that drop the databases created here
-rl_exit_hooks=()       # extra cleanup commands, run last (e.g. destroy a server)
 
 command -v kcat >/dev/null || { echo "FAIL: kcat is required (deploy/setup.sh)" >&2; exit 1; }
 command -v psql >/dev/null || { echo "FAIL: psql is required (deploy/setup.sh)" >&2; exit 1; }
@@ -44,8 +44,10 @@ rl_our_child() {
     [ "$(awk '/^PPid:/ {print $2}' "/proc/$1/status" 2>/dev/null)" == "$$" ]
 }
 
-rl_cleanup() {
-    local pid cmd
+# The first step of cli_cleanup: every background process started here is killed
+# (by pid, and only while it is still our child) and reaped.
+rl_kill_bg() {
+    local pid
     exec 3>&2 2>/dev/null # no "Killed" job notices
     for pid in "${rl_bg[@]}"; do
         rl_our_child "$pid" && kill -KILL "$pid"
@@ -54,31 +56,17 @@ rl_cleanup() {
         wait "$pid"
     done
     exec 2>&3 3>&-
-    for cmd in "${rl_drop_db[@]}"; do
-        eval "$cmd" >/dev/null 2>&1
-    done
-    for cmd in "${rl_exit_hooks[@]}"; do
-        eval "$cmd" >/dev/null 2>&1
-    done
-    if [ "$failures" -gt 0 ]; then
-        rl_show_logs
-    fi
-    if [ -n "${RL_KEEP:-}" ]; then
-        echo "logs kept in $work (RL_KEEP)" >&2
-    else
-        rm -rf "$work"
-    fi
 }
-trap rl_cleanup EXIT
+cli_exit_first+=(rl_kill_bg)
+cli_on_failure() { rl_show_logs; }
 trap 'fail "interrupted"; exit 1' INT TERM
 
 
 # rl_db NAME: creates database execrec_run_NAME_<pid> on the current PG* server,
 # exports PGDATABASE, and drops it at exit.
 rl_db() {
-    local db="execrec_run_$1_$$"
-    psql -X -q -c "CREATE DATABASE $db" postgres || die "PostgreSQL is required (PG* from deploy/test.sh)"
-    rl_drop_db+=("PGHOST=${PGHOST:-} PGPORT=${PGPORT:-} psql -X -q -c 'DROP DATABASE IF EXISTS $db WITH (FORCE)' postgres")
+    local db
+    cli_db db "run_$1"
     export PGDATABASE=$db
 }
 
@@ -323,7 +311,7 @@ rl_role() {
     local -n rl_role_var=$1
     rl_role_var="execrec_$1_$$"
     psql -X -q -c "CREATE ROLE $rl_role_var LOGIN SUPERUSER" postgres || die "cannot create role $rl_role_var"
-    rl_exit_hooks+=("PGHOST=${PGHOST:-} PGPORT=${PGPORT:-} psql -X -q -c 'DROP ROLE IF EXISTS $rl_role_var' postgres")
+    cli_exit_hooks+=("PGHOST=${PGHOST:-} PGPORT=${PGPORT:-} psql -X -q -c 'DROP ROLE IF EXISTS $rl_role_var' postgres")
 }
 
 # rl_install_offset_audit: applies the migrations (execrec migrate) and installs,
@@ -369,7 +357,7 @@ rl_audit_breaks() {
 # the server, which must not disturb the other tests' shared one.
 rl_private_pg() {
     pgdir=$(mktemp -d /tmp/execrec-run-pg.XXXXXX)
-    rl_exit_hooks+=("bash '$src/deploy/pg.sh' destroy '$pgdir'")
+    cli_exit_hooks+=("bash '$src/deploy/pg.sh' destroy '$pgdir'")
     local exports
     exports=$(bash "$src/deploy/pg.sh" start "$pgdir") || die "cannot start a private PostgreSQL in $pgdir"
     eval "$exports"

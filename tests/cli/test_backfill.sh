@@ -9,7 +9,6 @@
 # errors that write nothing. Needs PostgreSQL through PG* (deploy/test.sh).
 source "$(dirname "$0")/run_lib.sh"
 
-out=$work/out # expect_status/expect_out (cli_lib.sh)
 rl_db backfill
 rl_start_broker --partitions 4
 

@@ -6,7 +6,6 @@
 # partition's log start (low watermark): 7 MiB of 1 KiB lines to partition 0
 # moves it well past 0. Needs PostgreSQL through PG* (deploy/test.sh).
 source "$(dirname "$0")/run_lib.sh"
-out=$work/out # expect_status/expect_out (cli_lib.sh)
 
 rl_db retention
 rl_start_broker --partitions 2

@@ -6,7 +6,6 @@
 # natural key, so one order's orders, events and trades share a partition.
 # Needs PostgreSQL through PG* (deploy/test.sh).
 source "$(dirname "$0")/publish_lib.sh" # run_lib.sh, sample, pl_compare_sample
-out=$work/out
 
 rl_db publish
 rl_start_broker --partitions 4

@@ -10,7 +10,6 @@
 # quickly (one timeout, not one per message).
 # Needs PostgreSQL through PG* (deploy/test.sh).
 source "$(dirname "$0")/publish_lib.sh" # run_lib.sh, sample, pl_compare_sample
-out=$work/out
 
 rl_db publish_avro
 rl_start_broker --partitions 4

@@ -6,7 +6,6 @@
 # '-'; an unreachable broker or PostgreSQL is an error. Needs PostgreSQL through PG*
 # (deploy/test.sh).
 source "$(dirname "$0")/run_lib.sh"
-out=$work/out # expect_status/expect_out (cli_lib.sh)
 
 rl_db status
 rl_start_broker --partitions 4

@@ -358,10 +358,4 @@ static Suite *publish_api_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(publish_api_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(publish_api_suite)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/arena.h"
+#include "testutil.h"
 
 START_TEST(test_alloc_aligned) {
     execrec_arena_t *arena = execrec_arena_new();
@@ -54,10 +55,4 @@ Suite *arena_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(arena_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(arena_suite)

@@ -195,10 +195,4 @@ static Suite *avro_encode_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(avro_encode_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(avro_encode_suite)

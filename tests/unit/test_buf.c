@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "execrec/buf.h"
+#include "testutil.h"
 
 START_TEST(test_append_grows) {
     execrec_buf_t b = EXECREC_BUF_INIT;
@@ -102,10 +103,4 @@ Suite *buf_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(buf_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(buf_suite)

@@ -217,10 +217,4 @@ static Suite *config_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(config_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+EXECREC_TEST_MAIN(config_suite)

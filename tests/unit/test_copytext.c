@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/copytext.h"
+#include "testutil.h"
 
 /* The field encoding of the n bytes of in. */
 static void field_is_n(const char *in, size_t n, const char *want, size_t want_len) {
@@ -111,10 +112,4 @@ static Suite *copytext_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(copytext_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(copytext_suite)

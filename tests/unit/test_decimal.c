@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/decimal.h"
+#include "testutil.h"
 
 /* in -> want (canonical text), or want NULL and code. */
 typedef struct dcase_s {
@@ -159,10 +160,4 @@ Suite *decimal_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(decimal_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(decimal_suite)

@@ -49,10 +49,4 @@ Suite *fuzz_avro_corpus_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(fuzz_avro_corpus_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(fuzz_avro_corpus_suite)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "execrec/json.h"
 #include "execrec/utf8.h"
+#include "testutil.h"
 
 static execrec_arena_t *arena;
 
@@ -327,10 +328,4 @@ Suite *json_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(json_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(json_suite)

@@ -170,10 +170,4 @@ static Suite *registry_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(registry_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(registry_suite)

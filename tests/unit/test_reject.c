@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/reject.h"
+#include "testutil.h"
 
 START_TEST(test_fills_code_and_message) {
     execrec_reject_t rej;
@@ -71,10 +72,4 @@ Suite *reject_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(reject_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(reject_suite)

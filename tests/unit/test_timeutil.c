@@ -5,6 +5,7 @@
 #include <string.h>
 #include "execrec/normalise.h"
 #include "execrec/timeutil.h"
+#include "testutil.h"
 
 /* 2026-11-03T10:00:00Z */
 #define T0 INT64_C(1793700000)
@@ -220,10 +221,4 @@ Suite *timeutil_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(timeutil_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(timeutil_suite)

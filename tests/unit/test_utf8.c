@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "execrec/utf8.h"
+#include "testutil.h"
 
 typedef struct ucase_s {
     const char *in;
@@ -88,10 +89,4 @@ Suite *utf8_suite(void) {
     return s;
 }
 
-int main(void) {
-    SRunner *sr = srunner_create(utf8_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+EXECREC_TEST_MAIN(utf8_suite)
