@@ -1,5 +1,5 @@
 # Generates a C file holding the name and bytes of every migrations/*.sql file, so
-# that `execrec migrate` works from any directory (include/execrec/migrate.h).
+# that `execrec migrate` works from any directory (src/pg/migrate.h).
 #   cmake -DDIR=<migrations dir> -DOUT=<file.c> -P embed_migrations.cmake
 # The same for other files (the Avro schemas, avro.h) with -DPATTERN=*.avsc
 # -DHEADER=execrec/avro.h -DTYPE=execrec_avro_file_t -DARRAY=execrec_avro_schemas_embedded:
@@ -7,7 +7,7 @@
 # The output is rewritten only when its content changes, to spare rebuilds.
 if(NOT PATTERN)
   set(PATTERN "*.sql")
-  set(HEADER "execrec/migrate.h")
+  set(HEADER "pg/migrate.h")
   set(TYPE "execrec_migration_file_t")
   set(ARRAY "execrec_migrations_embedded")
 endif()

@@ -2,8 +2,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include "execrec/cli.h"
-#include "execrec/log.h"
+#include "cli/cli.h"
+#include "base/log.h"
 #include "cli_common.h"
 
 /* Applies log.level. @returns 0, or -1 (reason printed) for an unknown level. */

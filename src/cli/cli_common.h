@@ -7,7 +7,7 @@
 #include <signal.h>
 #include "execrec/avro.h"
 #include "execrec/schemamap.h"
-#include "execrec/codec.h"
+#include "model/codec.h"
 #include "execrec/config.h"
 #include "execrec/record.h"
 #include "execrec/registry.h"

@@ -1,6 +1,6 @@
 /* The subcommand table scanned by main(). */
 #include <stddef.h>
-#include "execrec/cli.h"
+#include "cli/cli.h"
 
 const execrec_cli_cmd_t execrec_cli_commands[] = {
     {"run", execrec_cli_run, "record the Kafka topics into PostgreSQL, exactly once"},

@@ -1,0 +1,67 @@
+/* The recorder: a librdkafka consumer in a consumer group, feeding the batch writer
+ * (writer.h). One batch = one PostgreSQL transaction holding the rows, the rejects
+ * and every partition's next offset (a compare-and-set), then the offsets are
+ * committed to Kafka as well, for lag tools. See docs/recorder.md.
+ *
+ *   poll ─► decode ─► writer_add / writer_add_reject ─► (N messages or T ms) flush
+ *
+ * Rebalances: on assignment each partition starts at the offset stored in
+ * PostgreSQL, else Kafka's committed offset, else auto.offset.reset; on revocation
+ * the open batch is flushed (or, if PostgreSQL is unreachable, abandoned: nothing
+ * of it was committed, so the next owner records it). A compare-and-set mismatch
+ * rolls the batch back and drops the partition that another recorder moved on.
+ *
+ * The rebalance protocol is eager: every rebalance revokes the whole assignment
+ * (the open batch is settled) and assigns a whole new one (rd_kafka_assign). An
+ * incremental assignor (partition.assignment.strategy=cooperative-sticky) would
+ * break that, and is refused at start (execrec_recorder_check).
+ *
+ * Data flow, poll to commit (one pass down and back, see ingest.h):
+ *   rd_kafka_consumer_poll -> execrec_ingest_message -> codec decode -> writer_add
+ *   batch full / idle -> execrec_ingest_flush -> writer_flush (rows, rejects, offsets
+ *   CAS, COMMIT) -> rd_kafka_commit (async, for lag tools) */
+#ifndef EXECREC_RECORDER_H
+#define EXECREC_RECORDER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include "model/codec.h"
+#include "execrec/config.h"
+#include "execrec/err.h"
+#include "execrec/record.h"
+
+typedef struct execrec_recorder_conf_s {
+    const char *brokers;                       /* bootstrap.servers */
+    const char *group;                         /* consumer group */
+    const char *topic[EXECREC_KIND__CNT];      /* NULL or "": kind not consumed */
+    const char *dsn;                           /* libpq conninfo; NULL: PG* environment */
+    int64_t batch_size;                        /* messages per transaction */
+    int64_t batch_ms;                          /* longest a batch stays open */
+    int64_t batch_idle_ms;                     /* commit once nothing arrived for this
+                                                  long (0: when caught up) */
+    int64_t stats_interval_ms;                 /* 0: no periodic totals */
+    int exit_at_end;                           /* stop at the ends seen on assignment */
+    const execrec_config_t *kafka;             /* -X pass-through properties (borrowed) */
+    execrec_codec_t *codec;                    /* borrowed */
+    volatile sig_atomic_t *stop;               /* set by a signal handler: 1 = stop,
+                                                  2 or more = give up waiting */
+} execrec_recorder_conf_t;
+
+/** Checks rc for what the recorder cannot do, before anything starts.
+ *  @returns EXECREC_OK, or EXECREC_ERR_INVALID with a usage-style reason in errstr
+ *  (today: an incremental rebalance protocol given with -X). */
+execrec_err_t execrec_recorder_check(const execrec_recorder_conf_t *rc, char *errstr,
+                                     size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** Runs until *stop is set, or (exit_at_end) the ends are reached.
+ *  @returns EXECREC_OK after a clean shutdown (open batch committed, group left);
+ *           EXECREC_ERR_INVALID: execrec_recorder_check failed;
+ *           EXECREC_ERR_PG: PostgreSQL unreachable at start, or the open batch could
+ *             not be committed before shutdown; EXECREC_ERR_MIGRATE (or the
+ *             migrator's class): migrations failed; EXECREC_ERR_KAFKA: the consumer
+ *             could not be created or failed fatally; EXECREC_ERR_NOMEM.
+ *           The reason is in errstr. */
+execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errstr,
+                                   size_t errstr_size) EXECREC_MUSTCHECK;
+
+#endif

@@ -1,0 +1,72 @@
+/* `execrec migrate`: apply the SQL migrations (embedded, or --dir) to the database,
+ * or list their state with --status. */
+#include <stdio.h>
+#include "cli/cli.h"
+#include "execrec/config.h"
+#include "pg/migrate.h"
+#include "pg/pg.h"
+#include "cli_common.h"
+
+static const char *const migrate_keys[] = {"dsn", "dir", "status", "log.level", NULL};
+
+static void print_status(const char *version, const char *name, execrec_migrate_state_t state,
+                         const char *applied_at, void *opaque) {
+    (void)version;
+    (void)opaque;
+    printf("%-8s %-40s %s\n", execrec_migrate_state_name(state), name,
+           applied_at ? applied_at : "");
+}
+
+int execrec_cli_migrate(int argc, char **argv) {
+    int rc;
+    execrec_config_t *conf = cli_begin(
+        "migrate",
+        "Creates or updates the execution schema: applies every pending migration in\n"
+        "version order, each in its own transaction, then creates the monthly\n"
+        "partitions from last month to 12 months ahead. Safe to run concurrently and\n"
+        "repeatedly; an applied migration whose file has changed is refused. With\n"
+        "--status, lists each migration's state and changes nothing.",
+        migrate_keys, argc, argv, NULL, NULL, &rc);
+    if (!conf)
+        return rc;
+    const char *dir = execrec_config_get(conf, "dir");
+    int status = execrec_config_get_bool(conf, "status");
+
+    char errstr[1024];
+    PGconn *conn = execrec_pg_connect(execrec_config_get(conf, "dsn"), errstr, sizeof(errstr));
+    if (!conn) {
+        fprintf(stderr, "execrec migrate: %s\n", errstr);
+        execrec_config_destroy(conf);
+        return EXECREC_EXIT_FAIL;
+    }
+    int ret = EXECREC_EXIT_OK;
+    if (status) {
+        int pending = 0, problems = 0;
+        execrec_err_t err = execrec_migrate_status(conn, dir, print_status, NULL, &pending,
+                                                   &problems, errstr, sizeof(errstr));
+        if (err) {
+            fprintf(stderr, "execrec migrate: %s\n", errstr);
+            ret = EXECREC_EXIT_FAIL;
+        } else {
+            printf("%d pending migration(s)\n", pending);
+            if (problems) {
+                fprintf(stderr, "execrec migrate: %d migration(s) changed or unknown\n", problems);
+                ret = EXECREC_EXIT_FAIL;
+            }
+        }
+    } else {
+        int applied = 0;
+        execrec_err_t err = execrec_migrate(conn, dir, &applied, errstr, sizeof(errstr));
+        if (err) {
+            fprintf(stderr, "execrec migrate: %s\n", errstr);
+            ret = EXECREC_EXIT_FAIL;
+        } else if (applied) {
+            printf("applied %d migration(s)\n", applied);
+        } else {
+            printf("database is up to date\n");
+        }
+    }
+    PQfinish(conn);
+    execrec_config_destroy(conf);
+    return ret;
+}

@@ -1,0 +1,107 @@
+/* `execrec run`: the recorder daemon. Parses the configuration, starts the
+ * embedded broker when no --brokers is given, installs the signal handlers and
+ * hands over to execrec_recorder_run (recorder.h). */
+#include <stdio.h>
+#include <string.h>
+#include "kafka/broker.h"
+#include "cli/cli.h"
+#include "execrec/config.h"
+#include "base/log.h"
+#include "app/recorder.h"
+#include "cli_common.h"
+
+static const char *const run_keys[] = {
+    "brokers",      "group",         "topic.orders",      "topic.events",
+    "topic.trades", "topic.managers", "dsn",              "batch.size",
+    "batch.ms",     "batch.idle.ms", "exit.at.end",   "stats.interval.ms", "registry",
+    "max.message.bytes", "partitions", "log.level",     "registry.map",
+    "registry.timeout.ms", NULL};
+
+int execrec_cli_run(int argc, char **argv) {
+    cli_codec_t cc = {0};
+    execrec_broker_t *broker = NULL;
+    char errstr[512];
+    int rc;
+    execrec_config_t *conf = cli_begin(
+        "run",
+        "Record the orders, order-events, trades and order-managers topics into\n"
+        "PostgreSQL, exactly once. Messages are decoded (JSON, or Confluent Avro with\n"
+        "--registry), collected into batches of --batch-size messages or --batch-ms\n"
+        "milliseconds, or until the recorder has caught up (--batch-idle-ms), and each\n"
+        "batch is one transaction holding its rows, its rejects\n"
+        "and every partition's next offset (a compare-and-set, so a recorder that lost a\n"
+        "partition cannot write it). Each partition starts at the offset stored in\n"
+        "PostgreSQL, else at Kafka's committed offset, else at auto.offset.reset\n"
+        "(default earliest; change it with -X auto.offset.reset=latest).\n"
+        "\n"
+        "Without --brokers an embedded broker (librdkafka's in-memory mock cluster, for\n"
+        "development and tests) is started in-process. SIGINT/SIGTERM commit the open\n"
+        "batch, leave the group and exit 0; a second signal stops waiting for PostgreSQL.",
+        run_keys, argc, argv, NULL, NULL, &rc);
+    if (!conf)
+        return rc;
+    rc = EXECREC_EXIT_FAIL;
+    int crc = cli_codec_open(&cc, conf, EXECREC_KIND__CNT, "run");
+    if (crc) {
+        rc = crc;
+        goto done;
+    }
+    execrec_recorder_conf_t r;
+    memset(&r, 0, sizeof(r));
+    r.brokers = execrec_config_get(conf, "brokers");
+    r.group = execrec_config_get(conf, "group");
+    cli_topics(conf, r.topic);
+    r.dsn = execrec_config_get(conf, "dsn");
+    r.batch_size = execrec_config_get_int(conf, "batch.size");
+    r.batch_ms = execrec_config_get_int(conf, "batch.ms");
+    r.batch_idle_ms = execrec_config_get_int(conf, "batch.idle.ms");
+    r.stats_interval_ms = execrec_config_get_int(conf, "stats.interval.ms");
+    r.exit_at_end = execrec_config_get_bool(conf, "exit.at.end");
+    r.kafka = conf;
+    r.codec = cc.codec;
+    if (!r.group || !*r.group) {
+        fprintf(stderr, "execrec run: --group must not be empty\n");
+        rc = EXECREC_EXIT_USAGE;
+        goto done;
+    }
+    if (r.batch_size < 1)
+        r.batch_size = 1;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++)
+        for (int j = 0; j < k; j++)
+            if (r.topic[k] && r.topic[j] && !strcmp(r.topic[k], r.topic[j])) {
+                fprintf(stderr, "execrec run: topic '%s' is given for two kinds; each kind "
+                                "needs its own topic\n", r.topic[k]);
+                rc = EXECREC_EXIT_USAGE;
+                goto done;
+            }
+    if (execrec_recorder_check(&r, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec run: %s\n", errstr);
+        rc = EXECREC_EXIT_USAGE;
+        goto done;
+    }
+    if (!r.brokers || !*r.brokers) {
+        int64_t partitions = execrec_config_get_int(conf, "partitions");
+        broker = execrec_broker_start(1, partitions > 1000 ? 1000 : (int)partitions, r.topic,
+                                      EXECREC_KIND__CNT, errstr, sizeof(errstr));
+        if (!broker) {
+            fprintf(stderr, "execrec run: %s\n", errstr);
+            goto done;
+        }
+        r.brokers = execrec_broker_bootstraps(broker);
+        execrec_log_info("no --brokers: started the embedded broker at %s (in memory, for "
+                         "development and tests; its messages are gone when execrec exits)",
+                         r.brokers);
+    }
+    r.stop = cli_stop_signals();
+    char why[1024];
+    if (execrec_recorder_run(&r, why, sizeof(why))) {
+        execrec_log_error("%s", why);
+        goto done;
+    }
+    rc = EXECREC_EXIT_OK;
+done:
+    execrec_broker_stop(broker);
+    cli_codec_close(&cc);
+    execrec_config_destroy(conf);
+    return rc;
+}

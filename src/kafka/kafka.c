@@ -1,0 +1,183 @@
+/* The librdkafka client factory and shared helpers, see kafka.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kafka/kafka.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+
+execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
+                                     char *errstr, size_t errstr_size) {
+    char why[512];
+    if (rd_kafka_conf_set(conf, key, value, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+        /* librdkafka's reason may quote the value: never for a secret. */
+        int secret = strstr(key, "password") || strstr(key, "secret") || strstr(key, ".key");
+        execrec_errstr(errstr, errstr_size, "kafka property %s: %s", key,
+                       secret ? "invalid value" : why);
+        return EXECREC_ERR_INVALID;
+    }
+    return EXECREC_OK;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk;
+    /* Connection failures also reach error_cb, which logs them once, clearly. */
+    if (!strcmp(fac, "FAIL"))
+        level = 7;
+    execrec_log_level_t l = level <= 3   ? EXECREC_LOG_ERROR
+                            : level == 4 ? EXECREC_LOG_WARN
+                            : level <= 6 ? EXECREC_LOG_INFO
+                                         : EXECREC_LOG_DEBUG;
+    execrec_log(l, "kafka %s: %s", fac, buf);
+}
+
+static execrec_err_t set_pairs(rd_kafka_conf_t *conf, const char *const *kv, char *errstr,
+                               size_t errstr_size) {
+    for (; kv && kv[0]; kv += 2) {
+        execrec_err_t err = execrec_kafka_conf_set(conf, kv[0], kv[1], errstr, errstr_size);
+        if (err)
+            return err;
+    }
+    return EXECREC_OK;
+}
+
+execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t *props,
+                                     const char *const *defaults, const char *const *required,
+                                     rd_kafka_conf_t **confp, char *errstr,
+                                     size_t errstr_size) {
+    *confp = NULL;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!conf) {
+        execrec_errstr(errstr, errstr_size, "out of memory");
+        return EXECREC_ERR_NOMEM;
+    }
+    execrec_err_t err = execrec_kafka_conf_set(conf, "client.id", "execrec", errstr, errstr_size);
+    if (!err)
+        err = set_pairs(conf, defaults, errstr, errstr_size);
+    for (int i = 0; !err && props && i < execrec_config_kafka_count(props); i++) {
+        const char *k, *v;
+        execrec_config_kafka_get(props, i, &k, &v);
+        err = execrec_kafka_conf_set(conf, k, v, errstr, errstr_size);
+    }
+    if (!err)
+        err = execrec_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errstr_size);
+    if (!err)
+        err = set_pairs(conf, required, errstr, errstr_size);
+    if (err) {
+        rd_kafka_conf_destroy(conf);
+        return err;
+    }
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    *confp = conf;
+    return EXECREC_OK;
+}
+
+static void default_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    (void)opaque;
+    execrec_kafka_log_error(rk, err, reason);
+}
+
+rd_kafka_t *execrec_kafka_new(const execrec_kafka_client_t *client, char *errstr,
+                              size_t errstr_size) {
+    rd_kafka_conf_t *conf;
+    if (execrec_kafka_conf_new(client->brokers, client->props, client->defaults,
+                               client->required, &conf, errstr, errstr_size))
+        return NULL;
+    if (execrec_kafka_conf_set(conf, "log.queue", "true", errstr, errstr_size)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, client->opaque);
+    rd_kafka_conf_set_error_cb(conf, client->error_cb ? client->error_cb : default_error_cb);
+    if (client->rebalance_cb)
+        rd_kafka_conf_set_rebalance_cb(conf, client->rebalance_cb);
+    if (client->dr_msg_cb)
+        rd_kafka_conf_set_dr_msg_cb(conf, client->dr_msg_cb);
+    char why[512];
+    rd_kafka_t *rk = rd_kafka_new(client->type, conf, why, sizeof(why));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        execrec_errstr(errstr, errstr_size, "cannot create the Kafka %s: %s",
+                       client->type == RD_KAFKA_CONSUMER ? "consumer" : "producer", why);
+        return NULL;
+    }
+    /* The log lines come out of the main queue, on the caller's thread. */
+    rd_kafka_set_log_queue(rk, NULL);
+    if (client->type == RD_KAFKA_CONSUMER)
+        rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+void execrec_kafka_serve(rd_kafka_t *rk) {
+    if (rd_kafka_type(rk) != RD_KAFKA_CONSUMER) {
+        rd_kafka_poll(rk, 0);
+        return;
+    }
+    rd_kafka_message_t *m;
+    while ((m = rd_kafka_consumer_poll(rk, 0)))
+        rd_kafka_message_destroy(m);
+}
+
+int execrec_kafka_log_error(rd_kafka_t *rk, int err, const char *reason) {
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_fatal_error(rk, why, sizeof(why));
+        execrec_log_error("kafka: fatal: %s", why);
+        return 1;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        execrec_log_warn("kafka: all brokers are down (%s); still trying", reason);
+    else
+        execrec_log_warn("kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+    return 0;
+}
+
+static int cmp_int32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+execrec_err_t execrec_kafka_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                                       int32_t **partitions, int *n, char *errstr,
+                                       size_t errstr_size) {
+    const struct rd_kafka_metadata *md = NULL;
+    *partitions = NULL;
+    *n = 0;
+    rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    if (kerr) {
+        snprintf(errstr, errstr_size, "cannot read the topics from the broker: %s",
+                 rd_kafka_err2str(kerr));
+        return EXECREC_ERR_KAFKA;
+    }
+    execrec_err_t err = EXECREC_ERR_NOTFOUND;
+    snprintf(errstr, errstr_size, "the broker has no topic '%s'", topic);
+    for (int t = 0; t < md->topic_cnt; t++) {
+        const rd_kafka_metadata_topic_t *mt = &md->topics[t];
+        if (strcmp(mt->topic, topic) || mt->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+            continue;
+        if (mt->err) {
+            snprintf(errstr, errstr_size, "topic '%s': %s", topic, rd_kafka_err2str(mt->err));
+            err = EXECREC_ERR_KAFKA;
+            break;
+        }
+        if (!(*partitions = malloc(sizeof(int32_t) * (size_t)(mt->partition_cnt + 1)))) {
+            err = EXECREC_ERR_NOMEM;
+            break;
+        }
+        for (int p = 0; p < mt->partition_cnt; p++)
+            (*partitions)[p] = mt->partitions[p].id;
+        *n = mt->partition_cnt;
+        qsort(*partitions, (size_t)*n, sizeof(int32_t), cmp_int32);
+        err = EXECREC_OK;
+        break;
+    }
+    rd_kafka_metadata_destroy(md);
+    return err;
+}
+
+int execrec_kafka_poll_timeout(int64_t deadline_ms) {
+    if (!deadline_ms)
+        return 100;
+    int64_t left = deadline_ms - execrec_time_monotonic_ms();
+    return left < 0 ? 0 : left < 100 ? (int)left : 100;
+}
