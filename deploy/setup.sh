@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # clang: the second compiler of .ci/run's build (warnings are errors with both).
-PACKAGES=(build-essential clang cmake pkg-config
+PACKAGES=(build-essential clang clang-format cmake pkg-config
           librdkafka-dev libavro-dev libjansson-dev libpq-dev libcurl4-openssl-dev check libsubunit-dev
           postgresql postgresql-contrib kcat python3)
 

@@ -17,7 +17,7 @@
 #include "execrec/arena.h"
 #include "execrec/avro.h"
 #include "execrec/schemamap.h"
-#include "execrec/codec.h"
+#include "model/codec.h"
 #include "execrec/record.h"
 
 typedef struct msg_s {

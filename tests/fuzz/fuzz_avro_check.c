@@ -8,9 +8,9 @@
 #include <jansson.h>
 #include "execrec/arena.h"
 #include "execrec/avro.h"
-#include "execrec/avro_decode.h"
-#include "execrec/json.h"
-#include "execrec/utf8.h"
+#include "wire/avro_decode.h"
+#include "wire/json.h"
+#include "base/utf8.h"
 #include "fuzz_avro_check.h"
 
 /* Output bound: at most OUT_PER_BYTE bytes of JSON per input byte plus OUT_CONST.

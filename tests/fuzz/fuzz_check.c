@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "execrec/codec.h"
-#include "execrec/decimal.h"
-#include "execrec/json.h"
-#include "execrec/utf8.h"
-#include "execrec/normalise.h"
-#include "execrec/timeutil.h"
+#include "model/codec.h"
+#include "base/decimal.h"
+#include "wire/json.h"
+#include "base/utf8.h"
+#include "model/normalise.h"
+#include "base/timeutil.h"
 #include "fuzz_check.h"
 
 #define N_FORMATS 3

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "execrec/migrate.h"
-#include "execrec/pg.h"
+#include "pg/migrate.h"
+#include "pg/pg.h"
 #include "execrec/record.h"
 #include "testutil.h"
 

@@ -12,9 +12,9 @@
 #include <librdkafka/rdkafka.h>
 #include "execrec/arena.h"
 #include "execrec/avro.h"
-#include "execrec/avro_decode.h"
-#include "execrec/broker.h"
-#include "execrec/normalise.h"
+#include "wire/avro_decode.h"
+#include "kafka/broker.h"
+#include "model/normalise.h"
 #include "execrec/publish.h"
 #include "testutil.h"
 

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "execrec/migrate.h"
-#include "execrec/pg.h"
-#include "execrec/writer.h"
+#include "pg/migrate.h"
+#include "pg/pg.h"
+#include "pg/writer.h"
 #include "testutil.h"
 
 static char *dsn;

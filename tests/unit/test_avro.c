@@ -11,7 +11,7 @@
 #include <avro.h>
 #include <jansson.h>
 #include "execrec/avro.h"
-#include "execrec/avro_decode.h"
+#include "wire/avro_decode.h"
 #include "execrec/record.h"
 #include "testutil.h"
 

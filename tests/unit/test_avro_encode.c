@@ -7,10 +7,10 @@
 #include <string.h>
 #include "execrec/arena.h"
 #include "execrec/avro.h"
-#include "execrec/avro_decode.h"
-#include "execrec/avro_encode.h"
-#include "execrec/json.h"
-#include "execrec/normalise.h"
+#include "wire/avro_decode.h"
+#include "wire/avro_encode.h"
+#include "wire/json.h"
+#include "model/normalise.h"
 #include "execrec/record.h"
 #include "testutil.h"
 

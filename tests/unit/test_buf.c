@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "execrec/buf.h"
+#include "base/buf.h"
 #include "testutil.h"
 
 START_TEST(test_append_grows) {

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "execrec/codec.h"
+#include "model/codec.h"
 #include "testutil.h"
 
 static execrec_schemamap_t *reg;

@@ -3,7 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include "execrec/copytext.h"
+#include "pg/copytext.h"
 #include "testutil.h"
 
 /* The field encoding of the n bytes of in. */

@@ -2,7 +2,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include "execrec/decimal.h"
+#include "base/decimal.h"
 #include "testutil.h"
 
 /* in -> want (canonical text), or want NULL and code. */

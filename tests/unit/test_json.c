@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "execrec/json.h"
-#include "execrec/utf8.h"
+#include "wire/json.h"
+#include "base/utf8.h"
 #include "testutil.h"
 
 static execrec_arena_t *arena;

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "execrec/buf.h"
-#include "execrec/normalise.h"
+#include "base/buf.h"
+#include "model/normalise.h"
 #include "testutil.h"
 
 static int hexval(int c) {

@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "execrec/normalise.h"
-#include "execrec/timeutil.h"
+#include "model/normalise.h"
+#include "base/timeutil.h"
 #include "testutil.h"
 
 /* 2026-11-03T10:00:00Z */

@@ -2,7 +2,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include "execrec/utf8.h"
+#include "base/utf8.h"
 #include "testutil.h"
 
 typedef struct ucase_s {
