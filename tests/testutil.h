@@ -15,9 +15,9 @@ int tu_run_suite(Suite *suite);
 
 /** The main() of a test executable: runs the Suite that suite_fn() builds.
  *  Used once, at the bottom of each tests/unit and tests/integration file. */
-#define EXECREC_TEST_MAIN(suite_fn)                                                              \
-    int main(void) {                                                                             \
-        return tu_run_suite(suite_fn());                                                         \
+#define EXECREC_TEST_MAIN(suite_fn)                                                                \
+    int main(void) {                                                                               \
+        return tu_run_suite(suite_fn());                                                           \
     }
 
 /** Creates a fresh database named execrec_<prefix>_<pid>_<n> and returns its

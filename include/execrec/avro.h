@@ -14,8 +14,7 @@ typedef struct execrec_avro_schema_s execrec_avro_schema_t;
 execrec_avro_schema_t *execrec_avro_schema_new(const char *json, size_t len, char *errstr,
                                                size_t errstr_size);
 /** Reads an .avsc file. @returns NULL and fills errstr on error. */
-execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr,
-                                                size_t errstr_size);
+execrec_avro_schema_t *execrec_avro_schema_load(const char *path, char *errstr, size_t errstr_size);
 /** Frees schema. NULL is a no-op. */
 void execrec_avro_schema_destroy(execrec_avro_schema_t *schema);
 /** @returns the full name of the schema's root type ("io.execrec.Trade"), or NULL

@@ -21,10 +21,10 @@ typedef enum execrec_conf_type_e {
 } execrec_conf_type_t;
 
 typedef struct execrec_confdef_s {
-    const char *key;     /* "batch.size": flag --batch-size, env EXECREC_BATCH_SIZE */
+    const char *key; /* "batch.size": flag --batch-size, env EXECREC_BATCH_SIZE */
     execrec_conf_type_t type;
-    const char *def;     /* default as text; NULL = unset */
-    const char *help;    /* one line for --help */
+    const char *def;  /* default as text; NULL = unset */
+    const char *help; /* one line for --help */
 } execrec_confdef_t;
 
 typedef struct execrec_config_s execrec_config_t;

@@ -42,8 +42,8 @@ typedef struct execrec_publisher_conf_s {
     execrec_publish_format_t format;
     /* Avro only. Schema text per kind; NULL: the contract's (schemas/, built in). */
     const char *avro_schema[EXECREC_KIND__CNT];
-    execrec_registry_t *registry;           /* borrowed: register schemas, get ids */
-    const execrec_schemamap_t *offline;     /* borrowed: without registry, the id of
+    execrec_registry_t *registry;       /* borrowed: register schemas, get ids */
+    const execrec_schemamap_t *offline; /* borrowed: without registry, the id of
                                                the map entry with the schema's name */
     /* Called from execrec_publisher_poll/flush for every delivery report (optional). */
     void (*on_delivery)(void *opaque, const rd_kafka_message_t *rkm);

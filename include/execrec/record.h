@@ -48,22 +48,24 @@ typedef struct execrec_enumdef_s {
 } execrec_enumdef_t;
 
 /* Column flags: the contract's rules that belong to one column (execrec_coldef_t.flags). */
-#define EXECREC_COLF_TIME_INDEX 0x1u  /* the kind's time index, copied to record.time_us:
+#define EXECREC_COLF_TIME_INDEX                                                                    \
+    0x1u                           /* the kind's time index, copied to record.time_us:
                                          exactly one per kind, a required TIME column */
-#define EXECREC_COLF_POSITIVE 0x2u    /* a DECIMAL that must be > 0 (non_positive_quantity) */
-#define EXECREC_COLF_MESSAGE_KEY 0x4u /* the Kafka message key the publisher sets: exactly
+#define EXECREC_COLF_POSITIVE 0x2u /* a DECIMAL that must be > 0 (non_positive_quantity) */
+#define EXECREC_COLF_MESSAGE_KEY                                                                   \
+    0x4u /* the Kafka message key the publisher sets: exactly
                                          one per kind, a required TEXT column */
 
 typedef struct execrec_coldef_s {
-    const char *name;        /* field name in the contract == column name in SQL */
+    const char *name; /* field name in the contract == column name in SQL */
     execrec_coltype_t type;
-    int required;            /* 1: missing or null is a reject (missing_field) */
-    unsigned flags;          /* EXECREC_COLF_* */
+    int required;                     /* 1: missing or null is a reject (missing_field) */
+    unsigned flags;                   /* EXECREC_COLF_* */
     const execrec_enumdef_t *enumdef; /* ENUM: its vocabulary (never NULL); else NULL */
 } execrec_coldef_t;
 
-#define EXECREC_COL_MAX 24        /* no kind has more columns than this */
-#define EXECREC_TEXT_MAX 1024     /* longest accepted text field, in bytes */
+#define EXECREC_COL_MAX 24    /* no kind has more columns than this */
+#define EXECREC_TEXT_MAX 1024 /* longest accepted text field, in bytes */
 
 /** One normalised message. All pointers point into the arena given to the
  *  normaliser and live until that arena is reset. val[i] is the text of column i of
@@ -73,8 +75,8 @@ typedef struct execrec_record_s {
     int ncols;
     const char *val[EXECREC_COL_MAX];
     size_t len[EXECREC_COL_MAX];
-    int64_t time_us;       /* the kind's time-index column, microseconds since epoch */
-    const char *raw;       /* payload as JSON text (object), for raw_payload */
+    int64_t time_us; /* the kind's time-index column, microseconds since epoch */
+    const char *raw; /* payload as JSON text (object), for raw_payload */
     size_t raw_len;
 } execrec_record_t;
 

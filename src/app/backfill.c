@@ -23,12 +23,12 @@
 #define BACKFILL_GROUP "execrec-backfill"
 
 typedef struct part_s {
-    const char *topic;   /* borrowed from the configuration */
+    const char *topic; /* borrowed from the configuration */
     execrec_kind_t kind;
     int32_t partition;
-    int64_t lo, hi;      /* watermarks when resolved */
-    int64_t from, to;    /* the range: [from, to) */
-    int64_t next;        /* offset after the last message read; from at start */
+    int64_t lo, hi;   /* watermarks when resolved */
+    int64_t from, to; /* the range: [from, to) */
+    int64_t next;     /* offset after the last message read; from at start */
     int done;
 } part_t;
 
@@ -51,9 +51,17 @@ static rd_kafka_t *consumer_new(const execrec_backfill_conf_t *bc, char *errstr,
                                 size_t errstr_size) {
     /* auto.offset.reset=error: if retention deletes what we are about to read, say
      * so instead of jumping silently to another offset. */
-    const char *required[] = {"group.id", BACKFILL_GROUP, "enable.auto.commit", "false",
-                              "enable.auto.offset.store", "false", "enable.partition.eof",
-                              "true", "auto.offset.reset", "error", NULL};
+    const char *required[] = {"group.id",
+                              BACKFILL_GROUP,
+                              "enable.auto.commit",
+                              "false",
+                              "enable.auto.offset.store",
+                              "false",
+                              "enable.partition.eof",
+                              "true",
+                              "auto.offset.reset",
+                              "error",
+                              NULL};
     const char *defaults[] = {EXECREC_KAFKA_CONSUMER_DEFAULTS, NULL};
     execrec_kafka_client_t client = {.type = RD_KAFKA_CONSUMER,
                                      .brokers = bc->brokers,
@@ -78,9 +86,8 @@ static execrec_err_t list_parts(bf_t *b, char *errstr, size_t errstr_size) {
     for (int t = 0; t < bc->ntopics; t++) {
         int32_t *ids;
         int n;
-        execrec_err_t err =
-            execrec_kafka_partitions(b->rk, bc->topics[t], KAFKA_TIMEOUT_MS, &ids, &n, errstr,
-                                     errstr_size);
+        execrec_err_t err = execrec_kafka_partitions(b->rk, bc->topics[t], KAFKA_TIMEOUT_MS, &ids,
+                                                     &n, errstr, errstr_size);
         if (err)
             return err;
         for (int i = 0; bc->partitions && i < bc->npartitions; i++) {
@@ -88,8 +95,9 @@ static execrec_err_t list_parts(bf_t *b, char *errstr, size_t errstr_size) {
             for (int j = 0; j < n; j++)
                 found |= ids[j] == bc->partitions[i];
             if (!found) {
-                snprintf(errstr, errstr_size, "topic '%s' has no partition %" PRId32
-                         " (it has %d: 0-%d)", bc->topics[t], bc->partitions[i], n, n - 1);
+                snprintf(errstr, errstr_size,
+                         "topic '%s' has no partition %" PRId32 " (it has %d: 0-%d)", bc->topics[t],
+                         bc->partitions[i], n, n - 1);
                 free(ids);
                 return EXECREC_ERR_NOTFOUND;
             }
@@ -111,8 +119,10 @@ static execrec_err_t list_parts(bf_t *b, char *errstr, size_t errstr_size) {
             rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
                 b->rk, p->topic, p->partition, &p->lo, &p->hi, KAFKA_TIMEOUT_MS);
             if (kerr) {
-                snprintf(errstr, errstr_size, "%s [%" PRId32 "]: cannot read the watermarks "
-                         "from the broker: %s", p->topic, p->partition, rd_kafka_err2str(kerr));
+                snprintf(errstr, errstr_size,
+                         "%s [%" PRId32 "]: cannot read the watermarks "
+                         "from the broker: %s",
+                         p->topic, p->partition, rd_kafka_err2str(kerr));
                 free(ids);
                 return EXECREC_ERR_KAFKA;
             }
@@ -213,8 +223,10 @@ static execrec_err_t resolve_time(bf_t *b, int64_t ts_ms, int64_t *out, char *er
             continue;
         if (read_one(b, p, p->hi - 1, &at, &ts) < 0 ||
             (at < p->hi && ts >= ts_ms && search_time(b, p, ts_ms, at, &out[i]) < 0)) {
-            snprintf(errstr, errstr_size, "%s [%" PRId32 "]: cannot read message timestamps "
-                     "to resolve a time", p->topic, p->partition);
+            snprintf(errstr, errstr_size,
+                     "%s [%" PRId32 "]: cannot read message timestamps "
+                     "to resolve a time",
+                     p->topic, p->partition);
             err = EXECREC_ERR_KAFKA;
         } else if (at < p->hi && ts >= ts_ms) {
             execrec_log_debug("%s [%" PRId32 "]: the broker did not resolve time %" PRId64
@@ -244,10 +256,10 @@ static execrec_err_t resolve_ranges(bf_t *b, char *errstr, size_t errstr_size) {
     size_t len = 0;
     for (int i = 0; i < b->nparts && !err; i++) {
         part_t *p = &b->parts[i];
-        p->from = bc->from_offset != EXECREC_BACKFILL_UNSET ? bc->from_offset
+        p->from = bc->from_offset != EXECREC_BACKFILL_UNSET    ? bc->from_offset
                   : bc->from_time_ms != EXECREC_BACKFILL_UNSET ? from_t[i]
                                                                : p->lo;
-        p->to = bc->to_offset != EXECREC_BACKFILL_UNSET ? bc->to_offset
+        p->to = bc->to_offset != EXECREC_BACKFILL_UNSET    ? bc->to_offset
                 : bc->to_time_ms != EXECREC_BACKFILL_UNSET ? to_t[i]
                                                            : p->hi;
         const char *why = NULL;
@@ -267,8 +279,8 @@ static execrec_err_t resolve_ranges(bf_t *b, char *errstr, size_t errstr_size) {
                 len += (size_t)snprintf(errstr + len, errstr_size - len,
                                         "%s%s [%" PRId32 "]: offsets %" PRId64 "-%" PRId64
                                         " requested, but the broker has %s (%s)",
-                                        len ? "; " : "", p->topic, p->partition, p->from,
-                                        p->to - 1, have, why);
+                                        len ? "; " : "", p->topic, p->partition, p->from, p->to - 1,
+                                        have, why);
             continue;
         }
         if (p->to > p->hi) {
@@ -327,8 +339,8 @@ static void report(bf_t *b, int final) {
     double secs = (double)(t - b->started_ms) / 1000.0;
     double rate = secs > 0 ? (double)b->res->read / secs : 0;
     double ratio = total > 0 ? (double)done / (double)total : 1;
-    int64_t eta = rate > 0 && done > 0 ? (int64_t)((double)(total - done) * secs / (double)done)
-                                       : -1;
+    int64_t eta =
+        rate > 0 && done > 0 ? (int64_t)((double)(total - done) * secs / (double)done) : -1;
     char etas[32];
     if (eta >= 0)
         snprintf(etas, sizeof(etas), "%" PRId64 ":%02" PRId64, eta / 60, eta % 60);
@@ -340,15 +352,15 @@ static void report(bf_t *b, int final) {
         for (int i = 0; i < 30; i++)
             bar[i] = i < filled ? '#' : '.';
         bar[30] = '\0';
-        fprintf(stderr, "\r[%s] %3d%%  %" PRId64 "/%" PRId64 " offsets  %.0f msg/s  ETA %s ",
-                bar, (int)(ratio * 100), done, total, rate, etas);
+        fprintf(stderr, "\r[%s] %3d%%  %" PRId64 "/%" PRId64 " offsets  %.0f msg/s  ETA %s ", bar,
+                (int)(ratio * 100), done, total, rate, etas);
         if (final)
             fputc('\n', stderr);
         fflush(stderr);
     } else if (!final) {
         execrec_log_info("backfill: %" PRId64 " of %" PRId64 " offsets (%d%%), %" PRId64
-                         " messages read, %.0f msg/s, ETA %s", done, total, (int)(ratio * 100),
-                         b->res->read, rate, etas);
+                         " messages read, %.0f msg/s, ETA %s",
+                         done, total, (int)(ratio * 100), b->res->read, rate, etas);
     }
 }
 
@@ -384,9 +396,10 @@ static execrec_err_t on_message(bf_t *b, const rd_kafka_message_t *m, char *errs
     }
     if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
         m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
-        snprintf(errstr, errstr_size, "%s [%" PRId32 "]: offset %" PRId64 " is no longer on "
-                 "the broker (deleted by retention while the backfill ran): %s", topic,
-                 m->partition, p ? p->next : m->offset, rd_kafka_message_errstr(m));
+        snprintf(errstr, errstr_size,
+                 "%s [%" PRId32 "]: offset %" PRId64 " is no longer on "
+                 "the broker (deleted by retention while the backfill ran): %s",
+                 topic, m->partition, p ? p->next : m->offset, rd_kafka_message_errstr(m));
         return EXECREC_ERR_RANGE;
     }
     if (m->err) {
@@ -426,8 +439,8 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(b->nparts);
     for (int i = 0; i < b->nparts; i++)
         if (!b->parts[i].done)
-            rd_kafka_topic_partition_list_add(l, b->parts[i].topic, b->parts[i].partition)
-                ->offset = b->parts[i].from;
+            rd_kafka_topic_partition_list_add(l, b->parts[i].topic, b->parts[i].partition)->offset =
+                b->parts[i].from;
     rd_kafka_resp_err_t kerr = l->cnt ? rd_kafka_assign(b->rk, l) : RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_topic_partition_list_destroy(l);
     if (kerr) {
@@ -438,7 +451,8 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
     execrec_err_t err = EXECREC_OK;
     while (!all_done(b) && !*bc->stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(
-            b->rk, execrec_kafka_poll_timeout(b->batch_opened_ms ? b->batch_opened_ms + bc->batch_ms : 0));
+            b->rk,
+            execrec_kafka_poll_timeout(b->batch_opened_ms ? b->batch_opened_ms + bc->batch_ms : 0));
         if (m) {
             err = on_message(b, m, errstr, errstr_size);
             rd_kafka_message_destroy(m);
@@ -465,7 +479,8 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
     if (f == -2)
         return EXECREC_ERR_NOMEM;
     if (f == -1 && !err) {
-        snprintf(errstr, errstr_size, "the open batch of %" PRId64 " messages was not written "
+        snprintf(errstr, errstr_size,
+                 "the open batch of %" PRId64 " messages was not written "
                  "(%s): run the backfill again (it is idempotent)",
                  execrec_writer_pending(b->writer), why);
         return EXECREC_ERR_PG;

@@ -21,31 +21,31 @@
 #define EXECREC_BACKFILL_UNSET INT64_C(-1)
 
 typedef struct execrec_backfill_conf_s {
-    const char *brokers;                /* bootstrap.servers */
-    const execrec_config_t *kafka;      /* -X pass-through properties (borrowed) */
-    const char *dsn;                    /* libpq conninfo; NULL: PG* environment */
-    const char *const *topics;          /* ntopics topics ... */
-    const execrec_kind_t *kinds;        /* ... and the kind of each */
+    const char *brokers;           /* bootstrap.servers */
+    const execrec_config_t *kafka; /* -X pass-through properties (borrowed) */
+    const char *dsn;               /* libpq conninfo; NULL: PG* environment */
+    const char *const *topics;     /* ntopics topics ... */
+    const execrec_kind_t *kinds;   /* ... and the kind of each */
     int ntopics;
-    const int32_t *partitions;          /* npartitions partitions; NULL: every one */
+    const int32_t *partitions; /* npartitions partitions; NULL: every one */
     int npartitions;
-    int64_t from_offset, to_offset;     /* EXECREC_BACKFILL_UNSET: not given */
-    int64_t from_time_ms, to_time_ms;   /* Kafka timestamps; EXECREC_BACKFILL_UNSET: not given */
-    int64_t batch_size;                 /* messages per transaction */
-    int64_t batch_ms;                   /* longest a batch stays open */
-    int64_t stats_interval_ms;          /* progress log lines when not on a terminal */
-    int progress_bar;                   /* redraw a progress bar on stderr (a terminal) */
-    execrec_codec_t *codec;             /* borrowed */
-    volatile sig_atomic_t *stop;        /* 1: commit the open batch and stop;
+    int64_t from_offset, to_offset;   /* EXECREC_BACKFILL_UNSET: not given */
+    int64_t from_time_ms, to_time_ms; /* Kafka timestamps; EXECREC_BACKFILL_UNSET: not given */
+    int64_t batch_size;               /* messages per transaction */
+    int64_t batch_ms;                 /* longest a batch stays open */
+    int64_t stats_interval_ms;        /* progress log lines when not on a terminal */
+    int progress_bar;                 /* redraw a progress bar on stderr (a terminal) */
+    execrec_codec_t *codec;           /* borrowed */
+    volatile sig_atomic_t *stop;      /* 1: commit the open batch and stop;
                                            2: stop without waiting for PostgreSQL */
 } execrec_backfill_conf_t;
 
 typedef struct execrec_backfill_result_s {
-    int64_t partitions;                 /* partitions with a non-empty range */
-    int64_t requested;                  /* offsets in the resolved ranges */
-    int64_t read;                       /* messages read and written (or rejected) */
-    execrec_writer_stats_t stats;       /* what the writer did with them */
-    int interrupted;                    /* stopped by a signal before the end */
+    int64_t partitions;           /* partitions with a non-empty range */
+    int64_t requested;            /* offsets in the resolved ranges */
+    int64_t read;                 /* messages read and written (or rejected) */
+    execrec_writer_stats_t stats; /* what the writer did with them */
+    int interrupted;              /* stopped by a signal before the end */
 } execrec_backfill_result_t;
 
 /** Resolves the ranges, then replays them. Nothing is written unless every range

@@ -23,8 +23,7 @@
  *  (errstr holds the writer's reason; the batch is kept, rolled back). The callback
  *  settles the batch (it must clear it, or leave it for a retry) and returns
  *  EXECREC_OK when settled, or EXECREC_ERR_PG (errstr) to have the flush retried. */
-typedef execrec_err_t(execrec_ingest_conflict_cb)(void *opaque, char *errstr,
-                                                  size_t errstr_size);
+typedef execrec_err_t(execrec_ingest_conflict_cb)(void *opaque, char *errstr, size_t errstr_size);
 
 typedef struct execrec_ingest_conf_s {
     const char *dsn;                         /* libpq conninfo; NULL: PG* environment */

@@ -360,8 +360,8 @@ static int read_watermarks(rec_t *r, const part_t *p, int64_t *lo, int64_t *hi) 
                          "(%s); retrying",
                          p->topic, p->partition, rd_kafka_err2str(err));
         if (*r->rc->stop || execrec_pg_backoff(attempt, -1, r->rc->stop) < 0) {
-            fatal(r, "%s [%" PRId32 "]: cannot read the watermarks from the broker (%s)",
-                  p->topic, p->partition, rd_kafka_err2str(err));
+            fatal(r, "%s [%" PRId32 "]: cannot read the watermarks from the broker (%s)", p->topic,
+                  p->partition, rd_kafka_err2str(err));
             return -1;
         }
     }
@@ -700,8 +700,8 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
         goto out;
     PGconn *conn = execrec_writer_conn(r.writer);
     char *shown = execrec_pg_redact_conninfo(rc->dsn ? rc->dsn : "");
-    execrec_log_info("connected to PostgreSQL: database %s on %s:%s [%s]", PQdb(conn),
-                     PQhost(conn), PQport(conn), shown ? shown : "");
+    execrec_log_info("connected to PostgreSQL: database %s on %s:%s [%s]", PQdb(conn), PQhost(conn),
+                     PQport(conn), shown ? shown : "");
     free(shown);
     char why[768];
     if ((err = execrec_ingest_connect(r.ingest, &applied, why, sizeof(why)))) {

@@ -31,19 +31,19 @@
 #include "execrec/record.h"
 
 typedef struct execrec_recorder_conf_s {
-    const char *brokers;                       /* bootstrap.servers */
-    const char *group;                         /* consumer group */
-    const char *topic[EXECREC_KIND__CNT];      /* NULL or "": kind not consumed */
-    const char *dsn;                           /* libpq conninfo; NULL: PG* environment */
-    int64_t batch_size;                        /* messages per transaction */
-    int64_t batch_ms;                          /* longest a batch stays open */
-    int64_t batch_idle_ms;                     /* commit once nothing arrived for this
+    const char *brokers;                  /* bootstrap.servers */
+    const char *group;                    /* consumer group */
+    const char *topic[EXECREC_KIND__CNT]; /* NULL or "": kind not consumed */
+    const char *dsn;                      /* libpq conninfo; NULL: PG* environment */
+    int64_t batch_size;                   /* messages per transaction */
+    int64_t batch_ms;                     /* longest a batch stays open */
+    int64_t batch_idle_ms;                /* commit once nothing arrived for this
                                                   long (0: when caught up) */
-    int64_t stats_interval_ms;                 /* 0: no periodic totals */
-    int exit_at_end;                           /* stop at the ends seen on assignment */
-    const execrec_config_t *kafka;             /* -X pass-through properties (borrowed) */
-    execrec_codec_t *codec;                    /* borrowed */
-    volatile sig_atomic_t *stop;               /* set by a signal handler: 1 = stop,
+    int64_t stats_interval_ms;            /* 0: no periodic totals */
+    int exit_at_end;                      /* stop at the ends seen on assignment */
+    const execrec_config_t *kafka;        /* -X pass-through properties (borrowed) */
+    execrec_codec_t *codec;               /* borrowed */
+    volatile sig_atomic_t *stop;          /* set by a signal handler: 1 = stop,
                                                   2 or more = give up waiting */
 } execrec_recorder_conf_t;
 

@@ -8,13 +8,14 @@
 #include "execrec/err.h"
 
 typedef struct execrec_buf_s {
-    char *data;  /* NUL-terminated; NULL until the first append */
-    size_t len;  /* bytes used, excluding the terminating NUL */
-    size_t cap;  /* bytes allocated */
-    int oom;     /* set once an allocation failed; further appends are no-ops */
+    char *data; /* NUL-terminated; NULL until the first append */
+    size_t len; /* bytes used, excluding the terminating NUL */
+    size_t cap; /* bytes allocated */
+    int oom;    /* set once an allocation failed; further appends are no-ops */
 } execrec_buf_t;
 
-#define EXECREC_BUF_INIT {NULL, 0, 0, 0}
+#define EXECREC_BUF_INIT                                                                           \
+    { NULL, 0, 0, 0 }
 
 /** Ensures room for extra more bytes (plus NUL). @returns 0, or -1 on OOM, which
  *  includes a len + extra that does not fit in a size_t (buf->oom is then set). */

@@ -37,8 +37,9 @@ static const execrec_confdef_t table[] = {
     {"brokers", EXECREC_CONF_STRING, NULL,
      "Kafka bootstrap servers (host:port,...); unset: run starts the embedded broker "
      "in-process, publish refuses to start"},
-    {"group", EXECREC_CONF_STRING, "execrec", "Kafka consumer group (also the key of the "
-                                              "offsets stored in PostgreSQL)"},
+    {"group", EXECREC_CONF_STRING, "execrec",
+     "Kafka consumer group (also the key of the "
+     "offsets stored in PostgreSQL)"},
     {"topic.orders", EXECREC_CONF_STRING, "orders", "topic of orders (empty: not consumed)"},
     {"topic.events", EXECREC_CONF_STRING, "order-events",
      "topic of order events (empty: not consumed)"},
@@ -266,15 +267,14 @@ static void env_name(const char *key, char *out, size_t size) {
     out[n] = '\0';
 }
 
-execrec_err_t execrec_config_load_env(execrec_config_t *conf, char *errstr,
-                                      size_t errstr_size) {
+execrec_err_t execrec_config_load_env(execrec_config_t *conf, char *errstr, size_t errstr_size) {
     char name[128];
     for (int i = 0; table[i].key; i++) {
         env_name(table[i].key, name, sizeof(name));
         const char *v = getenv(name);
         if (v) {
-            execrec_err_t err = execrec_config_set(conf, table[i].key, v, name, errstr,
-                                                   errstr_size);
+            execrec_err_t err =
+                execrec_config_set(conf, table[i].key, v, name, errstr, errstr_size);
             if (err)
                 return err;
         }
@@ -352,7 +352,7 @@ void execrec_config_usage(FILE *out, const char *const *keys) {
                 table[i].def ? ", default " : "", table[i].def ? table[i].def : "", "");
     }
     fprintf(out, "  %-28s %s\n", "--config FILE",
-             "properties file of 'key = value' lines (kafka.* keys go to librdkafka)");
+            "properties file of 'key = value' lines (kafka.* keys go to librdkafka)");
     fprintf(out, "  %-28s %s\n", "-X KEY=VALUE", "librdkafka property, as in kcat");
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this help");
 }
@@ -403,7 +403,8 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
             continue;
         flag_name(table[i].key, names[n], sizeof(names[n]));
         opts[n].name = names[n];
-        opts[n].has_arg = table[i].type == EXECREC_CONF_BOOL ? optional_argument : required_argument;
+        opts[n].has_arg =
+            table[i].type == EXECREC_CONF_BOOL ? optional_argument : required_argument;
         opts[n].val = 1000 + i;
         n++;
     }
@@ -467,8 +468,8 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
                 goto done;
             }
         }
-        execrec_err_t err = execrec_config_set(conf, setkeys[i], joined ? joined : setvals[i],
-                                               flag, errstr, sizeof(errstr));
+        execrec_err_t err = execrec_config_set(conf, setkeys[i], joined ? joined : setvals[i], flag,
+                                               errstr, sizeof(errstr));
         free(joined);
         if (err) {
             fprintf(stderr, "execrec %s: %s\n", cmd, errstr);

@@ -14,7 +14,7 @@ void execrec_errstr(char *errstr, size_t errstr_size, const char *fmt, ...) {
 
 const char *execrec_err_name(execrec_err_t err) {
     static const char *names[EXECREC_ERR__CNT] = {
-        "ok", "nomem", "invalid", "reject", "io", "pg",
+        "ok",    "nomem",    "invalid", "reject",   "io",    "pg",
         "kafka", "conflict", "migrate", "notfound", "range",
     };
     if ((int)err < 0 || err >= EXECREC_ERR__CNT)

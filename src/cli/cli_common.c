@@ -20,8 +20,8 @@ static int apply_log_level(const execrec_config_t *conf, const char *cmd) {
     return 0;
 }
 
-execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *const *keys,
-                            int argc, char **argv, char ***rest, int *nrest, int *exit_code) {
+execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *const *keys, int argc,
+                            char **argv, char ***rest, int *nrest, int *exit_code) {
     execrec_config_t *conf = execrec_config_new();
     if (!conf) {
         fprintf(stderr, "execrec %s: out of memory\n", cmd);
@@ -41,13 +41,17 @@ execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *co
 int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t *kind) {
     const char *s = execrec_config_get(conf, "kind");
     if (!s) {
-        fprintf(stderr, "execrec %s: --kind is required: order, order_event, trade or "
-                        "order_manager\n", cmd);
+        fprintf(stderr,
+                "execrec %s: --kind is required: order, order_event, trade or "
+                "order_manager\n",
+                cmd);
         return EXECREC_EXIT_USAGE;
     }
     if (execrec_kind_parse(s, kind) < 0) {
-        fprintf(stderr, "execrec %s: unknown kind '%s' (order, order_event, trade or "
-                        "order_manager)\n", cmd, s);
+        fprintf(stderr,
+                "execrec %s: unknown kind '%s' (order, order_event, trade or "
+                "order_manager)\n",
+                cmd, s);
         return EXECREC_EXIT_USAGE;
     }
     return 0;
@@ -107,8 +111,7 @@ int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t
     else if (!strcmp(format, "avro"))
         fmt = EXECREC_FORMAT_AVRO;
     else {
-        fprintf(stderr, "execrec %s: --format must be auto, json or avro, not '%s'\n", cmd,
-                format);
+        fprintf(stderr, "execrec %s: --format must be auto, json or avro, not '%s'\n", cmd, format);
         return EXECREC_EXIT_USAGE;
     }
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
@@ -125,8 +128,10 @@ int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t
             return EXECREC_EXIT_FAIL;
         }
         if (kind == EXECREC_KIND__CNT) {
-            fprintf(stderr, "execrec %s: --avro-schema describes one kind; the recorder reads "
-                            "several: use Confluent Avro with --registry\n", cmd);
+            fprintf(stderr,
+                    "execrec %s: --avro-schema describes one kind; the recorder reads "
+                    "several: use Confluent Avro with --registry\n",
+                    cmd);
             return EXECREC_EXIT_USAGE;
         }
         cconf.plain_schema[kind] = cc->schema;

@@ -14,10 +14,10 @@
 
 typedef struct cli_codec_s {
     execrec_codec_t *codec;
-    execrec_avro_schema_t *schema;    /* plain Avro schema, if configured */
+    execrec_avro_schema_t *schema; /* plain Avro schema, if configured */
     execrec_schemamap_t *registry;
-    execrec_registry_t *http;         /* the Schema Registry behind it, if a URL is given */
-    execrec_format_t format;          /* the format configured for the kind */
+    execrec_registry_t *http; /* the Schema Registry behind it, if a URL is given */
+    execrec_format_t format;  /* the format configured for the kind */
 } cli_codec_t;
 
 /** The prologue of every subcommand: a new configuration filled from argv through
@@ -27,8 +27,8 @@ typedef struct cli_codec_s {
  *  *exit_code the handler's return value: EXECREC_EXIT_OK after --help (usage
  *  printed), EXECREC_EXIT_USAGE on misuse or an unknown log level, EXECREC_EXIT_FAIL
  *  out of memory (reason printed in both cases). */
-execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *const *keys,
-                            int argc, char **argv, char ***rest, int *nrest, int *exit_code);
+execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *const *keys, int argc,
+                            char **argv, char ***rest, int *nrest, int *exit_code);
 
 /** Reads the kind key. @returns 0, or EXECREC_EXIT_USAGE (reason printed) when it
  *  is missing or unknown. */

@@ -14,12 +14,15 @@
 #include "base/timeutil.h"
 #include "cli_common.h"
 
+/* The keys this command takes (config.c has their help), laid out by hand. */
+/* clang-format off */
 static const char *const backfill_keys[] = {
     "brokers",      "topic",        "kind",           "partition",    "from.offset",
     "to.offset",    "from.time",    "to.time",        "dsn",          "topic.orders",
     "topic.events", "topic.trades", "topic.managers", "format",       "avro.schema",
     "registry",     "max.message.bytes", "batch.size", "batch.ms",    "stats.interval.ms",
     "log.level",    NULL};
+/* clang-format on */
 
 /* Splits a comma list into *items (pointers into the copy *buf, which the caller
  * frees). @returns the count, or -1 out of memory. */
@@ -46,8 +49,10 @@ static int parse_time(const char *s, const char *flag, int64_t *ms) {
     int64_t us;
     execrec_reject_t rej;
     if (execrec_time_parse_text(s, strlen(s), &us, &rej) != EXECREC_OK) {
-        fprintf(stderr, "execrec backfill: %s '%s' is not a time (RFC 3339 with a zone, e.g. "
-                        "2026-11-03T14:00:00Z, or epoch milliseconds)\n", flag, s);
+        fprintf(stderr,
+                "execrec backfill: %s '%s' is not a time (RFC 3339 with a zone, e.g. "
+                "2026-11-03T14:00:00Z, or epoch milliseconds)\n",
+                flag, s);
         return -1;
     }
     *ms = us / 1000;
@@ -66,11 +71,10 @@ static void print_summary(const execrec_backfill_result_t *res) {
            " partitions), inserted %" PRId64 " (orders %" PRId64 ", order events %" PRId64
            ", trades %" PRId64 ", order managers %" PRId64 "), duplicates %" PRId64
            ", rejected %" PRId64 " (%" PRId64 " already recorded)%s\n",
-           res->read, res->requested, res->partitions, ins,
-           res->stats.inserted[EXECREC_KIND_ORDER], res->stats.inserted[EXECREC_KIND_ORDER_EVENT],
-           res->stats.inserted[EXECREC_KIND_TRADE],
-           res->stats.inserted[EXECREC_KIND_ORDER_MANAGER], dup,
-           res->stats.rejected, res->stats.rejects_duplicate,
+           res->read, res->requested, res->partitions, ins, res->stats.inserted[EXECREC_KIND_ORDER],
+           res->stats.inserted[EXECREC_KIND_ORDER_EVENT], res->stats.inserted[EXECREC_KIND_TRADE],
+           res->stats.inserted[EXECREC_KIND_ORDER_MANAGER], dup, res->stats.rejected,
+           res->stats.rejects_duplicate,
            res->interrupted ? "; interrupted before the end of the range" : "");
 }
 
@@ -81,26 +85,26 @@ int execrec_cli_backfill(int argc, char **argv) {
     int32_t *parts = NULL;
     char errstr[2048];
     int rc;
-    execrec_config_t *conf = cli_begin(
-        "backfill",
-        "Replay a range of one or more topics into the tables, with the recorder's\n"
-        "decoder and batch writer: rows already recorded are counted as duplicates\n"
-        "(natural keys), so a backfill can be run again, and over a range the recorder\n"
-        "also records, without recording anything twice. The range is [from, to) in\n"
-        "each partition: --to-offset and --to-time are EXCLUSIVE (the message at\n"
-        "--to-offset, and any message stamped at or after --to-time, is not replayed).\n"
-        "Without a from, each partition starts at its oldest message; without a to, it\n"
-        "stops at its end as of the start. Times are Kafka message timestamps, resolved\n"
-        "to offsets per partition. The partitions are assigned directly, never as a\n"
-        "consumer group: nothing is committed to Kafka and execution.ingest_offsets is\n"
-        "not touched, so the live recorder's positions do not move.\n"
-        "\n"
-        "A range that is no longer on the broker (retention deleted it) is an error\n"
-        "naming the offsets the broker has, before anything is written. Progress: a bar\n"
-        "on a terminal, else a log line every --stats-interval-ms. SIGINT/SIGTERM write\n"
-        "the open batch and stop (exit 1: the range is not complete; running the same\n"
-        "command again finishes it). Exit 0 when the whole range was replayed.",
-        backfill_keys, argc, argv, NULL, NULL, &rc);
+    execrec_config_t *conf =
+        cli_begin("backfill",
+                  "Replay a range of one or more topics into the tables, with the recorder's\n"
+                  "decoder and batch writer: rows already recorded are counted as duplicates\n"
+                  "(natural keys), so a backfill can be run again, and over a range the recorder\n"
+                  "also records, without recording anything twice. The range is [from, to) in\n"
+                  "each partition: --to-offset and --to-time are EXCLUSIVE (the message at\n"
+                  "--to-offset, and any message stamped at or after --to-time, is not replayed).\n"
+                  "Without a from, each partition starts at its oldest message; without a to, it\n"
+                  "stops at its end as of the start. Times are Kafka message timestamps, resolved\n"
+                  "to offsets per partition. The partitions are assigned directly, never as a\n"
+                  "consumer group: nothing is committed to Kafka and execution.ingest_offsets is\n"
+                  "not touched, so the live recorder's positions do not move.\n"
+                  "\n"
+                  "A range that is no longer on the broker (retention deleted it) is an error\n"
+                  "naming the offsets the broker has, before anything is written. Progress: a bar\n"
+                  "on a terminal, else a log line every --stats-interval-ms. SIGINT/SIGTERM write\n"
+                  "the open batch and stop (exit 1: the range is not complete; running the same\n"
+                  "command again finishes it). Exit 0 when the whole range was replayed.",
+                  backfill_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
     rc = EXECREC_EXIT_USAGE;
@@ -139,9 +143,11 @@ int execrec_cli_backfill(int argc, char **argv) {
         if (have_kind)
             kinds[t] = given;
         else if (execrec_kind_for_topic(configured, topic_items[t], &kinds[t]) < 0) {
-            fprintf(stderr, "execrec backfill: topic '%s' is not one of the configured topics "
-                            "(--topic-orders, --topic-events, --topic-trades, "
-                            "--topic-managers): give its --kind\n", topic_items[t]);
+            fprintf(stderr,
+                    "execrec backfill: topic '%s' is not one of the configured topics "
+                    "(--topic-orders, --topic-events, --topic-trades, "
+                    "--topic-managers): give its --kind\n",
+                    topic_items[t]);
             goto done;
         }
     }

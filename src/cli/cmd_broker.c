@@ -10,25 +10,28 @@
 #include "base/log.h"
 #include "cli_common.h"
 
+/* The keys this command takes (config.c has their help), laid out by hand. */
+/* clang-format off */
 static const char *const broker_keys[] = {"partitions",   "address.file", "topic.orders",
                                           "topic.events", "topic.trades", "topic.managers",
                                           "log.level",    NULL};
+/* clang-format on */
 
 int execrec_cli_broker(int argc, char **argv) {
     int rc;
     execrec_broker_t *b = NULL;
     char errstr[512];
-    execrec_config_t *conf = cli_begin(
-        "broker",
-        "Start the embedded development broker: librdkafka's mock cluster, a real\n"
-        "Kafka-protocol server on 127.0.0.1 (random port), in memory, gone when this\n"
-        "process exits. Creates the four topics with --partitions partitions each,\n"
-        "prints the bootstrap address on stdout (and writes it to --address-file), and\n"
-        "runs until SIGINT/SIGTERM. kcat, kafka-python and execrec talk to it, consumer\n"
-        "groups included. It keeps only the newest 5 MiB (at most 100,000 message\n"
-        "sets) of each partition: use enough partitions for your data, and consume\n"
-        "while producing. For development, demos and tests; never for production.",
-        broker_keys, argc, argv, NULL, NULL, &rc);
+    execrec_config_t *conf =
+        cli_begin("broker",
+                  "Start the embedded development broker: librdkafka's mock cluster, a real\n"
+                  "Kafka-protocol server on 127.0.0.1 (random port), in memory, gone when this\n"
+                  "process exits. Creates the four topics with --partitions partitions each,\n"
+                  "prints the bootstrap address on stdout (and writes it to --address-file), and\n"
+                  "runs until SIGINT/SIGTERM. kcat, kafka-python and execrec talk to it, consumer\n"
+                  "groups included. It keeps only the newest 5 MiB (at most 100,000 message\n"
+                  "sets) of each partition: use enough partitions for your data, and consume\n"
+                  "while producing. For development, demos and tests; never for production.",
+                  broker_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
     rc = EXECREC_EXIT_FAIL;

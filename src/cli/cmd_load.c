@@ -18,8 +18,11 @@
 #include "pg/writer.h"
 #include "cli_common.h"
 
+/* The keys this command takes (config.c has their help), laid out by hand. */
+/* clang-format off */
 static const char *const load_keys[] = {"dsn", "kind", "format", "avro.schema", "registry",
                                         "max.message.bytes", "batch.size", "log.level", NULL};
+/* clang-format on */
 
 typedef struct load_s {
     execrec_ingest_t *ingest;
@@ -98,14 +101,14 @@ int execrec_cli_load(int argc, char **argv) {
     cli_codec_t cc = {0};
     char errstr[1024];
 
-    execrec_config_t *conf = cli_begin(
-        "load",
-        "Record JSON-lines files (one message per line; '-' is stdin) into the tables,\n"
-        "with the recorder's decoder and batch writer, without Kafka. Each message's\n"
-        "coordinates are topic 'file:<name>', partition 0, offset = line number, so a\n"
-        "second load of the same file inserts nothing. Prints a summary: read,\n"
-        "inserted, duplicates, rejected.",
-        load_keys, argc, argv, &files, &nfiles, &rc);
+    execrec_config_t *conf =
+        cli_begin("load",
+                  "Record JSON-lines files (one message per line; '-' is stdin) into the tables,\n"
+                  "with the recorder's decoder and batch writer, without Kafka. Each message's\n"
+                  "coordinates are topic 'file:<name>', partition 0, offset = line number, so a\n"
+                  "second load of the same file inserts nothing. Prints a summary: read,\n"
+                  "inserted, duplicates, rejected.",
+                  load_keys, argc, argv, &files, &nfiles, &rc);
     if (!conf)
         return rc;
     rc = EXECREC_EXIT_FAIL;

@@ -12,8 +12,11 @@
 #include "pg/pg.h"
 #include "cli_common.h"
 
+/* The keys this command takes (config.c has their help), laid out by hand. */
+/* clang-format off */
 static const char *const partitions_keys[] = {"dsn", "months.ahead", "retention", "dry.run",
                                               "log.level", NULL};
+/* clang-format on */
 
 /* Longest --months-ahead: 100 years, as ensure_partitions allows. */
 #define PARTITIONS_MONTHS_MAX 1200
@@ -51,18 +54,18 @@ static void print_action(const PGresult *res, int row, int dry_run) {
 
 int execrec_cli_partitions(int argc, char **argv) {
     int rc;
-    execrec_config_t *conf = cli_begin(
-        "partitions",
-        "Partition maintenance for OrdersTS, OrderEventsTS and TradesTS, in one\n"
-        "transaction: creates the missing monthly partitions from this month (UTC)\n"
-        "through --months-ahead months ahead, and for every month of which a DEFAULT\n"
-        "partition holds rows, moving those rows into it (execution.ensure_partitions).\n"
-        "With --retention AGE, drops every monthly partition whose whole month ended\n"
-        "more than AGE ago; rows of such months found in a DEFAULT partition are left\n"
-        "there. The DEFAULT partitions are never dropped. Prints each action; with\n"
-        "--dry-run, prints what it would do and changes nothing. Run it from cron (it\n"
-        "takes no lock when there is nothing to do). Needs 'execrec migrate' first.",
-        partitions_keys, argc, argv, NULL, NULL, &rc);
+    execrec_config_t *conf =
+        cli_begin("partitions",
+                  "Partition maintenance for OrdersTS, OrderEventsTS and TradesTS, in one\n"
+                  "transaction: creates the missing monthly partitions from this month (UTC)\n"
+                  "through --months-ahead months ahead, and for every month of which a DEFAULT\n"
+                  "partition holds rows, moving those rows into it (execution.ensure_partitions).\n"
+                  "With --retention AGE, drops every monthly partition whose whole month ended\n"
+                  "more than AGE ago; rows of such months found in a DEFAULT partition are left\n"
+                  "there. The DEFAULT partitions are never dropped. Prints each action; with\n"
+                  "--dry-run, prints what it would do and changes nothing. Run it from cron (it\n"
+                  "takes no lock when there is nothing to do). Needs 'execrec migrate' first.",
+                  partitions_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
     rc = EXECREC_EXIT_FAIL;
@@ -99,8 +102,9 @@ int execrec_cli_partitions(int argc, char **argv) {
                            1, NULL, &retention, NULL, NULL, 0);
         if (execrec_pg_result_check(conn, res, errstr, sizeof(errstr))) {
             if (!strncmp(sqlstate(res), "22", 2)) {
-                fprintf(stderr, "execrec partitions: --retention '%s' is not an age such as "
-                                "'400 days' or '13 months' (see --help)\n",
+                fprintf(stderr,
+                        "execrec partitions: --retention '%s' is not an age such as "
+                        "'400 days' or '13 months' (see --help)\n",
                         retention);
                 rc = EXECREC_EXIT_USAGE;
             } else {
@@ -137,8 +141,9 @@ int execrec_cli_partitions(int argc, char **argv) {
     if (execrec_pg_result_check(conn, res, errstr, sizeof(errstr))) {
         const char *st = sqlstate(res);
         if (!strcmp(st, "42883") || !strcmp(st, "42P01") || !strcmp(st, "3F000"))
-            fprintf(stderr, "execrec partitions: the partition functions are missing: run "
-                            "'execrec migrate' first (%s)\n",
+            fprintf(stderr,
+                    "execrec partitions: the partition functions are missing: run "
+                    "'execrec migrate' first (%s)\n",
                     errstr);
         else
             fprintf(stderr, "execrec partitions: %s\n", errstr);

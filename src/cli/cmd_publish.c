@@ -35,6 +35,8 @@ static const char publish_summary[] =
     "and prints its address. Exit status: 0 when every line was produced and\n"
     "delivered, 1 when a line was refused or a delivery failed, 2 on misuse.";
 
+/* The keys this command takes (config.c has their help), laid out by hand. */
+/* clang-format off */
 static const char *const publish_keys[] = {"brokers",
                                            "kind",
                                            "topic",
@@ -48,6 +50,7 @@ static const char *const publish_keys[] = {"brokers",
                                            "topic.managers",
                                            "log.level",
                                            NULL};
+/* clang-format on */
 
 typedef struct pub_run_s {
     execrec_publisher_t *pub;

@@ -11,8 +11,11 @@
 #include "pg/pg.h"
 #include "cli_common.h"
 
+/* The keys this command takes (config.c has their help), laid out by hand. */
+/* clang-format off */
 static const char *const reconcile_keys[] = {"dsn", "tolerance", "stuck.after", "log.level",
                                              NULL};
+/* clang-format on */
 
 /* Rows printed per check; the count is always complete. */
 #define RECONCILE_MAX_ROWS 50
@@ -148,16 +151,16 @@ static int check_value(PGconn *conn, const char *flag, const char *value, const 
 
 int execrec_cli_reconcile(int argc, char **argv) {
     int rc;
-    execrec_config_t *conf = cli_begin(
-        "reconcile",
-        "Checks that the recorded facts agree, and prints each check's findings:\n"
-        "orders whose latest event-reported filled quantity differs from the sum of\n"
-        "their trades by more than --tolerance; trades whose order was never seen;\n"
-        "orders with events but no order message; orders in a non-terminal state with\n"
-        "no event for longer than --stuck-after; order managers with no orders.\n"
-        "At most 50 rows are printed per check (the count is complete). Read-only.\n"
-        "Exit status: 0 no findings, 1 findings (or an error), 2 misuse.",
-        reconcile_keys, argc, argv, NULL, NULL, &rc);
+    execrec_config_t *conf =
+        cli_begin("reconcile",
+                  "Checks that the recorded facts agree, and prints each check's findings:\n"
+                  "orders whose latest event-reported filled quantity differs from the sum of\n"
+                  "their trades by more than --tolerance; trades whose order was never seen;\n"
+                  "orders with events but no order message; orders in a non-terminal state with\n"
+                  "no event for longer than --stuck-after; order managers with no orders.\n"
+                  "At most 50 rows are printed per check (the count is complete). Read-only.\n"
+                  "Exit status: 0 no findings, 1 findings (or an error), 2 misuse.",
+                  reconcile_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
     rc = EXECREC_EXIT_FAIL;
@@ -170,8 +173,9 @@ int execrec_cli_reconcile(int argc, char **argv) {
     char canon[EXECREC_DECIMAL_TEXT_MAX];
     size_t canon_len;
     execrec_reject_t rej;
-    if (!tolerance || execrec_decimal_canon(tolerance, strlen(tolerance), canon, &canon_len,
-                                            &rej) != EXECREC_OK ||
+    if (!tolerance ||
+        execrec_decimal_canon(tolerance, strlen(tolerance), canon, &canon_len, &rej) !=
+            EXECREC_OK ||
         canon[0] == '-') {
         fprintf(stderr, "execrec reconcile: --tolerance '%s' is not a decimal >= 0 (see --help)\n",
                 tolerance ? tolerance : "");
@@ -187,8 +191,8 @@ int execrec_cli_reconcile(int argc, char **argv) {
         fprintf(stderr, "execrec reconcile: %s\n", errstr);
         goto done;
     }
-    int vrc = check_value(conn, "--stuck-after", stuck_after,
-                          "SELECT $1::interval > interval '0'", "a positive interval");
+    int vrc = check_value(conn, "--stuck-after", stuck_after, "SELECT $1::interval > interval '0'",
+                          "a positive interval");
     if (vrc) {
         rc = vrc;
         goto done;

@@ -10,12 +10,15 @@
 #include "app/recorder.h"
 #include "cli_common.h"
 
+/* The keys this command takes (config.c has their help), laid out by hand. */
+/* clang-format off */
 static const char *const run_keys[] = {
     "brokers",      "group",         "topic.orders",      "topic.events",
     "topic.trades", "topic.managers", "dsn",              "batch.size",
     "batch.ms",     "batch.idle.ms", "exit.at.end",   "stats.interval.ms", "registry",
     "max.message.bytes", "partitions", "log.level",     "registry.map",
     "registry.timeout.ms", NULL};
+/* clang-format on */
 
 int execrec_cli_run(int argc, char **argv) {
     cli_codec_t cc = {0};
@@ -69,8 +72,10 @@ int execrec_cli_run(int argc, char **argv) {
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
         for (int j = 0; j < k; j++)
             if (r.topic[k] && r.topic[j] && !strcmp(r.topic[k], r.topic[j])) {
-                fprintf(stderr, "execrec run: topic '%s' is given for two kinds; each kind "
-                                "needs its own topic\n", r.topic[k]);
+                fprintf(stderr,
+                        "execrec run: topic '%s' is given for two kinds; each kind "
+                        "needs its own topic\n",
+                        r.topic[k]);
                 rc = EXECREC_EXIT_USAGE;
                 goto done;
             }

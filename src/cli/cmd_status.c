@@ -21,15 +21,18 @@
 #define TIMEOUT_MS 10000
 #define NONE INT64_C(-1)
 
+/* The keys this command takes (config.c has their help), laid out by hand. */
+/* clang-format off */
 static const char *const status_keys[] = {"brokers",      "dsn",          "group",
                                           "topic.orders", "topic.events", "topic.trades",
                                           "topic.managers", "json",       "log.level",
                                           NULL};
+/* clang-format on */
 
 typedef struct row_s {
     const char *topic;
     int32_t partition;
-    int in_kafka;                   /* the broker's metadata lists the partition */
+    int in_kafka;                      /* the broker's metadata lists the partition */
     int64_t stored, committed, lo, hi; /* NONE: not known */
 } row_t;
 
@@ -111,8 +114,8 @@ static execrec_err_t stored_row(void *opaque, const char *topic, int32_t partiti
 }
 
 /* The offsets stored in PostgreSQL for group, of the topics. */
-static int read_stored(const execrec_config_t *conf, const char *group,
-                       const char *const *topics, rows_t *rs) {
+static int read_stored(const execrec_config_t *conf, const char *group, const char *const *topics,
+                       rows_t *rs) {
     char errstr[1024];
     /* Bounded: an unreachable server is an error after 10 s, not a hang. */
     setenv("PGCONNECT_TIMEOUT", "10", 0);
@@ -130,8 +133,8 @@ static int read_stored(const execrec_config_t *conf, const char *group,
 }
 
 /* Partitions, watermarks and committed offsets from the broker. */
-static int read_kafka(const execrec_config_t *conf, const char *group,
-                      const char *const *topics, rows_t *rs) {
+static int read_kafka(const execrec_config_t *conf, const char *group, const char *const *topics,
+                      rows_t *rs) {
     const char *required[] = {"group.id", group, "enable.auto.commit", "false", NULL};
     execrec_kafka_client_t client = {.type = RD_KAFKA_CONSUMER,
                                      .brokers = execrec_config_get(conf, "brokers"),
@@ -168,11 +171,13 @@ static int read_kafka(const execrec_config_t *conf, const char *group,
                 break;
             }
             r->in_kafka = 1;
-            rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
-                rk, r->topic, r->partition, &r->lo, &r->hi, TIMEOUT_MS);
+            rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(rk, r->topic, r->partition,
+                                                                        &r->lo, &r->hi, TIMEOUT_MS);
             if (kerr) {
-                fprintf(stderr, "execrec status: %s [%" PRId32 "]: cannot read the watermarks: "
-                        "%s\n", r->topic, r->partition, rd_kafka_err2str(kerr));
+                fprintf(stderr,
+                        "execrec status: %s [%" PRId32 "]: cannot read the watermarks: "
+                        "%s\n",
+                        r->topic, r->partition, rd_kafka_err2str(kerr));
                 rc = -1;
             }
             rd_kafka_topic_partition_list_add(l, r->topic, r->partition);
@@ -182,8 +187,8 @@ static int read_kafka(const execrec_config_t *conf, const char *group,
     if (!rc && l->cnt > 0) {
         rd_kafka_resp_err_t kerr = rd_kafka_committed(rk, l, TIMEOUT_MS);
         if (kerr) {
-            fprintf(stderr, "execrec status: cannot read group %s's committed offsets: %s\n",
-                    group, rd_kafka_err2str(kerr));
+            fprintf(stderr, "execrec status: cannot read group %s's committed offsets: %s\n", group,
+                    rd_kafka_err2str(kerr));
             rc = -1;
         }
         for (int j = 0; !rc && j < l->cnt; j++) {
@@ -194,7 +199,7 @@ static int read_kafka(const execrec_config_t *conf, const char *group,
     }
     rd_kafka_topic_partition_list_destroy(l);
     execrec_kafka_serve(rk); /* its log lines, through our logger */
-    rd_kafka_destroy(rk); /* never subscribed: leaves no group, commits nothing */
+    rd_kafka_destroy(rk);    /* never subscribed: leaves no group, commits nothing */
     return rc;
 }
 
@@ -210,8 +215,8 @@ static void print_table(const char *group, const rows_t *rs) {
     int lag_known;
     lag_sum(rs, &lag_total, &lag_known);
     printf("consumer group %s\n", group);
-    printf("%-20s %9s %12s %12s %12s %12s %10s %s\n", "topic", "partition", "stored",
-           "committed", "low", "high", "lag", "lag from");
+    printf("%-20s %9s %12s %12s %12s %12s %10s %s\n", "topic", "partition", "stored", "committed",
+           "low", "high", "lag", "lag from");
     for (int i = 0; i < rs->n; i++) {
         const row_t *r = &rs->row[i];
         const char *basis;
@@ -222,8 +227,8 @@ static void print_table(const char *group, const rows_t *rs) {
         cell(lo, sizeof(lo), r->lo);
         cell(hi, sizeof(hi), r->hi);
         cell(lg, sizeof(lg), basis ? lag : NONE);
-        printf("%-20s %9" PRId32 " %12s %12s %12s %12s %10s %s\n", r->topic, r->partition, st,
-               co, lo, hi, lg, basis ? basis : "-");
+        printf("%-20s %9" PRId32 " %12s %12s %12s %12s %10s %s\n", r->topic, r->partition, st, co,
+               lo, hi, lg, basis ? basis : "-");
     }
     printf("total: %d partitions, lag %" PRId64 " over the %d with a known position\n", rs->n,
            lag_total, lag_known);

@@ -4,7 +4,8 @@
 
 const execrec_cli_cmd_t execrec_cli_commands[] = {
     {"run", execrec_cli_run, "record the Kafka topics into PostgreSQL, exactly once"},
-    {"backfill", execrec_cli_backfill, "replay a range of topics (offsets or times) into the tables"},
+    {"backfill", execrec_cli_backfill,
+     "replay a range of topics (offsets or times) into the tables"},
     {"status", execrec_cli_status, "per partition: stored and committed offsets, watermarks, lag"},
     {"publish", execrec_cli_publish,
      "validate JSON lines and produce them to Kafka (JSON or Confluent Avro), keyed"},

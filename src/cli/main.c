@@ -4,13 +4,12 @@
 #include "cli/cli.h"
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: execrec [--version] [--help] <command> [options]\n"
-            "\n"
-            "Records orders, order events, trades and order-manager intents from Kafka\n"
-            "into PostgreSQL, exactly once.\n"
-            "\n"
-            "commands:\n");
+    fprintf(out, "usage: execrec [--version] [--help] <command> [options]\n"
+                 "\n"
+                 "Records orders, order events, trades and order-manager intents from Kafka\n"
+                 "into PostgreSQL, exactly once.\n"
+                 "\n"
+                 "commands:\n");
     for (const execrec_cli_cmd_t *cmd = execrec_cli_commands; cmd->name; cmd++)
         fprintf(out, "  %-10s %s\n", cmd->name, cmd->help);
     fprintf(out, "\n'execrec <command> --help' describes a command's options.\n");

@@ -16,8 +16,9 @@ struct execrec_broker_s {
 execrec_broker_t *execrec_broker_start(int nbrokers, int partitions, const char *const *topics,
                                        int ntopics, char *errstr, size_t errstr_size) {
     if (nbrokers < 1 || partitions < 1) {
-        snprintf(errstr, errstr_size, "the embedded broker needs at least one broker and one "
-                                      "partition per topic");
+        snprintf(errstr, errstr_size,
+                 "the embedded broker needs at least one broker and one "
+                 "partition per topic");
         return NULL;
     }
     execrec_broker_t *b = calloc(1, sizeof(*b));
@@ -46,8 +47,7 @@ execrec_broker_t *execrec_broker_start(int nbrokers, int partitions, const char 
     for (int i = 0; i < ntopics; i++) {
         if (!topics[i] || !*topics[i])
             continue;
-        rd_kafka_resp_err_t err =
-            rd_kafka_mock_topic_create(b->cluster, topics[i], partitions, 1);
+        rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(b->cluster, topics[i], partitions, 1);
         if (err) {
             snprintf(errstr, errstr_size, "cannot create topic %s: %s", topics[i],
                      rd_kafka_err2str(err));

@@ -43,8 +43,7 @@ static execrec_err_t set_pairs(rd_kafka_conf_t *conf, const char *const *kv, cha
 
 execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t *props,
                                      const char *const *defaults, const char *const *required,
-                                     rd_kafka_conf_t **confp, char *errstr,
-                                     size_t errstr_size) {
+                                     rd_kafka_conf_t **confp, char *errstr, size_t errstr_size) {
     *confp = NULL;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (!conf) {
@@ -80,8 +79,8 @@ static void default_error_cb(rd_kafka_t *rk, int err, const char *reason, void *
 rd_kafka_t *execrec_kafka_new(const execrec_kafka_client_t *client, char *errstr,
                               size_t errstr_size) {
     rd_kafka_conf_t *conf;
-    if (execrec_kafka_conf_new(client->brokers, client->props, client->defaults,
-                               client->required, &conf, errstr, errstr_size))
+    if (execrec_kafka_conf_new(client->brokers, client->props, client->defaults, client->required,
+                               &conf, errstr, errstr_size))
         return NULL;
     if (execrec_kafka_conf_set(conf, "log.queue", "true", errstr, errstr_size)) {
         rd_kafka_conf_destroy(conf);

@@ -19,9 +19,8 @@
  * a real cluster a few empty fetches a second when idle. queued.max.messages.kbytes
  * and fetch.max.bytes bound the prefetched messages, most of a consumer's memory,
  * so that it stays flat whatever the stream's length (docs/performance.md). */
-#define EXECREC_KAFKA_CONSUMER_DEFAULTS                                                    \
-    "fetch.wait.max.ms", "50", "queued.max.messages.kbytes", "16384", "fetch.max.bytes",  \
-        "8388608"
+#define EXECREC_KAFKA_CONSUMER_DEFAULTS                                                            \
+    "fetch.wait.max.ms", "50", "queued.max.messages.kbytes", "16384", "fetch.max.bytes", "8388608"
 
 /** Sets one property.
  *  @returns EXECREC_OK, or EXECREC_ERR_INVALID with "kafka property <key>: <reason>"
@@ -42,10 +41,8 @@ execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t
 
 typedef void(execrec_kafka_error_cb)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 typedef void(execrec_kafka_rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                                         rd_kafka_topic_partition_list_t *partitions,
-                                         void *opaque);
-typedef void(execrec_kafka_dr_msg_cb)(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
-                                      void *opaque);
+                                         rd_kafka_topic_partition_list_t *partitions, void *opaque);
+typedef void(execrec_kafka_dr_msg_cb)(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque);
 
 /** A client to create: its type, properties (as execrec_kafka_conf_new) and
  *  callbacks (NULL: none; error_cb NULL: execrec_kafka_log_error). */

@@ -16,9 +16,12 @@ struct execrec_codec_s {
 
 static const char *format_name(execrec_format_t format) {
     switch (format) {
-    case EXECREC_FORMAT_AUTO: return "auto";
-    case EXECREC_FORMAT_JSON: return "json";
-    case EXECREC_FORMAT_AVRO: return "avro";
+    case EXECREC_FORMAT_AUTO:
+        return "auto";
+    case EXECREC_FORMAT_JSON:
+        return "json";
+    case EXECREC_FORMAT_AVRO:
+        return "avro";
     }
     return "unknown";
 }
@@ -61,8 +64,8 @@ void execrec_codec_destroy(execrec_codec_t *codec) {
 /* Renders Avro (Confluent framing when schema is NULL) and normalises the JSON text,
  * copied into the arena so that rec->raw outlives the codec's reusable buffer. */
 static execrec_err_t decode_avro(execrec_codec_t *codec, execrec_kind_t kind,
-                                 const execrec_avro_schema_t *schema, const void *value,
-                                 size_t len, execrec_arena_t *arena, execrec_record_t *rec,
+                                 const execrec_avro_schema_t *schema, const void *value, size_t len,
+                                 execrec_arena_t *arena, execrec_record_t *rec,
                                  execrec_reject_t *rej) {
     execrec_buf_t *json = &codec->json;
     execrec_buf_reset(json);
@@ -80,9 +83,9 @@ static execrec_err_t decode_avro(execrec_codec_t *codec, execrec_kind_t kind,
     return execrec_normalise_json(kind, raw, json->len, arena, rec, rej);
 }
 
-execrec_err_t execrec_codec_decode(execrec_codec_t *codec, execrec_kind_t kind,
-                                   const void *value, size_t len, execrec_arena_t *arena,
-                                   execrec_record_t *rec, execrec_reject_t *rej) {
+execrec_err_t execrec_codec_decode(execrec_codec_t *codec, execrec_kind_t kind, const void *value,
+                                   size_t len, execrec_arena_t *arena, execrec_record_t *rec,
+                                   execrec_reject_t *rej) {
     assert(codec && arena && rec && rej && (value || len == 0));
     assert(kind >= 0 && kind < EXECREC_KIND__CNT); /* a kind comes from our topic table */
     const unsigned char *b = value;

@@ -14,13 +14,13 @@
 typedef enum execrec_format_e {
     EXECREC_FORMAT_AUTO = 0, /* JSON object, or Confluent Avro when byte 0 is 0 */
     EXECREC_FORMAT_JSON,
-    EXECREC_FORMAT_AVRO      /* plain Avro binary with the kind's configured schema */
+    EXECREC_FORMAT_AVRO /* plain Avro binary with the kind's configured schema */
 } execrec_format_t;
 
 #define EXECREC_MAX_MESSAGE_DEFAULT (1024 * 1024)
 
 typedef struct execrec_codec_conf_s {
-    size_t max_message_bytes;                  /* 0 = EXECREC_MAX_MESSAGE_DEFAULT */
+    size_t max_message_bytes; /* 0 = EXECREC_MAX_MESSAGE_DEFAULT */
     execrec_format_t format[EXECREC_KIND__CNT];
     const execrec_avro_schema_t *plain_schema[EXECREC_KIND__CNT]; /* borrowed */
     const execrec_schemamap_t *schemas; /* borrowed; NULL: no Confluent Avro */
@@ -37,8 +37,8 @@ void execrec_codec_destroy(execrec_codec_t *codec);
 /** Decodes one value. On EXECREC_OK *rec points into arena (and, for JSON, at value
  *  itself: keep it alive while rec is used). On EXECREC_ERR_REJECT *rej says why.
  *  EXECREC_ERR_NOMEM otherwise. */
-execrec_err_t execrec_codec_decode(execrec_codec_t *codec, execrec_kind_t kind,
-                                   const void *value, size_t len, execrec_arena_t *arena,
-                                   execrec_record_t *rec, execrec_reject_t *rej) EXECREC_MUSTCHECK;
+execrec_err_t execrec_codec_decode(execrec_codec_t *codec, execrec_kind_t kind, const void *value,
+                                   size_t len, execrec_arena_t *arena, execrec_record_t *rec,
+                                   execrec_reject_t *rej) EXECREC_MUSTCHECK;
 
 #endif

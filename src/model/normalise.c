@@ -49,8 +49,8 @@ static execrec_err_t reject_field(execrec_reject_t *rej, const char *col) {
 
 static execrec_err_t wrong_type(execrec_reject_t *rej, const char *col, const char *want,
                                 const execrec_json_t *v) {
-    return execrec_reject(rej, EXECREC_REJ_WRONG_TYPE, "field \"%s\": expected %s, got %s", col, want,
-                   execrec_json_type_name(v->type));
+    return execrec_reject(rej, EXECREC_REJ_WRONG_TYPE, "field \"%s\": expected %s, got %s", col,
+                          want, execrec_json_type_name(v->type));
 }
 
 static int is_space(char c) {
@@ -83,8 +83,8 @@ static execrec_err_t norm_enum(const execrec_enumdef_t *enumdef, const char *col
     if (n == 0)
         return execrec_reject(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": empty value", col);
     if (n > EXECREC_TEXT_MAX)
-        return execrec_reject(rej, EXECREC_REJ_TOO_LONG, "field \"%s\": %zu bytes (limit %d)", col, n,
-                       EXECREC_TEXT_MAX);
+        return execrec_reject(rej, EXECREC_REJ_TOO_LONG, "field \"%s\": %zu bytes (limit %d)", col,
+                              n, EXECREC_TEXT_MAX);
     char *o = execrec_arena_alloc(arena, n + 1);
     if (!o)
         return EXECREC_ERR_NOMEM;
@@ -108,8 +108,8 @@ static execrec_err_t norm_enum(const execrec_enumdef_t *enumdef, const char *col
             }
         }
         if (strict)
-            return execrec_reject(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": unknown value \"%.*s\"", col,
-                           (int)(n > 40 ? 40 : n), s);
+            return execrec_reject(rej, EXECREC_REJ_BAD_ENUM, "field \"%s\": unknown value \"%.*s\"",
+                                  col, (int)(n > 40 ? 40 : n), s);
     }
     *out = o;
     *out_len = n;
@@ -132,17 +132,18 @@ static execrec_err_t norm_int64(const char *col, const execrec_json_t *v, execre
     uint64_t u = 0;
     for (; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return execrec_reject(rej, EXECREC_REJ_WRONG_TYPE, "field \"%s\": not an integer: \"%.*s\"",
-                           col, (int)(n > 40 ? 40 : n), s);
+            return execrec_reject(rej, EXECREC_REJ_WRONG_TYPE,
+                                  "field \"%s\": not an integer: \"%.*s\"", col,
+                                  (int)(n > 40 ? 40 : n), s);
         unsigned d = (unsigned)(s[i] - '0');
         if (u > (UINT64_C(9223372036854775808) - d) / 10)
             return execrec_reject(rej, EXECREC_REJ_DECIMAL_RANGE,
-                           "field \"%s\": integer out of int64 range", col);
+                                  "field \"%s\": integer out of int64 range", col);
         u = u * 10 + d;
     }
     if (!neg && u > UINT64_C(9223372036854775807))
-        return execrec_reject(rej, EXECREC_REJ_DECIMAL_RANGE, "field \"%s\": integer out of int64 range",
-                       col);
+        return execrec_reject(rej, EXECREC_REJ_DECIMAL_RANGE,
+                              "field \"%s\": integer out of int64 range", col);
     char tmp[24], *p = tmp + sizeof(tmp);
     *--p = '\0';
     do {
@@ -256,8 +257,9 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
     if (err != EXECREC_OK)
         return err;
     if (root->type != EXECREC_JSON_OBJECT)
-        return execrec_reject(rej, EXECREC_REJ_JSON_NOT_OBJECT, "payload is a JSON %s, not an object",
-                       execrec_json_type_name(root->type));
+        return execrec_reject(rej, EXECREC_REJ_JSON_NOT_OBJECT,
+                              "payload is a JSON %s, not an object",
+                              execrec_json_type_name(root->type));
 
     int ncols;
     const execrec_coldef_t *cols = execrec_kind_columns(kind, &ncols);
@@ -276,8 +278,8 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
         const execrec_json_t *v = execrec_json_get(root, def->name);
         if (!v || v->type == EXECREC_JSON_NULL) {
             if (def->required)
-                return execrec_reject(rej, EXECREC_REJ_MISSING, "required field \"%s\" is %s", def->name,
-                               v ? "null" : "missing");
+                return execrec_reject(rej, EXECREC_REJ_MISSING, "required field \"%s\" is %s",
+                                      def->name, v ? "null" : "missing");
             continue;
         }
         const char **out = &rec->val[c];
@@ -287,11 +289,12 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
             if (v->type != EXECREC_JSON_STRING && v->type != EXECREC_JSON_NUMBER)
                 return wrong_type(rej, def->name, "a string", v);
             if (v->len > EXECREC_TEXT_MAX)
-                return execrec_reject(rej, EXECREC_REJ_TOO_LONG, "field \"%s\": %zu bytes (limit %d)",
-                               def->name, v->len, EXECREC_TEXT_MAX);
+                return execrec_reject(rej, EXECREC_REJ_TOO_LONG,
+                                      "field \"%s\": %zu bytes (limit %d)", def->name, v->len,
+                                      EXECREC_TEXT_MAX);
             if (def->required && is_blank(v->str, v->len))
                 return execrec_reject(rej, EXECREC_REJ_MISSING, "required field \"%s\" is %s",
-                               def->name, v->len ? "blank" : "empty");
+                                      def->name, v->len ? "blank" : "empty");
             *out = v->str; /* already NUL-terminated in the arena */
             *out_len = v->len;
             err = EXECREC_OK;
@@ -305,8 +308,8 @@ execrec_err_t execrec_normalise_json(execrec_kind_t kind, const char *json, size
              * tables say so too, with a check constraint, see 0001_schema.sql). */
             if (err == EXECREC_OK && (def->flags & EXECREC_COLF_POSITIVE) &&
                 !decimal_positive(*out))
-                return execrec_reject(rej, EXECREC_REJ_QUANTITY, "field \"quantity\": must be > 0, got %s",
-                               *out);
+                return execrec_reject(rej, EXECREC_REJ_QUANTITY,
+                                      "field \"quantity\": must be > 0, got %s", *out);
             break;
         case EXECREC_COL_TIME: {
             int64_t us;

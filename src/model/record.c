@@ -167,8 +167,7 @@ static const execrec_enumdef_t side_enum = {"side", side_aliases, 1};
 static const execrec_enumdef_t order_type_enum = {"order_type", order_type_aliases, 0};
 static const execrec_enumdef_t tif_enum = {"time_in_force", tif_aliases, 0};
 static const execrec_enumdef_t order_status_enum = {"order_status", order_status_aliases, 0};
-static const execrec_enumdef_t manager_status_enum = {"manager_status", manager_status_aliases,
-                                                      0};
+static const execrec_enumdef_t manager_status_enum = {"manager_status", manager_status_aliases, 0};
 static const execrec_enumdef_t liquidity_enum = {"liquidity", liquidity_aliases, 0};
 
 /* ---- columns --------------------------------------------------------------------- */

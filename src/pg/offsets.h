@@ -21,7 +21,8 @@ typedef execrec_err_t(execrec_offsets_row_cb)(void *opaque, const char *topic, i
  *  @returns EXECREC_OK; EXECREC_ERR_PG with PostgreSQL's error in errstr
  *           ("SQLSTATE: message"); or what row returned. */
 execrec_err_t execrec_offsets_read(PGconn *conn, const char *group, execrec_offsets_row_cb *row,
-                                   void *opaque, char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
+                                   void *opaque, char *errstr,
+                                   size_t errstr_size) EXECREC_MUSTCHECK;
 
 /** Compare-and-set of one partition's position, inside the caller's transaction:
  *  moves (group, topic, partition) to next_offset if its stored value is still

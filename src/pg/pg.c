@@ -204,9 +204,8 @@ execrec_pg_class_t execrec_pg_copy_end(PGconn *conn, const char *abort_why, int6
     return c;
 }
 
-execrec_pg_class_t execrec_pg_copy_in(PGconn *conn, const char *sql, const char *data,
-                                      size_t len, int64_t *copied, char *errstr,
-                                      size_t errstr_size) {
+execrec_pg_class_t execrec_pg_copy_in(PGconn *conn, const char *sql, const char *data, size_t len,
+                                      int64_t *copied, char *errstr, size_t errstr_size) {
     execrec_pg_class_t c = execrec_pg_copy_start(conn, sql, errstr, errstr_size);
     if (c != EXECREC_PG_OK)
         return c;
@@ -295,8 +294,8 @@ void execrec_pg_log_retry(int up, const char *why, int64_t pending, int attempt)
         execrec_pg_retry_delay_ms(attempt), up ? ": this needs an operator if it persists" : "");
 }
 
-execrec_err_t execrec_pg_ensure(PGconn **conn, const char *conninfo, int *reconnected,
-                                char *errstr, size_t errstr_size) {
+execrec_err_t execrec_pg_ensure(PGconn **conn, const char *conninfo, int *reconnected, char *errstr,
+                                size_t errstr_size) {
     if (reconnected)
         *reconnected = 0;
     if (*conn && PQstatus(*conn) == CONNECTION_OK)

@@ -81,8 +81,8 @@ execrec_pg_class_t execrec_pg_copy_end(PGconn *conn, const char *abort_why, int6
                                        char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
 
 /** Runs the COPY statement sql with len bytes of COPY text: start, put, end. */
-execrec_pg_class_t execrec_pg_copy_in(PGconn *conn, const char *sql, const char *data,
-                                      size_t len, int64_t *copied, char *errstr,
+execrec_pg_class_t execrec_pg_copy_in(PGconn *conn, const char *sql, const char *data, size_t len,
+                                      int64_t *copied, char *errstr,
                                       size_t errstr_size) EXECREC_MUSTCHECK;
 
 /** @returns 1 if the connection is unusable (PQstatus is CONNECTION_BAD). */
@@ -120,7 +120,7 @@ void execrec_pg_log_retry(int up, const char *why, int64_t pending, int attempt)
  *  1 when *conn was replaced (or set for the first time), else 0.
  *  @returns EXECREC_OK, or EXECREC_ERR_PG when PostgreSQL cannot be reached
  *  (libpq's reason in errstr; *conn kept). */
-execrec_err_t execrec_pg_ensure(PGconn **conn, const char *conninfo, int *reconnected,
-                                char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
+execrec_err_t execrec_pg_ensure(PGconn **conn, const char *conninfo, int *reconnected, char *errstr,
+                                size_t errstr_size) EXECREC_MUSTCHECK;
 
 #endif

@@ -56,7 +56,7 @@ struct execrec_writer_s {
     int staged_only[EXECREC_KIND__CNT];     /* the last batch of this kind had duplicates or
                                                refused rows: skip the direct COPY */
     stream_t stream;
-    execrec_buf_t rejects;                  /* COPY text of rejects */
+    execrec_buf_t rejects; /* COPY text of rejects */
     int32_t nrejects;
     offset_t *offsets;
     int noffsets, offsets_cap;

@@ -37,7 +37,7 @@ typedef struct execrec_msgmeta_s {
     int64_t timestamp_ms; /* Kafka message timestamp; -1 when there is none */
     const void *key;      /* message key bytes, or NULL */
     size_t key_len;
-    const void *value;    /* the message value as received, or NULL when it is the
+    const void *value; /* the message value as received, or NULL when it is the
                              record's raw JSON itself (JSON input). Kept so that a row
                              PostgreSQL refuses is rejected with its original bytes. */
     size_t value_len;
@@ -45,13 +45,13 @@ typedef struct execrec_msgmeta_s {
 
 /** Totals of one flush (and, summed, of a run). */
 typedef struct execrec_writer_stats_s {
-    int64_t messages;                        /* records + rejects added */
-    int64_t inserted[EXECREC_KIND__CNT];     /* new rows (OrderManager: inserted or updated) */
-    int64_t duplicates[EXECREC_KIND__CNT];   /* already recorded (same natural key), or an
+    int64_t messages;                      /* records + rejects added */
+    int64_t inserted[EXECREC_KIND__CNT];   /* new rows (OrderManager: inserted or updated) */
+    int64_t duplicates[EXECREC_KIND__CNT]; /* already recorded (same natural key), or an
                                                 older OrderManager intent */
-    int64_t rejected;                        /* rows written to ingest_rejects in this batch */
-    int64_t rejects_duplicate;               /* rejects already recorded by an earlier run */
-    int64_t pg_refused;                      /* of rejected: rows PostgreSQL refused */
+    int64_t rejected;                      /* rows written to ingest_rejects in this batch */
+    int64_t rejects_duplicate;             /* rejects already recorded by an earlier run */
+    int64_t pg_refused;                    /* of rejected: rows PostgreSQL refused */
 } execrec_writer_stats_t;
 
 typedef struct execrec_writer_s execrec_writer_t;
@@ -109,8 +109,8 @@ int64_t execrec_writer_pending(const execrec_writer_t *w);
  *           EXECREC_ERR_PG: the statement or connection failed: rolled back (or the
  *             connection is gone), the batch is KEPT for a retry after reconnecting;
  *           EXECREC_ERR_NOMEM. */
-execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *stats,
-                                   char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
+execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *stats, char *errstr,
+                                   size_t errstr_size) EXECREC_MUSTCHECK;
 
 /** Drops the open batch without writing it. */
 void execrec_writer_clear(execrec_writer_t *w);

@@ -33,8 +33,8 @@ static const struct {
     const char *name;
     ntype_t type;
 } primitives[] = {
-    {"null", T_NULL}, {"boolean", T_BOOLEAN}, {"int", T_INT}, {"long", T_LONG},
-    {"float", T_FLOAT}, {"double", T_DOUBLE}, {"bytes", T_BYTES}, {"string", T_STRING},
+    {"null", T_NULL},   {"boolean", T_BOOLEAN}, {"int", T_INT},     {"long", T_LONG},
+    {"float", T_FLOAT}, {"double", T_DOUBLE},   {"bytes", T_BYTES}, {"string", T_STRING},
 };
 
 static int primitive_type(const char *name, ntype_t *type) {
@@ -182,11 +182,11 @@ static int alloc_subs(node_t *nd, int n, int with_names) {
     return 0;
 }
 
-static int build(execrec_avro_schema_t *schema, json_t *j, const char *ns, int depth,
-                 char *errstr, size_t errstr_size);
+static int build(execrec_avro_schema_t *schema, json_t *j, const char *ns, int depth, char *errstr,
+                 size_t errstr_size);
 
-static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *type,
-                         const char *ns, int depth, char *errstr, size_t errstr_size) {
+static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *type, const char *ns,
+                         int depth, char *errstr, size_t errstr_size) {
     ntype_t t;
     int idx = -1;
     char *child_ns = NULL;
@@ -217,8 +217,8 @@ static int build_complex(execrec_avro_schema_t *schema, json_t *j, const char *t
                 execrec_errstr(errstr, errstr_size, "record field without a name");
                 goto fail;
             }
-            int sub = build(schema, json_object_get(f, "type"), child_ns, depth + 1, errstr,
-                            errstr_size);
+            int sub =
+                build(schema, json_object_get(f, "type"), child_ns, depth + 1, errstr, errstr_size);
             if (sub < 0)
                 goto fail;
             node_t *nd = &schema->nodes[idx];
@@ -302,8 +302,8 @@ fail:
 }
 
 /* Compiles one schema JSON value into plan nodes. @returns the node index or -1. */
-static int build(execrec_avro_schema_t *schema, json_t *j, const char *ns, int depth,
-                 char *errstr, size_t errstr_size) {
+static int build(execrec_avro_schema_t *schema, json_t *j, const char *ns, int depth, char *errstr,
+                 size_t errstr_size) {
     if (depth > 256) {
         execrec_errstr(errstr, errstr_size, "schema nested too deeply");
         return -1;
@@ -357,10 +357,18 @@ static size_t min_size(execrec_avro_schema_t *schema, int idx, unsigned char *bu
     busy[idx] = 1;
     size_t m = 0;
     switch (nd->type) {
-    case T_NULL: m = 0; break;
-    case T_FLOAT: m = 4; break;
-    case T_DOUBLE: m = 8; break;
-    case T_FIXED: m = nd->size; break;
+    case T_NULL:
+        m = 0;
+        break;
+    case T_FLOAT:
+        m = 4;
+        break;
+    case T_DOUBLE:
+        m = 8;
+        break;
+    case T_FIXED:
+        m = nd->size;
+        break;
     case T_RECORD:
         for (int i = 0; i < nd->nsub; i++) {
             size_t s = min_size(schema, nd->sub[i], busy);
@@ -381,7 +389,9 @@ static size_t min_size(execrec_avro_schema_t *schema, int idx, unsigned char *bu
         min_size(schema, nd->sub[0], busy);
         m = 1;
         break;
-    default: m = 1; break;
+    default:
+        m = 1;
+        break;
     }
     nd->min_size = m;
     busy[idx] = 2;

@@ -22,14 +22,14 @@
 
 typedef struct dec_s {
     const uint8_t *start, *p, *end;
-    size_t base;            /* offset of start within the whole message */
+    size_t base; /* offset of start within the whole message */
     const execrec_avro_schema_t *schema;
     execrec_buf_t *out;
     execrec_reject_t *rej;
     int depth;
     int npath;
     const char *path[DEPTH_MAX + 1]; /* record field names from the root */
-    size_t zero_budget;     /* items of zero-width types still allowed */
+    size_t zero_budget;              /* items of zero-width types still allowed */
 } dec_t;
 
 static int fail(dec_t *d, const char *code, const char *fmt, ...) EXECREC_PRINTF(3, 4);
@@ -145,8 +145,8 @@ static int put_decimal(dec_t *d, const node_t *nd, const uint8_t *b, size_t n) {
     if (nrev == 0)
         rev[nrev++] = '0';
     if (nrev > (size_t)nd->precision)
-        return fail(d, EXECREC_REJ_DECIMAL_RANGE, "decimal has %zu digits, precision is %d",
-                    nrev, nd->precision);
+        return fail(d, EXECREC_REJ_DECIMAL_RANGE, "decimal has %zu digits, precision is %d", nrev,
+                    nd->precision);
     /* Room for the scale too: it may exceed the digits (up to DECIMAL_PRECISION_MAX
      * zeros after "0."). Sized for the digits alone, a decimal(1000,1000) of 1 wrote
      * past the end (found by fuzz_avro). */
@@ -448,8 +448,8 @@ static int decode(dec_t *d, int idx) {
             break;
         if (v < 0 || v >= nd->nsub) {
             d->p = at;
-            rc = fail(d, EXECREC_REJ_AVRO_BAD, "union branch %" PRId64 " out of range (%d branches)",
-                      v, nd->nsub);
+            rc = fail(d, EXECREC_REJ_AVRO_BAD,
+                      "union branch %" PRId64 " out of range (%d branches)", v, nd->nsub);
             break;
         }
         rc = decode(d, nd->sub[v]);
@@ -480,9 +480,8 @@ static int decode(dec_t *d, int idx) {
     return rc;
 }
 
-static execrec_err_t render(const execrec_avro_schema_t *schema, const uint8_t *body,
-                            size_t len, size_t base, execrec_buf_t *out,
-                            execrec_reject_t *rej) {
+static execrec_err_t render(const execrec_avro_schema_t *schema, const uint8_t *body, size_t len,
+                            size_t base, execrec_buf_t *out, execrec_reject_t *rej) {
     dec_t d;
     d.start = d.p = body;
     d.end = body + len;
@@ -538,10 +537,9 @@ execrec_err_t execrec_avro_confluent_to_json(const execrec_schemamap_t *map, con
     if (!schema) {
         if (map)
             return execrec_reject(rej, EXECREC_REJ_AVRO_SCHEMA, "%s", why);
-        return execrec_reject(rej, EXECREC_REJ_AVRO_SCHEMA,
-                              "schema id %" PRId32
-                              " is not in the registry (no registry configured)",
-                              id);
+        return execrec_reject(
+            rej, EXECREC_REJ_AVRO_SCHEMA,
+            "schema id %" PRId32 " is not in the registry (no registry configured)", id);
     }
     return render(schema, b + 5, len - 5, 5, out, rej);
 }

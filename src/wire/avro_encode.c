@@ -103,7 +103,8 @@ static int enc_union(enc_t *e, const execrec_avro_schema_t *schema, const node_t
         execrec_errstr(e->errstr, e->errstr_size, "%s", first);
         return -1;
     }
-    return enc_fail(e, "%s fits no branch of the union", is_null ? "null" : execrec_json_value_name(j));
+    return enc_fail(e, "%s fits no branch of the union",
+                    is_null ? "null" : execrec_json_value_name(j));
 }
 
 static int encode(enc_t *e, const execrec_avro_schema_t *schema, int idx, const execrec_json_t *j) {

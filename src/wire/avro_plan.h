@@ -7,18 +7,38 @@
 #include <stddef.h>
 #include "execrec/avro.h"
 
-#define DEPTH_MAX 64          /* nesting of records/arrays/maps/unions in one datum */
-#define DECIMAL_MAX_BYTES 64  /* longest decimal unscaled value accepted (154 digits) */
+#define DEPTH_MAX 64               /* nesting of records/arrays/maps/unions in one datum */
+#define DECIMAL_MAX_BYTES 64       /* longest decimal unscaled value accepted (154 digits) */
 #define DECIMAL_PRECISION_MAX 1000 /* largest precision (hence scale) a schema may give */
 
 typedef enum {
-    T_NULL, T_BOOLEAN, T_INT, T_LONG, T_FLOAT, T_DOUBLE, T_BYTES, T_STRING,
-    T_RECORD, T_ENUM, T_ARRAY, T_MAP, T_UNION, T_FIXED
+    T_NULL,
+    T_BOOLEAN,
+    T_INT,
+    T_LONG,
+    T_FLOAT,
+    T_DOUBLE,
+    T_BYTES,
+    T_STRING,
+    T_RECORD,
+    T_ENUM,
+    T_ARRAY,
+    T_MAP,
+    T_UNION,
+    T_FIXED
 } ntype_t;
 
 typedef enum {
-    LT_NONE, LT_DECIMAL, LT_TS_MILLIS, LT_TS_MICROS, LT_LOCAL_TS_MILLIS,
-    LT_LOCAL_TS_MICROS, LT_DATE, LT_TIME_MILLIS, LT_TIME_MICROS, LT_UUID
+    LT_NONE,
+    LT_DECIMAL,
+    LT_TS_MILLIS,
+    LT_TS_MICROS,
+    LT_LOCAL_TS_MILLIS,
+    LT_LOCAL_TS_MICROS,
+    LT_DATE,
+    LT_TIME_MILLIS,
+    LT_TIME_MICROS,
+    LT_UUID
 } ltype_t;
 
 typedef struct node_s {

@@ -38,7 +38,7 @@ static execrec_buf_t out, out2;
 
 /* What the decoder may reject with (avro.h). */
 static const char *const reject_codes[] = {
-    EXECREC_REJ_AVRO_TRUNCATED, EXECREC_REJ_AVRO_BAD,    EXECREC_REJ_UTF8,
+    EXECREC_REJ_AVRO_TRUNCATED, EXECREC_REJ_AVRO_BAD,   EXECREC_REJ_UTF8,
     EXECREC_REJ_DECIMAL_RANGE,  EXECREC_REJ_TIME_RANGE,
 };
 
@@ -375,8 +375,7 @@ static int check_ok(int s, const uint8_t *body, size_t len, const execrec_buf_t 
                 q[5] = '1';
         }
         json_t *j = json_loadb(copy, tlen,
-                               JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
-                               &jerror);
+                               JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerror);
         if (!j)
             rc = fail(why, why_size, "output with a repeated key is not JSON: %s (%.200s)",
                       jerror.text, text);

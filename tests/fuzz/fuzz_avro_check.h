@@ -12,7 +12,7 @@
 
 /* The schemas in input order: byte 0 of an input, modulo the count, picks one.
  * Append only, or the committed corpus changes meaning. */
-#define FUZZ_AVRO_SCHEMAS                                                                      \
+#define FUZZ_AVRO_SCHEMAS                                                                          \
     X(all_types) X(recursive) X(decimal_edges) X(decimal_bytes) X(decimal_fixed) X(deep)
 #define X(name) +1
 enum { FUZZ_AVRO_NSCHEMAS = 0 FUZZ_AVRO_SCHEMAS };

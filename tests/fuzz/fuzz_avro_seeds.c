@@ -44,12 +44,22 @@ static int fill_container_count(void) {
 }
 
 static int fill(avro_value_t *v, int depth) {
-    static const int64_t longs[] = {0, 1, -1, 86399999999, 1795247483123456, INT64_MAX,
-                                    INT64_MIN, -62135596800000000, 253402300799999999};
-    static const int32_t ints[] = {0, 1, -1, 19000, 86399999, INT32_MAX, INT32_MIN, 2932896,
-                                   -719162};
-    static const char *const strings[] = {"", "abc", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
-                                          "tab\there \"quoted\" back\\slash", "BUY",
+    static const int64_t longs[] = {0,
+                                    1,
+                                    -1,
+                                    86399999999,
+                                    1795247483123456,
+                                    INT64_MAX,
+                                    INT64_MIN,
+                                    -62135596800000000,
+                                    253402300799999999};
+    static const int32_t ints[] = {0,         1,         -1,      19000,  86399999,
+                                   INT32_MAX, INT32_MIN, 2932896, -719162};
+    static const char *const strings[] = {"",
+                                          "abc",
+                                          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                                          "tab\there \"quoted\" back\\slash",
+                                          "BUY",
                                           "123e4567-e89b-12d3-a456-426614174000"};
     avro_schema_t schema = avro_value_get_schema(v);
     budget--;
@@ -87,7 +97,8 @@ static int fill(avro_value_t *v, int depth) {
         return avro_value_set_fixed(v, b, n);
     }
     case AVRO_ENUM:
-        return avro_value_set_enum(v, (int)rnd((uint32_t)avro_schema_enum_number_of_symbols(schema)));
+        return avro_value_set_enum(v,
+                                   (int)rnd((uint32_t)avro_schema_enum_number_of_symbols(schema)));
     case AVRO_RECORD: {
         size_t n = avro_schema_record_size(schema);
         for (size_t i = 0; i < n; i++) {

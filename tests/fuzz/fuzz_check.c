@@ -23,13 +23,13 @@ static execrec_codec_t *codecs[N_FORMATS][2];
 static execrec_arena_t *arena, *arena2, *arena_raw;
 
 static const char *const reject_codes[] = {
-    EXECREC_REJ_EMPTY,        EXECREC_REJ_TOO_LARGE,      EXECREC_REJ_UTF8,
-    EXECREC_REJ_JSON_SYNTAX,  EXECREC_REJ_JSON_NOT_OBJECT, EXECREC_REJ_JSON_NUL,
-    EXECREC_REJ_JSON_DEPTH,   EXECREC_REJ_DUP_FIELD,      EXECREC_REJ_MISSING,
-    EXECREC_REJ_WRONG_TYPE,   EXECREC_REJ_BAD_DECIMAL,    EXECREC_REJ_DECIMAL_RANGE,
-    EXECREC_REJ_BAD_TIME,     EXECREC_REJ_TIME_RANGE,     EXECREC_REJ_BAD_ENUM,
-    EXECREC_REJ_QUANTITY,     EXECREC_REJ_TOO_LONG,       EXECREC_REJ_AVRO_TRUNCATED,
-    EXECREC_REJ_AVRO_BAD,     EXECREC_REJ_AVRO_SCHEMA,    EXECREC_REJ_FORMAT,
+    EXECREC_REJ_EMPTY,       EXECREC_REJ_TOO_LARGE,       EXECREC_REJ_UTF8,
+    EXECREC_REJ_JSON_SYNTAX, EXECREC_REJ_JSON_NOT_OBJECT, EXECREC_REJ_JSON_NUL,
+    EXECREC_REJ_JSON_DEPTH,  EXECREC_REJ_DUP_FIELD,       EXECREC_REJ_MISSING,
+    EXECREC_REJ_WRONG_TYPE,  EXECREC_REJ_BAD_DECIMAL,     EXECREC_REJ_DECIMAL_RANGE,
+    EXECREC_REJ_BAD_TIME,    EXECREC_REJ_TIME_RANGE,      EXECREC_REJ_BAD_ENUM,
+    EXECREC_REJ_QUANTITY,    EXECREC_REJ_TOO_LONG,        EXECREC_REJ_AVRO_TRUNCATED,
+    EXECREC_REJ_AVRO_BAD,    EXECREC_REJ_AVRO_SCHEMA,     EXECREC_REJ_FORMAT,
 };
 
 int fuzz_check_init(const char *source_dir, char *errstr, size_t errstr_size) {
@@ -226,8 +226,8 @@ static int check_record(execrec_kind_t kind, const execrec_record_t *rec, char *
             continue;
         }
         if (strlen(v) != len)
-            return fail(why, why_size, "column %s: len %zu but strlen %zu (NUL inside?)", name,
-                        len, strlen(v));
+            return fail(why, why_size, "column %s: len %zu but strlen %zu (NUL inside?)", name, len,
+                        strlen(v));
         if (!execrec_utf8_valid(v, len, NULL))
             return fail(why, why_size, "column %s: invalid UTF-8", name);
         int ok = 1;
@@ -278,8 +278,8 @@ static int check_record(execrec_kind_t kind, const execrec_record_t *rec, char *
     execrec_arena_reset(arena_raw);
     execrec_err_t err = execrec_json_parse(rec->raw, rec->raw_len, arena_raw, &root, &rej);
     if (err != EXECREC_OK)
-        return fail(why, why_size, "raw payload does not parse: %s: %s",
-                    rej.code ? rej.code : "?", rej.message);
+        return fail(why, why_size, "raw payload does not parse: %s: %s", rej.code ? rej.code : "?",
+                    rej.message);
     if (root->type != EXECREC_JSON_OBJECT)
         return fail(why, why_size, "raw payload is a JSON %s, not an object",
                     execrec_json_type_name(root->type));

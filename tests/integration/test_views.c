@@ -467,8 +467,7 @@ static void expect_in_plan(const char *p, const char *sql, const char *what, int
 
 /* The partitions of table named in plan p: only those in keep (a space-separated
  * list of month suffixes such as "y2025m03"), never the others of 2025. */
-static void expect_partitions(const char *p, const char *sql, const char *table,
-                              const char *keep) {
+static void expect_partitions(const char *p, const char *sql, const char *table, const char *keep) {
     static const char *months[] = {"y2025m01", "y2025m02", "y2025m03",
                                    "y2025m04", "y2025m05", "y2025m06"};
     for (int i = 0; i < 6; i++) {

@@ -19,16 +19,15 @@
 
 static execrec_avro_schema_t *schema_ok(const char *json) {
     char errstr[256] = "";
-    execrec_avro_schema_t *schema = execrec_avro_schema_new(json, strlen(json), errstr,
-                                                            sizeof(errstr));
+    execrec_avro_schema_t *schema =
+        execrec_avro_schema_new(json, strlen(json), errstr, sizeof(errstr));
     ck_assert_msg(schema != NULL, "schema refused: %s", errstr);
     return schema;
 }
 
 /* Renders bytes with schema json; on success returns the JSON text (malloc'd). On a
  * reject returns NULL and fills *rej. */
-static char *render(const char *schema_json, const void *data, size_t len,
-                    execrec_reject_t *rej) {
+static char *render(const char *schema_json, const void *data, size_t len, execrec_reject_t *rej) {
     execrec_avro_schema_t *schema = schema_ok(schema_json);
     execrec_buf_t out = EXECREC_BUF_INIT;
     execrec_reject_t local;
@@ -48,8 +47,7 @@ static char *render(const char *schema_json, const void *data, size_t len,
     return s ? s : strdup("");
 }
 
-static void expect_json(const char *schema_json, const void *data, size_t len,
-                        const char *want) {
+static void expect_json(const char *schema_json, const void *data, size_t len, const char *want) {
     execrec_reject_t rej;
     char *got = render(schema_json, data, len, &rej);
     ck_assert_msg(got != NULL, "rejected: %s: %s", rej.code, rej.message);
@@ -57,8 +55,8 @@ static void expect_json(const char *schema_json, const void *data, size_t len,
     free(got);
 }
 
-static void expect_reject(const char *schema_json, const void *data, size_t len,
-                          const char *code, const char *message) {
+static void expect_reject(const char *schema_json, const void *data, size_t len, const char *code,
+                          const char *message) {
     execrec_reject_t rej;
     char *got = render(schema_json, data, len, &rej);
     ck_assert_msg(got == NULL, "accepted: %s", got ? got : "");
@@ -171,7 +169,8 @@ static const char *ALL_TYPES =
     "{\"name\":\"d\",\"type\":\"double\"},"
     "{\"name\":\"by\",\"type\":\"bytes\"},"
     "{\"name\":\"s\",\"type\":\"string\"},"
-    "{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"Side\",\"symbols\":[\"BUY\",\"SELL\"]}},"
+    "{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"Side\",\"symbols\":[\"BUY\",\"SELL\"]}}"
+    ","
     "{\"name\":\"fx\",\"type\":{\"type\":\"fixed\",\"name\":\"F3\",\"size\":3}},"
     "{\"name\":\"a\",\"type\":{\"type\":\"array\",\"items\":\"int\"}},"
     "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"string\"}},"
@@ -201,7 +200,10 @@ START_TEST(test_plain_types) {
     f = field(&d.value, "e");
     avro_value_set_enum(&f, 1);
     f = field(&d.value, "fx");
-    avro_value_set_fixed(&f, "\x01" "AB", 3);
+    avro_value_set_fixed(&f,
+                         "\x01"
+                         "AB",
+                         3);
     f = field(&d.value, "a");
     for (int i = 0; i < 3; i++) {
         avro_value_t item;
@@ -273,11 +275,9 @@ START_TEST(test_blocks) {
     expect_json("{\"type\":\"array\",\"items\":\"int\"}", empty, 1, "[]");
     expect_json("{\"type\":\"map\",\"values\":\"long\"}", empty, 1, "{}");
     static const unsigned char map[] = {0x01, 0x06, 0x02, 'a', 0x02, 0x00};
-    expect_json("{\"type\":\"map\",\"values\":\"long\"}", map, sizeof(map),
-                "{\"a\":1}");
+    expect_json("{\"type\":\"map\",\"values\":\"long\"}", map, sizeof(map), "{\"a\":1}");
     static const unsigned char map2[] = {0x04, 0x02, 'a', 0x02, 0x02, 'b', 0x04, 0x00};
-    expect_json("{\"type\":\"map\",\"values\":\"long\"}", map2, sizeof(map2),
-                "{\"a\":1,\"b\":2}");
+    expect_json("{\"type\":\"map\",\"values\":\"long\"}", map2, sizeof(map2), "{\"a\":1,\"b\":2}");
 }
 END_TEST
 
@@ -346,23 +346,23 @@ START_TEST(test_logical_times) {
     }
     /* Year 10000 is out of range. */
     static const unsigned char y10k[] = {0x80, 0x80, 0x9b, 0xc7, 0x99, 0x83, 0xa2, 0x84, 0x07};
-    expect_reject("{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}", y10k,
-                  sizeof(y10k), "time_out_of_range", NULL);
+    expect_reject("{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}", y10k, sizeof(y10k),
+                  "time_out_of_range", NULL);
     /* INT64_MIN microseconds (zig-zag 2^64-1): a reject, not a signed overflow while
      * splitting it into days and time of day (found by fuzzing; UBSan aborted here). */
     static const unsigned char min[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
-    expect_reject("{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}", min,
-                  sizeof(min), "time_out_of_range", NULL);
+    expect_reject("{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}", min, sizeof(min),
+                  "time_out_of_range", NULL);
     expect_reject("{\"type\":\"long\",\"logicalType\":\"local-timestamp-micros\"}", min,
                   sizeof(min), "time_out_of_range", NULL);
 }
 END_TEST
 
 START_TEST(test_uuid) {
-    static const unsigned char s[] = {0x48, '1', '2', '3', 'e', '4', '5', '6', '7', '-', 'e', '8',
-                                      '9', 'b', '-', '1', '2', 'd', '3', '-', 'a', '4', '5', '6',
-                                      '-', '4', '2', '6', '6', '1', '4', '1', '7', '4', '0', '0',
-                                      '0'};
+    static const unsigned char s[] = {0x48, '1', '2', '3', 'e', '4', '5', '6', '7', '-',
+                                      'e',  '8', '9', 'b', '-', '1', '2', 'd', '3', '-',
+                                      'a',  '4', '5', '6', '-', '4', '2', '6', '6', '1',
+                                      '4',  '1', '7', '4', '0', '0', '0'};
     expect_json("{\"type\":\"string\",\"logicalType\":\"uuid\"}", s, sizeof(s),
                 "\"123e4567-e89b-12d3-a456-426614174000\"");
 }
@@ -454,7 +454,8 @@ START_TEST(test_decimal_fixed_and_limits) {
     /* More digits than the precision. */
     static const unsigned char over[] = {0x04, 0x30, 0x39};
     expect_reject("{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":4,\"scale\":2}",
-                  over, 3, "decimal_out_of_range", "at byte 1: decimal has 5 digits, precision is 4");
+                  over, 3, "decimal_out_of_range",
+                  "at byte 1: decimal has 5 digits, precision is 4");
     /* Empty bytes are not a number. */
     static const unsigned char empty[] = {0x00};
     expect_reject(DEC2, empty, 1, "avro_bad_data", "at byte 1: empty decimal");
@@ -527,21 +528,21 @@ END_TEST
 
 START_TEST(test_hostile_lengths) {
     /* A string claiming 2^62 bytes: refused before any allocation. */
-    static const unsigned char huge[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-                                         0x80, 0x01, 'a'};
+    static const unsigned char huge[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                         0x80, 0x80, 0x80, 0x01, 'a'};
     expect_reject("\"string\"", huge, sizeof(huge), "avro_truncated",
                   "at byte 0: string length 4611686018427387904 exceeds the 1 bytes left");
     expect_reject("\"bytes\"", huge, sizeof(huge), "avro_truncated", NULL);
     static const unsigned char neg[] = {0x01};
     expect_reject("\"string\"", neg, 1, "avro_bad_data", "at byte 0: negative string length -1");
     /* An array block of 2^62 ints in 3 bytes. */
-    static const unsigned char arr[] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                        0x7f, 0x02, 0x00};
+    static const unsigned char arr[] = {0xfe, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                        0xff, 0xff, 0x7f, 0x02, 0x00};
     expect_reject("{\"type\":\"array\",\"items\":\"int\"}", arr, sizeof(arr), "avro_truncated",
                   NULL);
     /* A block of 2^62 nulls: zero bytes each, refused by the item budget. */
-    expect_reject("{\"type\":\"array\",\"items\":\"null\"}", arr, sizeof(arr) - 2,
-                  "avro_bad_data", NULL);
+    expect_reject("{\"type\":\"array\",\"items\":\"null\"}", arr, sizeof(arr) - 2, "avro_bad_data",
+                  NULL);
     /* ...while a few nulls are fine. */
     static const unsigned char three[] = {0x06, 0x00};
     expect_json("{\"type\":\"array\",\"items\":\"null\"}", three, 2, "[null,null,null]");
@@ -569,8 +570,8 @@ START_TEST(test_bad_values) {
     static const unsigned char longest[] = {0xff, 0xff, 0xff, 0xff, 0xff,
                                             0xff, 0xff, 0xff, 0xff, 0x01};
     expect_json("\"long\"", longest, sizeof(longest), "-9223372036854775808");
-    static const unsigned char overlong[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                             0xff, 0xff, 0xff, 0x02};
+    static const unsigned char overlong[] = {0xff, 0xff, 0xff, 0xff, 0xff,
+                                             0xff, 0xff, 0xff, 0xff, 0x02};
     expect_reject("\"long\"", overlong, sizeof(overlong), "avro_bad_data",
                   "at byte 0: over-long varint");
     static const unsigned char eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
@@ -583,8 +584,7 @@ START_TEST(test_bad_values) {
     expect_reject("\"long\"", trailing, 2, "avro_bad_data",
                   "at byte 1: 1 trailing bytes after the datum");
     expect_reject("\"null\"", trailing, 1, "avro_bad_data", NULL);
-    expect_reject("\"long\"", trailing, 0, "avro_truncated",
-                  "at byte 0: varint runs past the end");
+    expect_reject("\"long\"", trailing, 0, "avro_truncated", "at byte 0: varint runs past the end");
     static const unsigned char dbl[] = {0, 0, 0};
     expect_reject("\"double\"", dbl, 3, "avro_truncated", "at byte 0: double runs past the end");
 }
@@ -645,8 +645,7 @@ END_TEST
 /* The four .avsc files name exactly the contract's columns (event_key aside), with
  * required fields non-null and optional ones ["null", T] defaulting to null. */
 START_TEST(test_shipped_schemas_match_contract) {
-    static const char *files[EXECREC_KIND__CNT] = {"schemas/order.avsc",
-                                                   "schemas/order_event.avsc",
+    static const char *files[EXECREC_KIND__CNT] = {"schemas/order.avsc", "schemas/order_event.avsc",
                                                    "schemas/trade.avsc",
                                                    "schemas/order_manager.avsc"};
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
@@ -725,8 +724,7 @@ START_TEST(test_registry_map) {
     execrec_buf_t out = EXECREC_BUF_INIT;
     execrec_reject_t rej;
     static const unsigned char msg[] = {0, 0, 0, 0, 3, 0x54};
-    ck_assert_int_eq(execrec_avro_confluent_to_json(reg, msg, sizeof(msg), &out, &rej),
-                     EXECREC_OK);
+    ck_assert_int_eq(execrec_avro_confluent_to_json(reg, msg, sizeof(msg), &out, &rej), EXECREC_OK);
     ck_assert_str_eq(out.data, "42");
     execrec_buf_free(&out);
     execrec_schemamap_destroy(reg);
@@ -809,7 +807,8 @@ START_TEST(test_confluent) {
     /* Offsets in messages count from the start of the Kafka value. */
     ck_assert_int_eq(execrec_avro_confluent_to_json(reg, msg, 21, &out, &rej), EXECREC_ERR_REJECT);
     ck_assert_str_eq(rej.code, "avro_truncated");
-    ck_assert_str_eq(rej.message, "field price at byte 18: string length 10 exceeds the 2 bytes left");
+    ck_assert_str_eq(rej.message,
+                     "field price at byte 18: string length 10 exceeds the 2 bytes left");
     ck_assert_int_eq(execrec_avro_confluent_to_json(reg, msg, 4, &out, &rej), EXECREC_ERR_REJECT);
     ck_assert_str_eq(rej.code, "avro_truncated");
     ck_assert_str_eq(rej.message, "Confluent Avro header needs 5 bytes, message has 4");

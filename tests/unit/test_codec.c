@@ -117,15 +117,15 @@ static void check_trade(const execrec_record_t *rec) {
     ck_assert_uint_eq(rec->raw_len, strlen(rec->raw));
 }
 
-static execrec_err_t decode(execrec_codec_t *codec, execrec_kind_t kind, const void *v,
-                            size_t len, execrec_record_t *rec, execrec_reject_t *rej) {
+static execrec_err_t decode(execrec_codec_t *codec, execrec_kind_t kind, const void *v, size_t len,
+                            execrec_record_t *rec, execrec_reject_t *rej) {
     execrec_arena_reset(arena);
     memset(rej, 0, sizeof(*rej));
     return execrec_codec_decode(codec, kind, v, len, arena, rec, rej);
 }
 
-static void expect_reject(execrec_codec_t *codec, execrec_kind_t kind, const void *v,
-                          size_t len, const char *code, const char *message) {
+static void expect_reject(execrec_codec_t *codec, execrec_kind_t kind, const void *v, size_t len,
+                          const char *code, const char *message) {
     execrec_record_t rec;
     execrec_reject_t rej;
     ck_assert_int_eq(decode(codec, kind, v, len, &rec, &rej), EXECREC_ERR_REJECT);
@@ -323,10 +323,11 @@ START_TEST(test_decimal_logical_type) {
         "\"precision\":38,\"scale\":18}},"
         "{\"name\":\"price\",\"type\":{\"type\":\"fixed\",\"name\":\"P\",\"size\":4,"
         "\"logicalType\":\"decimal\",\"precision\":9,\"scale\":2}},"
-        "{\"name\":\"trade_time\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}}]}";
+        "{\"name\":\"trade_time\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}"
+        "}]}";
     char errstr[256];
-    execrec_avro_schema_t *schema = execrec_avro_schema_new(json, strlen(json), errstr,
-                                                            sizeof(errstr));
+    execrec_avro_schema_t *schema =
+        execrec_avro_schema_new(json, strlen(json), errstr, sizeof(errstr));
     ck_assert_msg(schema != NULL, "%s", errstr);
     execrec_codec_conf_t conf;
     memset(&conf, 0, sizeof(conf));

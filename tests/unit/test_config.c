@@ -14,8 +14,8 @@ static const char *const keys[] = {"dsn", "batch.size", "format", "log.level", N
 static int parse(execrec_config_t *conf, int argc, char **argv, char ***rest, int *nrest) {
     FILE *saved = stdout;
     stdout = fopen("/dev/null", "w"); /* --help prints the usage */
-    int rc = execrec_config_parse_args(conf, "test", "A test command.", keys, argc, argv, rest,
-                                       nrest);
+    int rc =
+        execrec_config_parse_args(conf, "test", "A test command.", keys, argc, argv, rest, nrest);
     fclose(stdout);
     stdout = saved;
     return rc;
@@ -53,14 +53,14 @@ START_TEST(test_file_env_flag_precedence) {
     setenv("EXECREC_BATCH_SIZE", "20", 1);
     setenv("EXECREC_FORMAT", "avro", 1);
     execrec_config_t *conf = execrec_config_new();
-    char *argv[] = {"test", "--config", path, "--format", "json", "-X", "linger.ms=5", "a", "b",
-                    NULL};
+    char *argv[] = {"test", "--config",    path, "--format", "json",
+                    "-X",   "linger.ms=5", "a",  "b",        NULL};
     char **rest;
     int nrest;
     ck_assert_int_eq(parse(conf, 9, argv, &rest, &nrest), 0);
-    ck_assert_int_eq(execrec_config_get_int(conf, "batch.size"), 20);   /* env over file */
-    ck_assert_str_eq(execrec_config_get(conf, "format"), "json");        /* flag over env */
-    ck_assert_str_eq(execrec_config_get(conf, "log.level"), "debug");    /* file */
+    ck_assert_int_eq(execrec_config_get_int(conf, "batch.size"), 20); /* env over file */
+    ck_assert_str_eq(execrec_config_get(conf, "format"), "json");     /* flag over env */
+    ck_assert_str_eq(execrec_config_get(conf, "log.level"), "debug"); /* file */
     ck_assert_int_eq(nrest, 2);
     ck_assert_str_eq(rest[0], "a");
     ck_assert_int_eq(execrec_config_kafka_count(conf), 2);
@@ -100,11 +100,11 @@ START_TEST(test_list_flags_join) {
     static const char *const list_keys[] = {"topic", "partition", NULL};
     execrec_config_t *conf = execrec_config_new();
     setenv("EXECREC_PARTITION", "7", 1);
-    char *argv[] = {"test", "--topic", "a", "--partition", "1", "--topic=b,c", "--topic", "d",
-                    NULL};
-    ck_assert_int_eq(execrec_config_parse_args(conf, "test", "A test command.", list_keys, 8,
-                                               argv, NULL, NULL),
-                     0);
+    char *argv[] = {"test",        "--topic", "a", "--partition", "1",
+                    "--topic=b,c", "--topic", "d", NULL};
+    ck_assert_int_eq(
+        execrec_config_parse_args(conf, "test", "A test command.", list_keys, 8, argv, NULL, NULL),
+        0);
     ck_assert_str_eq(execrec_config_get(conf, "topic"), "a,b,c,d"); /* repeated: joined */
     ck_assert_str_eq(execrec_config_get(conf, "partition"), "1");   /* flag over env */
     unsetenv("EXECREC_PARTITION");

@@ -63,7 +63,10 @@ START_TEST(test_null_hex_bytea) {
     execrec_copytext_null(&b);
     ck_assert_str_eq(b.data, "\\N");
     execrec_buf_reset(&b);
-    execrec_copytext_hex(&b, "\x00\x01\xab\xff" "A", 5);
+    execrec_copytext_hex(&b,
+                         "\x00\x01\xab\xff"
+                         "A",
+                         5);
     ck_assert_str_eq(b.data, "0001abff41");
     execrec_buf_reset(&b);
     execrec_copytext_hex(&b, "", 0);

@@ -177,12 +177,12 @@ START_TEST(test_enum_vocabularies) {
     const execrec_coldef_t *manager = execrec_kind_columns(EXECREC_KIND_ORDER_MANAGER, &ncols);
     const execrec_enumdef_t *order_status =
         order[execrec_kind_column_index(EXECREC_KIND_ORDER, "status")].enumdef;
-    ck_assert_ptr_eq(order_status,
-                     event[execrec_kind_column_index(EXECREC_KIND_ORDER_EVENT, "event_type")]
-                         .enumdef);
-    ck_assert_ptr_ne(order_status,
-                     manager[execrec_kind_column_index(EXECREC_KIND_ORDER_MANAGER, "status")]
-                         .enumdef);
+    ck_assert_ptr_eq(
+        order_status,
+        event[execrec_kind_column_index(EXECREC_KIND_ORDER_EVENT, "event_type")].enumdef);
+    ck_assert_ptr_ne(
+        order_status,
+        manager[execrec_kind_column_index(EXECREC_KIND_ORDER_MANAGER, "status")].enumdef);
 }
 END_TEST
 
@@ -204,8 +204,8 @@ START_TEST(test_default_topics) {
                 ck_assert_int_eq(table[i].type, EXECREC_CONF_STRING);
                 ck_assert_ptr_eq(table[i].def, execrec_kind_default_topic(kind));
             }
-        ck_assert_msg(found, "%s: topic key %s is not a configuration key",
-                      execrec_kind_name(kind), key);
+        ck_assert_msg(found, "%s: topic key %s is not a configuration key", execrec_kind_name(kind),
+                      key);
         topic[k] = execrec_kind_default_topic(kind);
         ck_assert_str_eq(topic[k], want[k]);
         for (int j = 0; j < k; j++) {
@@ -286,8 +286,8 @@ static void check_doc_row(const execrec_enumdef_t *e, const char *line, int line
     memcpy(canon, c, clen);
     canon[clen] = '\0';
     const char *got = canon_of(e, canon, clen);
-    ck_assert_msg(got && !strcmp(got, canon), "contract.md:%d: %s: \"%s\" is not canonical",
-                  lineno, e->name, canon);
+    ck_assert_msg(got && !strcmp(got, canon), "contract.md:%d: %s: \"%s\" is not canonical", lineno,
+                  e->name, canon);
     (*n)++;
     const char *also = strstr(bar, "(also");
     const char *end = also ? also : bar + strlen(bar);
@@ -295,8 +295,9 @@ static void check_doc_row(const execrec_enumdef_t *e, const char *line, int line
         const char *close = memchr(q + 1, '`', (size_t)(end - q - 1));
         ck_assert_msg(close, "contract.md:%d: unbalanced `", lineno);
         got = canon_of(e, q + 1, (size_t)(close - q - 1));
-        ck_assert_msg(got && !strcmp(got, canon), "contract.md:%d: %s: `%.*s` is not an alias of %s",
-                      lineno, e->name, (int)(close - q - 1), q + 1, canon);
+        ck_assert_msg(got && !strcmp(got, canon),
+                      "contract.md:%d: %s: `%.*s` is not an alias of %s", lineno, e->name,
+                      (int)(close - q - 1), q + 1, canon);
         (*n)++;
         q = close + 1;
     }
