@@ -50,18 +50,16 @@ typedef struct bf_s {
 static rd_kafka_t *consumer_new(const execrec_backfill_conf_t *bc, char *errstr,
                                 size_t errstr_size) {
     /* auto.offset.reset=error: if retention deletes what we are about to read, say
-     * so instead of jumping silently to another offset. */
-    const char *required[] = {"group.id",
-                              BACKFILL_GROUP,
-                              "enable.auto.commit",
-                              "false",
-                              "enable.auto.offset.store",
-                              "false",
-                              "enable.partition.eof",
-                              "true",
-                              "auto.offset.reset",
-                              "error",
-                              NULL};
+     * so instead of jumping silently to another offset. Key, value pairs. */
+    /* clang-format off */
+    const char *required[] = {
+        "group.id", BACKFILL_GROUP,
+        "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false",
+        "enable.partition.eof", "true",
+        "auto.offset.reset", "error",
+        NULL};
+    /* clang-format on */
     const char *defaults[] = {EXECREC_KAFKA_CONSUMER_DEFAULTS, NULL};
     execrec_kafka_client_t client = {.type = RD_KAFKA_CONSUMER,
                                      .brokers = bc->brokers,

@@ -533,15 +533,15 @@ static rd_kafka_t *consumer_new(rec_t *r, char *errstr, size_t errstr_size) {
     const execrec_recorder_conf_t *rc = r->rc;
     const char *defaults[] = {"auto.offset.reset", "earliest", EXECREC_KAFKA_CONSUMER_DEFAULTS,
                               NULL};
-    const char *required[] = {"group.id",
-                              rc->group,
-                              "enable.auto.commit",
-                              "false",
-                              "enable.auto.offset.store",
-                              "false",
-                              "enable.partition.eof",
-                              "true",
-                              NULL};
+    /* key, value pairs */
+    /* clang-format off */
+    const char *required[] = {
+        "group.id", rc->group,
+        "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false",
+        "enable.partition.eof", "true",
+        NULL};
+    /* clang-format on */
     execrec_kafka_client_t client = {.type = RD_KAFKA_CONSUMER,
                                      .brokers = rc->brokers,
                                      .props = rc->kafka,
