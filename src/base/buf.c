@@ -136,3 +136,13 @@ execrec_err_t execrec_buf_read_file(execrec_buf_t *buf, const char *path, size_t
     }
     return err;
 }
+
+int execrec_buf_hexdigit(int c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

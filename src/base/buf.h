@@ -40,4 +40,8 @@ execrec_err_t execrec_buf_read_file(execrec_buf_t *buf, const char *path, size_t
 /** Hands the data to the caller (who frees it) and resets the buffer. NULL if empty. */
 char *execrec_buf_steal(execrec_buf_t *buf);
 
+/** @returns the value of the hex digit c (0-9, a-f, A-F), or -1 for any other byte.
+ *  (The JSON parser's \u escapes and `execrec decode`'s hex lines share it.) */
+int execrec_buf_hexdigit(int c);
+
 #endif

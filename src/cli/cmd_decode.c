@@ -39,26 +39,17 @@ static const char *const decode_keys[] = {"kind", "format", "avro.schema", "regi
                                           "max.message.bytes", "log.level", NULL};
 /* clang-format on */
 
-static int hexval(int c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes a line of hex digits in place. @returns the byte length, or -1 if the line
  * is not hex (then it is passed on as it is, and the codec says what is wrong). */
 static long unhex(char *s, size_t n) {
     if (n == 0 || n % 2)
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (hexval((unsigned char)s[i]) < 0)
+        if (execrec_buf_hexdigit((unsigned char)s[i]) < 0)
             return -1;
     for (size_t i = 0; i < n / 2; i++)
-        s[i] = (char)(hexval((unsigned char)s[2 * i]) * 16 + hexval((unsigned char)s[2 * i + 1]));
+        s[i] = (char)(execrec_buf_hexdigit((unsigned char)s[2 * i]) * 16 +
+                      execrec_buf_hexdigit((unsigned char)s[2 * i + 1]));
     return (long)(n / 2);
 }
 

@@ -80,23 +80,13 @@ static execrec_json_t *node_new(parser_t *p, execrec_json_type_t type) {
     return v;
 }
 
-static int hexval(unsigned char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads 4 hex digits at s[at]. @returns the value or -1. */
 static long hex4(parser_t *p, size_t at) {
     if (at + 4 > p->len)
         return -1;
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p->s[at + i]);
+        int h = execrec_buf_hexdigit(p->s[at + i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

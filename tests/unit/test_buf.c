@@ -53,6 +53,19 @@ static void write_file(const char *path, const char *text, size_t len) {
     fclose(fp);
 }
 
+START_TEST(test_hexdigit) {
+    const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(execrec_buf_hexdigit(digits[i]), i);
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(execrec_buf_hexdigit(upper[i]), 10 + i);
+    int valid = 0;
+    for (int c = -128; c < 256; c++)
+        valid += execrec_buf_hexdigit(c) >= 0;
+    ck_assert_int_eq(valid, 22); /* nothing else: 'g', '/', ':', '@', '`', NUL, high bytes */
+}
+END_TEST
+
 START_TEST(test_read_file) {
     char path[] = "/tmp/execrec_test_buf_XXXXXX";
     int fd = mkstemp(path);
@@ -99,6 +112,7 @@ Suite *buf_suite(void) {
     suite_add_tcase(s, tc);
     tc = tcase_create("read_file");
     tcase_add_test(tc, test_read_file);
+    tcase_add_test(tc, test_hexdigit);
     suite_add_tcase(s, tc);
     return s;
 }
