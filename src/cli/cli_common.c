@@ -1,4 +1,5 @@
 /* Shared subcommand helpers, see cli_common.h. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -136,10 +137,10 @@ int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t
         }
         cconf.plain_schema[kind] = cc->schema;
     }
-    int rrc = cli_registry_open(conf, cmd, &cc->registry, &cc->http);
+    int rrc = cli_registry_open(conf, cmd, &cc->schemas, &cc->http);
     if (rrc)
         return rrc;
-    cconf.schemas = cc->registry;
+    cconf.schemas = cc->schemas;
     cconf.max_message_bytes = (size_t)execrec_config_get_int(conf, "max.message.bytes");
     if (!(cc->codec = execrec_codec_new(&cconf, errstr, sizeof(errstr)))) {
         fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
@@ -151,7 +152,7 @@ int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t
 void cli_codec_close(cli_codec_t *cc) {
     execrec_codec_destroy(cc->codec);
     execrec_avro_schema_destroy(cc->schema);
-    execrec_schemamap_destroy(cc->registry);
+    execrec_schemamap_destroy(cc->schemas);
     execrec_registry_destroy(cc->http);
     memset(cc, 0, sizeof(*cc));
 }
@@ -180,4 +181,27 @@ volatile sig_atomic_t *cli_stop_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return &stop_count;
+}
+
+int cli_each_input(const char *cmd, char **files, int nfiles, int keep_going,
+                   volatile sig_atomic_t *stop, int (*fn)(FILE *in, const char *file, void *opaque),
+                   void *opaque) {
+    if (nfiles == 0)
+        return fn(stdin, NULL, opaque) < 0;
+    int failed = 0;
+    for (int i = 0; i < nfiles && !(stop && *stop) && (keep_going || !failed); i++) {
+        if (!strcmp(files[i], "-")) {
+            failed |= fn(stdin, files[i], opaque) < 0;
+            continue;
+        }
+        FILE *in = fopen(files[i], "rb");
+        if (!in) {
+            fprintf(stderr, "execrec %s: %s: %s\n", cmd, files[i], strerror(errno));
+            failed = 1;
+            continue;
+        }
+        failed |= fn(in, files[i], opaque) < 0;
+        fclose(in);
+    }
+    return failed;
 }

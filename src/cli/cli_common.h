@@ -5,6 +5,7 @@
 #define EXECREC_CLI_COMMON_H
 
 #include <signal.h>
+#include <stdio.h>
 #include "execrec/avro.h"
 #include "execrec/schemamap.h"
 #include "model/codec.h"
@@ -15,7 +16,7 @@
 typedef struct cli_codec_s {
     execrec_codec_t *codec;
     execrec_avro_schema_t *schema; /* plain Avro schema, if configured */
-    execrec_schemamap_t *registry;
+    execrec_schemamap_t *schemas;
     execrec_registry_t *http; /* the Schema Registry behind it, if a URL is given */
     execrec_format_t format;  /* the format configured for the kind */
 } cli_codec_t;
@@ -56,5 +57,16 @@ void cli_topics(const execrec_config_t *conf, const char *topic[EXECREC_KIND__CN
  *  the signals received, up to 2, and ignores SIGPIPE.
  *  @returns the counter: 0 = run, 1 = stop, 2 = stop without waiting. */
 volatile sig_atomic_t *cli_stop_signals(void);
+
+/** Reads the command's inputs: stdin when nfiles is 0, else each file in turn ("-" is
+ *  stdin). fn(in, file, opaque) gets file = NULL for stdin and the name as given
+ *  otherwise, and returns < 0 when its input could not be read. A file that cannot be
+ *  opened is reported on stderr ("execrec <cmd>: <file>: <reason>").
+ *  @param keep_going  0: stop at the first failure; 1: go on with the next file.
+ *  @param stop        when set (a signal), no further file is started; may be NULL.
+ *  @returns 0 when every input was read, 1 when one was not. */
+int cli_each_input(const char *cmd, char **files, int nfiles, int keep_going,
+                   volatile sig_atomic_t *stop, int (*fn)(FILE *in, const char *file, void *opaque),
+                   void *opaque);
 
 #endif

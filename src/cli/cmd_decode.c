@@ -63,6 +63,15 @@ static void print_prefix(execrec_buf_t *out, const char *file, long line) {
     execrec_buf_printf(out, "\"line\":%ld,", line);
 }
 
+typedef struct decode_run_s {
+    execrec_codec_t *codec;
+    execrec_kind_t kind;
+    execrec_format_t format;
+    execrec_arena_t *arena;
+    decode_stats_t *st;
+    int named; /* more than one input: each output line names its file */
+} decode_run_t;
+
 static int decode_stream(FILE *in, const char *file, execrec_codec_t *codec, execrec_kind_t kind,
                          execrec_format_t format, execrec_arena_t *arena, decode_stats_t *st) {
     char *line = NULL;
@@ -146,6 +155,12 @@ static int decode_stream(FILE *in, const char *file, execrec_codec_t *codec, exe
     return rc;
 }
 
+static int decode_input(FILE *in, const char *file, void *opaque) {
+    decode_run_t *run = opaque;
+    return decode_stream(in, run->named ? file : NULL, run->codec, run->kind, run->format,
+                         run->arena, run->st);
+}
+
 int execrec_cli_decode(int argc, char **argv) {
     char **files = NULL;
     int nfiles = 0, rc;
@@ -167,26 +182,8 @@ int execrec_cli_decode(int argc, char **argv) {
         fprintf(stderr, "execrec decode: out of memory\n");
         goto out;
     }
-    int failed = 0;
-    if (nfiles == 0) {
-        failed = decode_stream(stdin, NULL, cc.codec, kind, cc.format, arena, &st) < 0;
-    } else {
-        for (int i = 0; i < nfiles && !failed; i++) {
-            const char *name = nfiles > 1 ? files[i] : NULL;
-            if (!strcmp(files[i], "-")) {
-                failed = decode_stream(stdin, name, cc.codec, kind, cc.format, arena, &st) < 0;
-                continue;
-            }
-            FILE *in = fopen(files[i], "rb");
-            if (!in) {
-                fprintf(stderr, "execrec decode: %s: %s\n", files[i], strerror(errno));
-                failed = 1;
-                break;
-            }
-            failed = decode_stream(in, name, cc.codec, kind, cc.format, arena, &st) < 0;
-            fclose(in);
-        }
-    }
+    decode_run_t run = {cc.codec, kind, cc.format, arena, &st, nfiles > 1};
+    int failed = cli_each_input("decode", files, nfiles, 0, NULL, decode_input, &run);
     fflush(stdout);
     if (failed)
         goto out;

@@ -85,6 +85,10 @@ static int publish_stream(pub_run_t *run, FILE *in, const char *name) {
     return rc;
 }
 
+static int publish_input(FILE *in, const char *file, void *opaque) {
+    return publish_stream(opaque, in, file && strcmp(file, "-") ? file : "<stdin>");
+}
+
 /* The kind of --kind, else the one whose topic.* key is --topic. */
 static int find_kind(const execrec_config_t *conf, const char *topic[EXECREC_KIND__CNT],
                      execrec_kind_t *kind) {
@@ -160,23 +164,7 @@ int execrec_cli_publish(int argc, char **argv) {
         goto out;
     }
     run.stop = cli_stop_signals();
-    int unread = 0;
-    if (nfiles == 0)
-        unread |= publish_stream(&run, stdin, "<stdin>") < 0;
-    for (int i = 0; i < nfiles && !*run.stop; i++) {
-        if (!strcmp(files[i], "-")) {
-            unread |= publish_stream(&run, stdin, "<stdin>") < 0;
-            continue;
-        }
-        FILE *in = fopen(files[i], "rb");
-        if (!in) {
-            fprintf(stderr, "execrec publish: %s: %s\n", files[i], strerror(errno));
-            unread = 1;
-            continue;
-        }
-        unread |= publish_stream(&run, in, files[i]) < 0;
-        fclose(in);
-    }
+    int unread = cli_each_input("publish", files, nfiles, 1, run.stop, publish_input, &run);
     execrec_err_t ferr = execrec_publisher_flush(run.pub, FLUSH_TIMEOUT_MS);
     execrec_publish_stats_t st;
     execrec_publisher_stats(run.pub, &st);
