@@ -699,8 +699,16 @@ execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *
                                exec(w->conn, "BEGIN", 0, NULL, NULL, errstr, errstr_size) != ST_OK))
         return fail(w, EXECREC_ERR_PG);
 
+    /* The kind whose COPY is streaming goes first: a connection has one COPY at a
+     * time, and any other statement (the next kind's SAVEPOINT) would end it (libpq:
+     * "COPY terminated by new PQexec") and abort the transaction. The tables have no
+     * foreign keys between them, so the order of the kinds is free. */
+    int first = w->stream.kind;
+    if (first >= 0 && write_rows(w, (execrec_kind_t)first, stats, errstr, errstr_size) != ST_OK)
+        return fail(w, EXECREC_ERR_PG);
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
-        if (w->nrows[k] && write_rows(w, (execrec_kind_t)k, stats, errstr, errstr_size) != ST_OK)
+        if (k != first && w->nrows[k] &&
+            write_rows(w, (execrec_kind_t)k, stats, errstr, errstr_size) != ST_OK)
             return fail(w, EXECREC_ERR_PG);
 
     if (w->nrejects) {

@@ -281,6 +281,49 @@ START_TEST(test_streamed_batches) {
 }
 END_TEST
 
+/* An order: the required columns, the rest NULL. */
+static void make_order(execrec_record_t *rec, const char *order_id) {
+    memset(rec, 0, sizeof(*rec));
+    rec->kind = EXECREC_KIND_ORDER;
+    execrec_kind_columns(EXECREC_KIND_ORDER, &rec->ncols);
+    const char *v[] = {order_id, "ACC-1", "BTC-USD", "buy", "2.5", "2026-11-21 09:00:00+00"};
+    for (int i = 0; i < 6; i++) {
+        rec->val[i] = v[i];
+        rec->len[i] = strlen(v[i]);
+    }
+    rec->raw = "{}";
+    rec->raw_len = 2;
+}
+
+/* A batch whose trades are streaming while it also holds orders, a kind the flush
+ * writes before trades in kind order. The orders' SAVEPOINT used to be sent while
+ * the trades' COPY was open, which ends the COPY ("COPY terminated by new PQexec")
+ * and aborts the transaction: every such batch failed its first flush and was
+ * written twice. It must commit at the first flush. */
+START_TEST(test_streamed_with_other_kinds) {
+    execrec_writer_stats_t st;
+    int64_t offset = 1;
+    add_trades("M", 0, 2000, &offset);
+    ck_assert(streaming());
+    for (int i = 0; i < 20; i++) {
+        char id[32];
+        execrec_record_t rec;
+        snprintf(id, sizeof(id), "MO-%d", i);
+        make_order(&rec, id);
+        execrec_msgmeta_t m = meta_at(offset++);
+        ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    }
+    ck_assert(streaming());
+    ck_assert_int_eq(execrec_writer_set_offset(w, "g", "trades", 0, -1, offset), EXECREC_OK);
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_ORDER], 20);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 2000);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.OrdersTS"), 20);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 2000);
+    ck_assert_int_eq(tu_pg_count(conn, "SELECT next_offset FROM execution.ingest_offsets"), offset);
+}
+END_TEST
+
 START_TEST(test_refused_rows_isolated) {
     execrec_record_t rec;
     execrec_writer_stats_t st;
@@ -430,6 +473,7 @@ static Suite *writer_suite(void) {
     tcase_add_test(tc, test_exact_and_dedup);
     tcase_add_test(tc, test_copy_and_staging_alternate);
     tcase_add_test(tc, test_streamed_batches);
+    tcase_add_test(tc, test_streamed_with_other_kinds);
     tcase_add_test(tc, test_refused_rows_isolated);
     tcase_add_test(tc, test_offsets_compare_and_set);
     tcase_add_test(tc, test_manager_only_when_newer);
