@@ -399,6 +399,16 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
                          "%" PRId64 " ms",
                          errstr, attempt + 1, execrec_pg_retry_delay_ms(attempt));
         if (execrec_pg_backoff(attempt, *r->rc->stop ? now_ms() : -1, r->rc->stop) < 0) {
+            /* One signal is a graceful stop, not a failure: nothing is assigned and
+             * nothing consumed, so there is nothing to lose (exit 0). A second signal
+             * is the operator giving up. */
+            if (*r->rc->stop == 1) {
+                execrec_log_info("stopping before the assignment: the stored offsets could "
+                                 "not be read (%s); nothing was consumed",
+                                 errstr);
+                free_parts(r);
+                goto done;
+            }
             fatal(r, "giving up the assignment: PostgreSQL unreachable (%s)", errstr);
             goto done;
         }
