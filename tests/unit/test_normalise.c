@@ -9,25 +9,16 @@
 #include "model/normalise.h"
 #include "testutil.h"
 
-static int hexval(int c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Expands \xHH (and, if macros, @{N*TEXT}) of s[0..n) into out. @returns 0, -1 on
  * a malformed escape. */
 static int expand(const char *s, size_t n, int macros, execrec_buf_t *out) {
     execrec_buf_reset(out);
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && hexval((unsigned char)s[i + 2]) >= 0 &&
-            hexval((unsigned char)s[i + 3]) >= 0) {
-            execrec_buf_putc(out, (char)(hexval((unsigned char)s[i + 2]) * 16 +
-                                         hexval((unsigned char)s[i + 3])));
+        if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' &&
+            execrec_buf_hexdigit((unsigned char)s[i + 2]) >= 0 &&
+            execrec_buf_hexdigit((unsigned char)s[i + 3]) >= 0) {
+            execrec_buf_putc(out, (char)(execrec_buf_hexdigit((unsigned char)s[i + 2]) * 16 +
+                                         execrec_buf_hexdigit((unsigned char)s[i + 3])));
             i += 3;
         } else if (macros && s[i] == '@' && i + 1 < n && s[i + 1] == '{') {
             char *end;
