@@ -4,9 +4,16 @@
 set -euo pipefail
 
 # clang: the second compiler of .ci/run's build (warnings are errors with both).
+# libmicrohttpd-dev: the metrics and health endpoints (no hand-written HTTP server).
+# libssl-dev: libcrypto's SHA-256 of reject payloads. prometheus: the real server and
+# promtool the metrics, alert-rule and dashboard tests use. python3-yaml: the offline
+# checks of the compose and Kubernetes recipes. dpkg-dev, fakeroot: the Debian
+# package test. openssl: the TLS test's self-signed CA. systemd: systemd-analyze.
 PACKAGES=(build-essential clang clang-format cmake pkg-config
           librdkafka-dev libavro-dev libjansson-dev libpq-dev libcurl4-openssl-dev check libsubunit-dev
-          postgresql postgresql-contrib kcat python3)
+          libmicrohttpd-dev libssl-dev
+          postgresql postgresql-contrib kcat python3 python3-yaml openssl
+          prometheus dpkg-dev fakeroot systemd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
