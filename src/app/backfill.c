@@ -17,7 +17,6 @@
 #include "base/timeutil.h"
 
 #define KAFKA_TIMEOUT_MS 10000
-#define SHUTDOWN_GRACE_MS 30000
 #define BAR_REFRESH_MS 250
 /* Never committed: an assign-only consumer needs a group.id for nothing else. */
 #define BACKFILL_GROUP "execrec-backfill"
@@ -463,16 +462,24 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
             int f = flush(b, -1, errstr, errstr_size);
             if (f == -2)
                 return EXECREC_ERR_NOMEM;
-            if (f == -1)
-                return EXECREC_ERR_PG; /* a second signal while waiting for PostgreSQL */
+            if (f == -1) {
+                /* The shutdown deadline passed (or a second signal came) while
+                 * PostgreSQL was retried. */
+                b->res->interrupted = 1;
+                snprintf(errstr + strlen(errstr), errstr_size - strlen(errstr),
+                         "; the open batch of %" PRId64 " messages was not written by the "
+                         "shutdown deadline: run the backfill again (it is idempotent)",
+                         execrec_writer_pending(b->writer));
+                return EXECREC_ERR_PG;
+            }
         }
         report(b, 0);
     }
     b->res->interrupted = !all_done(b);
     /* What was read is written, also on a signal or an error: it is all valid. */
     char why[1024];
-    int64_t deadline = *bc->stop ? execrec_time_monotonic_ms() + SHUTDOWN_GRACE_MS : -1;
-    int f = flush(b, deadline, why, sizeof(why));
+    /* After a signal the ingest cuts the wait to the shutdown deadline. */
+    int f = flush(b, EXECREC_INGEST_FOREVER, why, sizeof(why));
     report(b, 1);
     if (f == -2)
         return EXECREC_ERR_NOMEM;
@@ -524,8 +531,11 @@ execrec_err_t execrec_backfill_run(const execrec_backfill_conf_t *bc,
                          p->topic, p->partition, execrec_kind_name(p->kind), p->from, p->to - 1,
                          p->to - p->from, p->lo, p->hi - 1);
     }
-    execrec_ingest_conf_t ic = {
-        .dsn = bc->dsn, .codec = bc->codec, .stop = bc->stop, .done = "written"};
+    execrec_ingest_conf_t ic = {.dsn = bc->dsn,
+                                .codec = bc->codec,
+                                .stop = bc->stop,
+                                .shutdown_ms = bc->shutdown_timeout_ms,
+                                .done = "written"};
     if (!(b.ingest = execrec_ingest_new(&ic, errstr, errstr_size))) {
         err = EXECREC_ERR_NOMEM;
         goto out;

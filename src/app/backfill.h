@@ -38,6 +38,8 @@ typedef struct execrec_backfill_conf_s {
     execrec_codec_t *codec;           /* borrowed */
     volatile sig_atomic_t *stop;      /* 1: commit the open batch and stop;
                                            2: stop without waiting for PostgreSQL */
+    int64_t shutdown_timeout_ms;      /* after the first signal, how long the open
+                                           batch is retried (0: 30 s) */
 } execrec_backfill_conf_t;
 
 typedef struct execrec_backfill_result_s {

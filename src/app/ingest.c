@@ -7,6 +7,7 @@
 #include "execrec/arena.h"
 #include "app/ingest.h"
 #include "base/log.h"
+#include "base/timeutil.h"
 #include "pg/migrate.h"
 #include "pg/pg.h"
 
@@ -14,6 +15,7 @@ struct execrec_ingest_s {
     execrec_ingest_conf_t conf;
     execrec_writer_t *writer;
     execrec_arena_t *arena;
+    int64_t stop_deadline; /* the shutdown deadline; -1 until a stop signal is seen */
 };
 
 static volatile sig_atomic_t never_stopped;
@@ -30,8 +32,11 @@ execrec_ingest_t *execrec_ingest_new(const execrec_ingest_conf_t *conf, char *er
         return NULL;
     }
     in->conf = *conf;
+    in->stop_deadline = -1;
     if (!in->conf.stop)
         in->conf.stop = &never_stopped;
+    if (in->conf.shutdown_ms <= 0)
+        in->conf.shutdown_ms = EXECREC_INGEST_SHUTDOWN_MS;
     if (!in->conf.done)
         in->conf.done = "written";
     if (!(in->writer = execrec_writer_new(conf->dsn, errstr, errstr_size)) ||
@@ -93,6 +98,25 @@ execrec_err_t execrec_ingest_message(execrec_ingest_t *in, execrec_kind_t kind,
     return execrec_ingest_add(in, kind, &meta);
 }
 
+int64_t execrec_ingest_deadline(execrec_ingest_t *in, int64_t deadline) {
+    int stop = *in->conf.stop;
+    if (!stop)
+        return deadline;
+    int64_t now = execrec_time_monotonic_ms();
+    if (stop >= 2) {
+        in->stop_deadline = now;
+    } else if (in->stop_deadline < 0) {
+        int64_t reserve = in->conf.shutdown_ms / 4;
+        in->stop_deadline = now + in->conf.shutdown_ms - (reserve > 2000 ? 2000 : reserve);
+    }
+    return deadline < 0 || in->stop_deadline < deadline ? in->stop_deadline : deadline;
+}
+
+/* True when the wait until deadline (execrec_ingest_deadline's) is over. */
+static int passed(int64_t deadline) {
+    return deadline >= 0 && execrec_time_monotonic_ms() >= deadline;
+}
+
 execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
                                    execrec_writer_stats_t *stats, char *errstr,
                                    size_t errstr_size) {
@@ -100,7 +124,14 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
     int64_t pending = execrec_writer_pending(in->writer);
     if (pending == 0)
         return EXECREC_OK;
+    int no_retry = deadline == EXECREC_INGEST_NO_RETRY;
+    if (no_retry)
+        deadline = EXECREC_INGEST_FOREVER;
     for (int attempt = 0;; attempt++) {
+        /* A shutdown whose deadline has passed makes no further attempt: an attempt
+         * against a server that refuses or hangs could outlast it. */
+        if (attempt > 0 && passed(execrec_ingest_deadline(in, deadline)))
+            return EXECREC_ERR_PG; /* errstr: the last attempt's reason */
         execrec_err_t err = execrec_writer_ensure(in->writer, errstr, errstr_size);
         if (!err)
             err = execrec_writer_flush(in->writer, stats, errstr, errstr_size);
@@ -119,10 +150,17 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
                 in->conf.on_conflict(in->conf.opaque, errstr, errstr_size) == EXECREC_OK)
                 return EXECREC_ERR_CONFLICT;
         }
-        if (deadline == EXECREC_INGEST_NO_RETRY)
+        if (no_retry)
             return EXECREC_ERR_PG;
         execrec_pg_log_retry(execrec_writer_connected(in->writer), errstr, pending, attempt);
-        if (execrec_pg_backoff(attempt, deadline, in->conf.stop) < 0)
+        int b;
+        while ((b = execrec_pg_backoff(attempt, execrec_ingest_deadline(in, deadline),
+                                       in->conf.stop)) == 1)
+            execrec_log_info("stop signal: retrying the open batch of %" PRId64
+                             " messages until the shutdown deadline (%" PRId64 " ms)",
+                             pending,
+                             execrec_ingest_deadline(in, deadline) - execrec_time_monotonic_ms());
+        if (b < 0)
             return EXECREC_ERR_PG;
     }
 }

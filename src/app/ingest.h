@@ -29,6 +29,9 @@ typedef struct execrec_ingest_conf_s {
     const char *dsn;                         /* libpq conninfo; NULL: PG* environment */
     execrec_codec_t *codec;                  /* borrowed */
     volatile sig_atomic_t *stop;             /* NULL: none. >= 2 stops a retry loop */
+    int64_t shutdown_ms;                     /* after the first stop signal, how long
+                                                retries go on (0: the default,
+                                                EXECREC_INGEST_SHUTDOWN_MS) */
     execrec_ingest_conflict_cb *on_conflict; /* NULL: a conflict is returned at once */
     void *opaque;                            /* for on_conflict */
     const char *done;                        /* what a batch is once flushed, for the log
@@ -71,14 +74,28 @@ execrec_err_t execrec_ingest_message(execrec_ingest_t *in, execrec_kind_t kind,
 #define EXECREC_INGEST_FOREVER INT64_C(-1)  /* retry until written or a second signal */
 #define EXECREC_INGEST_NO_RETRY INT64_C(-2) /* one attempt */
 
+/* The default shutdown deadline: --shutdown-timeout's default, in ms. */
+#define EXECREC_INGEST_SHUTDOWN_MS INT64_C(30000)
+
+/** The deadline a wait or a retry loop keeps: deadline (a monotonic time in ms, or
+ *  EXECREC_INGEST_FOREVER), cut to the shutdown deadline once a stop signal has been
+ *  seen. The shutdown deadline is fixed the first time this (or a flush) sees
+ *  *conf.stop set: then + conf.shutdown_ms, less a reserve (a quarter, at most
+ *  2 s) for leaving the group and closing; a second signal moves it to now. So
+ *  every wait of one shutdown shares one deadline, whichever state the signal
+ *  found the process in (docs/recorder.md, Shutdown).
+ *  @returns a monotonic time in ms, or EXECREC_INGEST_FOREVER. */
+int64_t execrec_ingest_deadline(execrec_ingest_t *in, int64_t deadline);
+
 /** Writes the open batch (one transaction, writer.h), reconnecting and retrying
  *  PostgreSQL failures with bounded backoff until deadline (each retry is logged,
  *  execrec_pg_log_retry). *stats is that flush's counts.
  *  @returns EXECREC_OK: written (or nothing pending);
  *           EXECREC_ERR_CONFLICT: the compare-and-set failed and on_conflict settled
  *             the batch (or, without on_conflict, the batch is kept, errstr says why);
- *           EXECREC_ERR_PG: gave up (deadline passed, second signal, or NO_RETRY):
- *             the batch is kept, errstr has the last reason;
+ *           EXECREC_ERR_PG: gave up (deadline or the shutdown deadline passed, a
+ *             second signal, or NO_RETRY): the batch is kept, errstr has the last
+ *             reason;
  *           EXECREC_ERR_NOMEM. */
 execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
                                    execrec_writer_stats_t *stats, char *errstr,

@@ -33,7 +33,6 @@
 /* How long a revocation or a shutdown keeps retrying an unreachable PostgreSQL
  * before it abandons the open batch (safe: nothing of it was committed). */
 #define REVOKE_GRACE_MS 10000
-#define SHUTDOWN_GRACE_MS 30000
 #define KAFKA_TIMEOUT_MS 10000
 
 typedef struct part_s {
@@ -62,6 +61,11 @@ typedef struct rec_s {
     int64_t last_added_ms;   /* when the open batch got its last message */
     int64_t consumed;
     execrec_writer_stats_t total;
+    int stop_seen;    /* the stop signal was logged */
+    int hups;         /* SIGHUPs logged so far */
+    int gave_up;      /* a flush gave up (shutdown deadline, second signal) */
+    int pg_up;        /* at the last failed flush the server was up: it refused */
+    char pg_why[512]; /* the last failed flush's reason */
     int fatal;
     char why[1024]; /* the first fatal error's reason */
 } rec_t;
@@ -267,6 +271,14 @@ static execrec_err_t batch_conflict(void *opaque, char *errstr, size_t errstr_si
     return EXECREC_OK;
 }
 
+/* Why the last flush failed, by cause: a server that was up and refused the batch
+ * is not "unreachable" (an operator looks at different things). */
+static const char *pg_cause(const rec_t *r, char *out, size_t size) {
+    snprintf(out, size, "%s: %s", r->pg_up ? "PostgreSQL refused it" : "PostgreSQL unreachable",
+             r->pg_why);
+    return out;
+}
+
 /* Writes the open batch (execrec_ingest_flush: retried with bounded backoff until
  * deadline; a conflict is settled by batch_conflict).
  * @returns 0 committed (or settled as a conflict), -1 gave up (deadline or second
@@ -275,7 +287,12 @@ static int flush_batch(rec_t *r, int64_t deadline) {
     int64_t t0 = now_ms();
     char errstr[1024];
     execrec_writer_stats_t st;
+    errstr[0] = '\0';
     execrec_err_t err = execrec_ingest_flush(r->ingest, deadline, &st, errstr, sizeof(errstr));
+    if (err == EXECREC_ERR_PG) {
+        r->pg_up = execrec_writer_connected(r->writer);
+        snprintf(r->pg_why, sizeof(r->pg_why), "%s", errstr);
+    }
     if (err == EXECREC_OK && st.messages > 0) {
         execrec_writer_stats_add(&r->total, &st);
         log_batch(&st, now_ms() - t0);
@@ -359,7 +376,14 @@ static int read_watermarks(rec_t *r, const part_t *p, int64_t *lo, int64_t *hi) 
         execrec_log_warn("%s [%" PRId32 "]: cannot read the watermarks from the broker "
                          "(%s); retrying",
                          p->topic, p->partition, rd_kafka_err2str(err));
-        if (*r->rc->stop || execrec_pg_backoff(attempt, -1, r->rc->stop) < 0) {
+        if (*r->rc->stop == 1 || execrec_pg_backoff(attempt, -1, r->rc->stop) != 0) {
+            if (*r->rc->stop == 1) {
+                /* A graceful stop, as in on_assign: nothing was consumed yet. */
+                execrec_log_info("stopping before the assignment: the watermarks of %s "
+                                 "[%" PRId32 "] could not be read (%s); nothing was consumed",
+                                 p->topic, p->partition, rd_kafka_err2str(err));
+                return -2;
+            }
             fatal(r, "%s [%" PRId32 "]: cannot read the watermarks from the broker (%s)", p->topic,
                   p->partition, rd_kafka_err2str(err));
             return -1;
@@ -398,7 +422,7 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
         execrec_log_warn("cannot read the stored offsets from PostgreSQL (%s); retry %d in "
                          "%" PRId64 " ms",
                          errstr, attempt + 1, execrec_pg_retry_delay_ms(attempt));
-        if (execrec_pg_backoff(attempt, *r->rc->stop ? now_ms() : -1, r->rc->stop) < 0) {
+        if (execrec_pg_backoff(attempt, *r->rc->stop ? now_ms() : -1, r->rc->stop) != 0) {
             /* One signal is a graceful stop, not a failure: nothing is assigned and
              * nothing consumed, so there is nothing to lose (exit 0). A second signal
              * is the operator giving up. */
@@ -419,8 +443,11 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
         part_t *p = &r->parts[i];
         int64_t lo = -1, hi = -1, start;
         const char *from;
-        if (read_watermarks(r, p, &lo, &hi) < 0) {
+        int wm = read_watermarks(r, p, &lo, &hi);
+        if (wm < 0) {
             rd_kafka_topic_partition_list_destroy(assign);
+            if (wm == -2)
+                free_parts(r);
             goto done;
         }
         if (stored[i] >= 0) {
@@ -474,10 +501,10 @@ done:
 static void on_revoke(rec_t *r) {
     int64_t pending = execrec_writer_pending(r->writer);
     if (pending > 0 && flush_batch(r, now_ms() + REVOKE_GRACE_MS) < 0) {
-        execrec_log_warn("abandoning the open batch of %" PRId64 " messages: PostgreSQL "
-                         "unreachable. Nothing of it was committed; the partitions' next "
-                         "owner records them.",
-                         pending);
+        char cause[600];
+        execrec_log_warn("abandoning the open batch of %" PRId64 " messages (%s). Nothing of "
+                         "it was committed; the partitions' next owner records them.",
+                         pending, pg_cause(r, cause, sizeof(cause)));
         execrec_writer_clear(r->writer);
         r->batch_opened_ms = 0;
     }
@@ -631,10 +658,33 @@ static void log_totals(rec_t *r, const char *what) {
                      r->nparts);
 }
 
+/* Logs the first stop signal once, and each SIGHUP (ignored: nothing is reloaded;
+ * docs/recorder.md says why). */
+static void note_signals(rec_t *r) {
+    const execrec_recorder_conf_t *rc = r->rc;
+    if (rc->hup && *rc->hup != r->hups) {
+        r->hups = *rc->hup;
+        execrec_log_info("SIGHUP received: ignored (execrec reloads nothing; restart it to "
+                         "change its configuration)");
+    }
+    if (*rc->stop && !r->stop_seen) {
+        r->stop_seen = 1;
+        int sig = rc->signo ? *rc->signo : 0;
+        execrec_log_info("%s received: committing the open batch of %" PRId64
+                         " messages and leaving the group (shutdown deadline %" PRId64
+                         " s, --shutdown-timeout)",
+                         sig == SIGINT    ? "SIGINT"
+                         : sig == SIGTERM ? "SIGTERM"
+                                          : "stop signal",
+                         execrec_writer_pending(r->writer), rc->shutdown_timeout_ms / 1000);
+    }
+}
+
 static int run_loop(rec_t *r) {
     const execrec_recorder_conf_t *rc = r->rc;
     int64_t last_stats = now_ms();
     for (;;) {
+        note_signals(r);
         if (*rc->stop || r->fatal)
             return 0;
         /* An open batch is committed at batch.size messages, after batch.ms while
@@ -665,8 +715,12 @@ static int run_loop(rec_t *r) {
                 fatal(r, "out of memory writing a batch");
                 return -1;
             }
-            if (f == -1)
-                return 0; /* a second signal while waiting for PostgreSQL */
+            if (f == -1) {
+                /* The shutdown deadline passed (or a second signal came) while
+                 * PostgreSQL was retried: the batch stays uncommitted. */
+                r->gave_up = 1;
+                return 0;
+            }
         }
         if (rc->stats_interval_ms > 0 && now - last_stats >= rc->stats_interval_ms) {
             if (!r->assigned)
@@ -689,7 +743,10 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
                                    size_t errstr_size) {
     rec_t r;
     memset(&r, 0, sizeof(r));
-    r.rc = rc;
+    execrec_recorder_conf_t conf = *rc;
+    if (conf.shutdown_timeout_ms <= 0)
+        conf.shutdown_timeout_ms = EXECREC_INGEST_SHUTDOWN_MS;
+    r.rc = rc = &conf;
     execrec_err_t err = check_protocol(rc, errstr, errstr_size);
     if (err)
         return err;
@@ -697,6 +754,7 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
     execrec_ingest_conf_t ic = {.dsn = rc->dsn,
                                 .codec = rc->codec,
                                 .stop = rc->stop,
+                                .shutdown_ms = rc->shutdown_timeout_ms,
                                 .on_conflict = batch_conflict,
                                 .opaque = &r,
                                 .done = "committed"};
@@ -732,17 +790,25 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
     int loop = run_loop(&r);
     err = EXECREC_ERR_KAFKA;
     if (loop == 0 && !r.fatal) {
-        /* Shutdown: commit what is open, then leave the group (which revokes). */
-        int f = flush_batch(&r, now_ms() + SHUTDOWN_GRACE_MS);
+        /* Shutdown: commit what is open, then leave the group (which revokes). After
+         * a signal the ingest keeps the shutdown deadline; at the end of an
+         * --exit-at-end run PostgreSQL gets as long as a signal would give it. */
+        note_signals(&r);
+        int f = r.gave_up ? -1 : flush_batch(&r, now_ms() + r.rc->shutdown_timeout_ms);
+        note_signals(&r);
         if (f == -2) {
             fatal(&r, "out of memory writing a batch");
             err = EXECREC_ERR_NOMEM;
         } else if (f < 0) {
+            char cause[600];
             fatal(&r,
-                  "could not commit the open batch of %" PRId64
-                  " messages before shutdown (PostgreSQL unreachable). Nothing "
-                  "of it was committed: it is consumed again on the next start.",
-                  execrec_writer_pending(r.writer));
+                  "could not commit the open batch of %" PRId64 " messages before %s (%s). "
+                  "Nothing of it was committed: it is consumed again on the next start.",
+                  execrec_writer_pending(r.writer),
+                  *rc->stop >= 2 ? "a second signal"
+                  : *rc->stop    ? "the shutdown deadline (--shutdown-timeout)"
+                                 : "the end of the run",
+                  pg_cause(&r, cause, sizeof(cause)));
             err = EXECREC_ERR_PG;
             execrec_writer_clear(r.writer);
         } else if (f == 0) {

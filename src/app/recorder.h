@@ -45,6 +45,12 @@ typedef struct execrec_recorder_conf_s {
     execrec_codec_t *codec;               /* borrowed */
     volatile sig_atomic_t *stop;          /* set by a signal handler: 1 = stop,
                                                   2 or more = give up waiting */
+    volatile sig_atomic_t *signo;         /* NULL, or the last stop signal's number
+                                                  (for the log line) */
+    volatile sig_atomic_t *hup;           /* NULL, or a count of SIGHUPs: each is
+                                                  logged and ignored */
+    int64_t shutdown_timeout_ms;          /* after the first signal, how long the
+                                                  open batch is retried (0: 30 s) */
 } execrec_recorder_conf_t;
 
 /** Checks rc for what the recorder cannot do, before anything starts.
@@ -53,7 +59,9 @@ typedef struct execrec_recorder_conf_s {
 execrec_err_t execrec_recorder_check(const execrec_recorder_conf_t *rc, char *errstr,
                                      size_t errstr_size) EXECREC_MUSTCHECK;
 
-/** Runs until *stop is set, or (exit_at_end) the ends are reached.
+/** Runs until *stop is set, or (exit_at_end) the ends are reached. Every wait after
+ *  the first signal (a flush retried, an assignment waiting for PostgreSQL) ends by
+ *  the shutdown deadline, shutdown_timeout_ms after it (execrec_ingest_deadline).
  *  @returns EXECREC_OK after a clean shutdown (open batch committed, group left);
  *           EXECREC_ERR_INVALID: execrec_recorder_check failed;
  *           EXECREC_ERR_PG: PostgreSQL unreachable at start, or the open batch could

@@ -33,6 +33,9 @@ static const execrec_confdef_t table[] = {
      "commit the open batch once no message has arrived for this long (0: as soon as the "
      "recorder has caught up)"},
     {"log.level", EXECREC_CONF_STRING, "info", "error, warn, info or debug"},
+    {"shutdown.timeout", EXECREC_CONF_INT, "30",
+     "seconds from the first SIGTERM/SIGINT to exit: the open batch is committed if it can "
+     "be by then, else left uncommitted (replayed on the next start) and the exit status is 1"},
     /* run, broker */
     {"brokers", EXECREC_CONF_STRING, NULL,
      "Kafka bootstrap servers (host:port,...); unset: run starts the embedded broker "

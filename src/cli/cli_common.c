@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/cli.h"
 #include "base/log.h"
 #include "cli_common.h"
@@ -164,12 +165,61 @@ void cli_topics(const execrec_config_t *conf, const char *topic[EXECREC_KIND__CN
     }
 }
 
-static volatile sig_atomic_t stop_count;
+static volatile sig_atomic_t stop_count, last_signal, hup_count;
+static volatile sig_atomic_t watchdog_s; /* 0: none */
+
+/* The hard end of a shutdown (cli_shutdown_watchdog). Only async-signal-safe calls:
+ * write(2) and _exit(2). */
+static void on_watchdog(int sig) {
+    (void)sig;
+    static const char msg[] = "execrec: the shutdown deadline (--shutdown-timeout) passed while "
+                              "a call still blocked: exiting now with status 1; what was not "
+                              "committed is rolled back by PostgreSQL (a recorder consumes it "
+                              "again on the next start; run a backfill again)\n";
+    ssize_t n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)n;
+    _exit(EXECREC_EXIT_FAIL);
+}
 
 static void on_stop_signal(int sig) {
-    (void)sig;
+    last_signal = sig;
+    if (stop_count == 0 && watchdog_s > 0)
+        alarm((unsigned)watchdog_s);
     if (stop_count < 2)
         stop_count++;
+}
+
+static void on_hup_signal(int sig) {
+    (void)sig;
+    hup_count = (hup_count + 1) & 0x3fff; /* a change, not a total, is what is read */
+}
+
+volatile sig_atomic_t *cli_last_signal(void) {
+    return &last_signal;
+}
+
+volatile sig_atomic_t *cli_hup_signals(void) {
+    return &hup_count;
+}
+
+void cli_shutdown_watchdog(int64_t seconds) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_watchdog;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    watchdog_s = seconds > 0 ? (sig_atomic_t)(seconds > 86400 ? 86400 : seconds) : 0;
+}
+
+int64_t cli_shutdown_timeout(const execrec_config_t *conf, const char *cmd) {
+    int64_t s = execrec_config_get_int(conf, "shutdown.timeout");
+    if (s < 1 || s > 86400) {
+        fprintf(stderr, "execrec %s: --shutdown-timeout must be 1 to 86400 seconds, not %lld\n",
+                cmd, (long long)s);
+        return -1;
+    }
+    cli_shutdown_watchdog(s);
+    return s * 1000;
 }
 
 volatile sig_atomic_t *cli_stop_signals(void) {
@@ -179,6 +229,8 @@ volatile sig_atomic_t *cli_stop_signals(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup_signal;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return &stop_count;
 }

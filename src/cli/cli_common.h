@@ -54,9 +54,27 @@ void cli_codec_close(cli_codec_t *cc);
 void cli_topics(const execrec_config_t *conf, const char *topic[EXECREC_KIND__CNT]);
 
 /** Installs SIGINT/SIGTERM handlers (no SA_RESTART, so sleeps wake up) that count
- *  the signals received, up to 2, and ignores SIGPIPE.
+ *  the signals received, up to 2, a SIGHUP handler that counts SIGHUPs (so that a
+ *  SIGHUP never kills: the command logs and ignores it), and ignores SIGPIPE.
  *  @returns the counter: 0 = run, 1 = stop, 2 = stop without waiting. */
 volatile sig_atomic_t *cli_stop_signals(void);
+
+/** The number of the last SIGINT/SIGTERM (0: none), and the count of SIGHUPs,
+ *  both kept by cli_stop_signals' handlers. */
+volatile sig_atomic_t *cli_last_signal(void);
+volatile sig_atomic_t *cli_hup_signals(void);
+
+/** Makes the shutdown deadline hard: the first stop signal arms a watchdog that
+ *  ends the process with status 1 after seconds, whatever it is doing then (a
+ *  libpq or librdkafka call that blocks included). The command's own waits end
+ *  before it (execrec_ingest_deadline keeps a reserve), so the watchdog only fires
+ *  when something hangs; what was not committed is consumed again on the next
+ *  start. seconds <= 0: no watchdog. */
+void cli_shutdown_watchdog(int64_t seconds);
+
+/** Reads --shutdown-timeout (seconds) for cmd, arms the watchdog with it.
+ *  @returns the timeout in ms, or -1 (reason printed) when it is below 1. */
+int64_t cli_shutdown_timeout(const execrec_config_t *conf, const char *cmd);
 
 /** Reads the command's inputs: stdin when nfiles is 0, else each file in turn ("-" is
  *  stdin). fn(in, file, opaque) gets file = NULL for stdin and the name as given

@@ -21,7 +21,7 @@ static const char *const backfill_keys[] = {
     "to.offset",    "from.time",    "to.time",        "dsn",          "topic.orders",
     "topic.events", "topic.trades", "topic.managers", "format",       "avro.schema",
     "registry",     "max.message.bytes", "batch.size", "batch.ms",    "stats.interval.ms",
-    "log.level",    NULL};
+    "log.level",    "shutdown.timeout", NULL};
 /* clang-format on */
 
 /* Splits a comma list into *items (pointers into the copy *buf, which the caller
@@ -198,6 +198,10 @@ int execrec_cli_backfill(int argc, char **argv) {
         goto done;
     }
     bc.codec = cc.codec;
+    if ((bc.shutdown_timeout_ms = cli_shutdown_timeout(conf, "backfill")) < 0) {
+        rc = EXECREC_EXIT_USAGE;
+        goto done;
+    }
     bc.stop = cli_stop_signals();
 
     execrec_backfill_result_t res;

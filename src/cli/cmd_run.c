@@ -17,7 +17,7 @@ static const char *const run_keys[] = {
     "topic.trades", "topic.managers", "dsn",              "batch.size",
     "batch.ms",     "batch.idle.ms", "exit.at.end",   "stats.interval.ms", "registry",
     "max.message.bytes", "partitions", "log.level",     "registry.map",
-    "registry.timeout.ms", NULL};
+    "registry.timeout.ms", "shutdown.timeout", NULL};
 /* clang-format on */
 
 int execrec_cli_run(int argc, char **argv) {
@@ -39,7 +39,10 @@ int execrec_cli_run(int argc, char **argv) {
         "\n"
         "Without --brokers an embedded broker (librdkafka's in-memory mock cluster, for\n"
         "development and tests) is started in-process. SIGINT/SIGTERM commit the open\n"
-        "batch, leave the group and exit 0; a second signal stops waiting for PostgreSQL.",
+        "batch, leave the group and exit 0; if the batch cannot be committed within\n"
+        "--shutdown-timeout seconds (PostgreSQL down or refusing it), it is left\n"
+        "uncommitted, replayed on the next start, and the exit status is 1. A second\n"
+        "signal stops waiting at once. SIGHUP is logged and ignored.",
         run_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
@@ -97,7 +100,13 @@ int execrec_cli_run(int argc, char **argv) {
                          "development and tests; its messages are gone when execrec exits)",
                          r.brokers);
     }
+    if ((r.shutdown_timeout_ms = cli_shutdown_timeout(conf, "run")) < 0) {
+        rc = EXECREC_EXIT_USAGE;
+        goto done;
+    }
     r.stop = cli_stop_signals();
+    r.signo = cli_last_signal();
+    r.hup = cli_hup_signals();
     char why[1024];
     if (execrec_recorder_run(&r, why, sizeof(why))) {
         execrec_log_error("%s", why);

@@ -273,10 +273,13 @@ int64_t execrec_pg_retry_delay_ms(int attempt) {
 
 int execrec_pg_backoff(int attempt, int64_t deadline, volatile sig_atomic_t *stop) {
     int64_t until = execrec_time_monotonic_ms() + execrec_pg_retry_delay_ms(attempt);
+    int stopped = *stop;
     for (;;) {
         int64_t now = execrec_time_monotonic_ms();
         if (*stop >= 2 || (deadline >= 0 && now >= deadline))
             return -1;
+        if (!stopped && *stop)
+            return 1;
         if (now >= until)
             return 0;
         execrec_time_sleep_ms(50);

@@ -104,8 +104,10 @@ int64_t execrec_pg_retry_delay_ms(int attempt);
 
 /** Waits before retry number attempt, in steps of 50 ms so that a signal is seen.
  *  @returns 0 to retry; -1 to give up: *stop >= 2 (a second signal), or deadline
- *  (monotonic ms, -1: none) has passed. A first signal alone does not give up:
- *  shutdown still wants the batch written. */
+ *  (monotonic ms, -1: none) has passed; 1: a first signal arrived during the wait
+ *  (*stop was 0 on entry). A first signal alone does not give up (shutdown still
+ *  wants the batch written), but it starts the shutdown deadline, which the caller
+ *  sets before it waits again (execrec_ingest_deadline). */
 int execrec_pg_backoff(int attempt, int64_t deadline, volatile sig_atomic_t *stop);
 
 /** Logs that a batch of pending messages is kept for retry number attempt + 1
