@@ -52,14 +52,24 @@ to_roff() {
         }
         return out
     }
+    # The synopsis: "execrec" and the command in bold, FILE-like words in italics.
+    function synopsis(s,    n, w, i, out) {
+        n = split(s, w, " ")
+        out = ""
+        for (i = 1; i <= n; i++) {
+            if (w[i] == "execrec" || w[i] == cmd) out = out (i > 1 ? " " : "") "\\fB" esc(w[i]) "\\fR"
+            else out = out (i > 1 ? " " : "") esc(w[i])
+        }
+        return out
+    }
     function end_example() { if (example) { print ".fi"; print ".RE"; example = 0 } }
     NR == 1 {
         sub(/^usage: /, "")
-        if (cmd == "top") { print ".SH SYNOPSIS"; print tag($0); print ".SH DESCRIPTION" }
-        else { print ".SS \"execrec " cmd "\""; print tag($0); print ".PP" }
+        if (cmd == "top") { print ".SH SYNOPSIS"; print synopsis($0); print ".SH DESCRIPTION" }
+        else { print ".SS \"execrec " cmd "\""; print synopsis($0) }
         next
     }
-    /^[A-Za-z][^ ].*:$/ && !/^  / {          # a header, e.g. "options:"
+    /^[A-Za-z][A-Za-z0-9 _-]*:$/ && length($0) <= 40 {    # a header, e.g. "options:"
         end_example(); section = $0; opt = 0
         if (cmd == "top" && $0 == "commands:") { print ".SH COMMANDS"; cmds = 1; next }
         print ".PP"; print "\\fI" esc($0) "\\fR"
