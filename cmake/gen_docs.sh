@@ -137,11 +137,11 @@ The PostgreSQL connection strings of the recorder (the writer role) and of the
 partition maintenance (the owner role), mode 600, owned by root; systemd passes
 them to the services as credentials (\fBLoadCredential=\fR).
 .TP
-.I /lib/systemd/system/execrec.service, execrec@.service
+.I /usr/lib/systemd/system/execrec.service, execrec@.service
 The recorder; \fBexecrec@\fR\fIname\fR\fB.service\fR runs several recorders of
 one group on one host.
 .TP
-.I /lib/systemd/system/execrec\-partitions.service, execrec\-partitions.timer
+.I /usr/lib/systemd/system/execrec\-partitions.service, execrec\-partitions.timer
 Monthly partitions and retention, once a day.
 .SH EXIT STATUS
 0 success; 1 a failure, or findings (\fBmigrate \-\-status\fR); 2 misuse (an
