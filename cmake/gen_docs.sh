@@ -224,8 +224,8 @@ EOF
 } | awk '
     # A key already listed under an earlier command is not repeated: drop its block
     # (the help comment line before it and the blank line before that).
-    /^#[a-z][a-z0-9.]* = / || /^# [a-z][a-z0-9.]*: a secret/ {
-        k = $0; sub(/^# ?/, "", k); sub(/( = |: ).*/, "", k)
+    /^#[a-z][a-z0-9.]* =( |$)/ || /^# [a-z][a-z0-9.]*: a secret/ {
+        k = $0; sub(/^# ?/, "", k); sub(/ =.*|: .*/, "", k)
         if (seen[k]++) { nbuf = 0; next }
     }
     /^$/ { flush(); buf[++nbuf] = $0; next }
