@@ -19,8 +19,7 @@ execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, con
     return EXECREC_OK;
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    (void)rk;
+void execrec_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     /* Connection failures also reach error_cb, which logs them once, clearly. */
     if (!strcmp(fac, "FAIL"))
         level = 7;
@@ -28,7 +27,10 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
                             : level == 4 ? EXECREC_LOG_WARN
                             : level <= 6 ? EXECREC_LOG_INFO
                                          : EXECREC_LOG_DEBUG;
-    execrec_log(l, "kafka %s: %s", fac, buf);
+    execrec_log_kv(l,
+                   EXECREC_LOG_FIELDS(EXECREC_LF_STR("facility", fac),
+                                      EXECREC_LF_STR("client", rk ? rd_kafka_name(rk) : "")),
+                   "kafka %s: %s", fac, buf);
 }
 
 static execrec_err_t set_pairs(rd_kafka_conf_t *conf, const char *const *kv, char *errstr,
@@ -66,7 +68,7 @@ execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t
         rd_kafka_conf_destroy(conf);
         return err;
     }
-    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_log_cb(conf, execrec_kafka_log_cb);
     *confp = conf;
     return EXECREC_OK;
 }
