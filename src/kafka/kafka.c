@@ -4,6 +4,7 @@
 #include <string.h>
 #include "kafka/kafka.h"
 #include "base/log.h"
+#include "base/secret.h"
 #include "base/timeutil.h"
 
 execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
@@ -11,7 +12,7 @@ execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, con
     char why[512];
     if (rd_kafka_conf_set(conf, key, value, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
         /* librdkafka's reason may quote the value: never for a secret. */
-        int secret = strstr(key, "password") || strstr(key, "secret") || strstr(key, ".key");
+        int secret = execrec_secret_kafka_key(key) || strstr(key, ".key");
         execrec_errstr(errstr, errstr_size, "kafka property %s: %s", key,
                        secret ? "invalid value" : why);
         return EXECREC_ERR_INVALID;
