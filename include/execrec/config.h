@@ -72,7 +72,8 @@ const char *execrec_config_default(const char *key);
 const char *execrec_config_secret_file(const execrec_config_t *conf);
 
 /** librdkafka pass-through properties, lowest precedence first (file, environment,
- *  -X): librdkafka keeps the last value set. */
+ *  -X). After execrec_config_parse_args each key appears once, with the value of
+ *  highest precedence. */
 int execrec_config_kafka_count(const execrec_config_t *conf);
 void execrec_config_kafka_get(const execrec_config_t *conf, int i, const char **key,
                               const char **value);

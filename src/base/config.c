@@ -452,19 +452,33 @@ static void mask_kafka_arg(char *kv) {
 }
 
 /* The -X properties (n of them from index first) move after those of the file and
- * the environment, so that the command line wins there too (librdkafka keeps the
- * last value set). @returns 0, -1 out of memory. */
+ * the environment, so that the command line wins there too; then of a property set
+ * twice only the last value is kept (librdkafka would refuse an invalid value even
+ * though a later one replaces it). @returns 0, -1 out of memory. */
 static int kafka_last(execrec_config_t *conf, int first, int n) {
     int after = conf->nkafka - first - n;
-    if (!n || !after)
-        return 0;
-    kv_t *flags = malloc(sizeof(kv_t) * (size_t)n);
-    if (!flags)
-        return -1;
-    memcpy(flags, conf->kafka + first, sizeof(kv_t) * (size_t)n);
-    memmove(conf->kafka + first, conf->kafka + first + n, sizeof(kv_t) * (size_t)after);
-    memcpy(conf->kafka + first + after, flags, sizeof(kv_t) * (size_t)n);
-    free(flags);
+    if (n && after) {
+        kv_t *flags = malloc(sizeof(kv_t) * (size_t)n);
+        if (!flags)
+            return -1;
+        memcpy(flags, conf->kafka + first, sizeof(kv_t) * (size_t)n);
+        memmove(conf->kafka + first, conf->kafka + first + n, sizeof(kv_t) * (size_t)after);
+        memcpy(conf->kafka + first + after, flags, sizeof(kv_t) * (size_t)n);
+        free(flags);
+    }
+    int kept = 0;
+    for (int i = 0; i < conf->nkafka; i++) {
+        int later = 0;
+        for (int j = i + 1; j < conf->nkafka && !later; j++)
+            later = !strcmp(conf->kafka[i].key, conf->kafka[j].key);
+        if (later) {
+            free(conf->kafka[i].key);
+            free(conf->kafka[i].value);
+        } else {
+            conf->kafka[kept++] = conf->kafka[i];
+        }
+    }
+    conf->nkafka = kept;
     return 0;
 }
 
