@@ -41,8 +41,10 @@ expect_status 1 "an unparseable connection string" "$bin" migrate --dsn "$conn p
 expect_out "invalid PostgreSQL connection string" "an unparseable connection string is named"
 no_secret "$out" "the unparseable connection string's error"
 
+# (debug=conf: librdkafka lists its configuration in the log, secrets "[redacted]".)
 "$bin" run --dsn "$conn password=$pw" --group secrets -X "sasl.password=$kpw" \
-    -X "ssl.key.password=$kpw" -X session.timeout.ms=6000 >"$work/rec.out" 2>"$work/rec.log" &
+    -X "ssl.key.password=$kpw" -X session.timeout.ms=6000 --log-level debug -X debug=conf \
+    >"$work/rec.out" 2>"$work/rec.log" &
 rec_pid[rec]=$!
 rl_bg+=($!)
 rl_wait_for 60 "the recorder to connect to PostgreSQL" grep -q "connected to PostgreSQL" "$work/rec.log" ||
@@ -58,6 +60,7 @@ done
 ps -o args= -p "${rec_pid[rec]}" >"$work/ps"
 no_secret "$work/ps" "ps"
 grep -qF "password=***" "$work/rec.log" && pass || fail "the recorder's log does not show the masked conninfo"
+grep -qF "sasl.password = [redacted]" "$work/rec.log" && pass || fail "librdkafka's configuration dump is not in the log"
 rl_stop rec TERM
 check "$RL_RC" 0 "the recorder stops on SIGTERM"
 no_secret "$work/rec.log" "the recorder's log"
