@@ -630,15 +630,20 @@ static void log_totals(rec_t *r, const char *what) {
             hi > p->next)
             lag += hi - p->next;
     }
-    execrec_log_info("%s: consumed %" PRId64 ", inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
-                     ", %s %" PRId64 ", %s %" PRId64 "), duplicates %" PRId64 ", rejected %" PRId64
-                     ", lag %" PRId64 " over %d partitions",
-                     what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
-                     r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
-                     r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
-                     r->total.inserted[EXECREC_KIND_TRADE], kind_label(EXECREC_KIND_ORDER_MANAGER),
-                     r->total.inserted[EXECREC_KIND_ORDER_MANAGER], dup, r->total.rejected, lag,
-                     r->nparts);
+    execrec_log_kv(EXECREC_LOG_INFO,
+                   EXECREC_LOG_FIELDS(
+                       EXECREC_LF_INT("consumed", r->consumed), EXECREC_LF_INT("inserted", ins),
+                       EXECREC_LF_INT("duplicates", dup),
+                       EXECREC_LF_INT("rejected", r->total.rejected), EXECREC_LF_INT("lag", lag)),
+                   "%s: consumed %" PRId64 ", inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
+                   ", %s %" PRId64 ", %s %" PRId64 "), duplicates %" PRId64 ", rejected %" PRId64
+                   ", lag %" PRId64 " over %d partitions",
+                   what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
+                   r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
+                   r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
+                   r->total.inserted[EXECREC_KIND_TRADE], kind_label(EXECREC_KIND_ORDER_MANAGER),
+                   r->total.inserted[EXECREC_KIND_ORDER_MANAGER], dup, r->total.rejected, lag,
+                   r->nparts);
 }
 
 static int run_loop(rec_t *r) {

@@ -12,6 +12,7 @@ that apply have their types. Prints a summary of what the lines carry, one
   assigned P:O,...   partition:offset of each 'assigned TOPIC [P]' line, sorted
   batch_rows N       sum of rows over the 'batch committed' lines
   batch_lines N      'batch committed' lines, each with rows and duration_ms
+  totals C/I/D/R/L   consumed/inserted/duplicates/rejected/lag of the last totals line
 A line that breaks the rules is printed as 'bad LINENO: reason' and the exit status
 is 1.
 """
@@ -21,7 +22,8 @@ import sys
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 LEVELS = {"error", "warn", "info", "debug"}
-INTS = ("partition", "offset", "rows", "duration_ms")
+TOTALS = ("consumed", "inserted", "duplicates", "rejected", "lag")
+INTS = ("partition", "offset", "rows", "duration_ms") + TOTALS
 
 
 def main():
@@ -30,6 +32,7 @@ def main():
     bad = 0
     lines = kafka = batch_lines = batch_rows = 0
     client = None
+    totals = None
     assigned = []
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
@@ -68,6 +71,8 @@ def main():
                     bad += 1
                 else:
                     assigned.append((obj["partition"], obj["offset"]))
+            if all(k in obj for k in TOTALS):
+                totals = "/".join(str(obj[k]) for k in TOTALS)
             if msg.startswith("batch committed"):
                 if "rows" not in obj or "duration_ms" not in obj or obj["duration_ms"] < 0:
                     print("bad %d: batch line without rows/duration_ms" % n)
@@ -81,6 +86,7 @@ def main():
     print("assigned %s" % ",".join("%d:%d" % a for a in sorted(assigned)))
     print("batch_rows %d" % batch_rows)
     print("batch_lines %d" % batch_lines)
+    print("totals %s" % totals)
     return 1 if bad else 0
 
 

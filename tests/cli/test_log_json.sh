@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # --log-format json: every line the recorder and the embedded broker write to stderr
 # is one JSON object (time, level, message), librdkafka's lines included (with
-# facility and client), and the lines that name a partition or a batch carry topic,
-# partition, offset, rows and duration_ms as fields. The text format stays the
+# facility and client), and the lines that name a partition, a batch or the totals
+# carry topic, partition, offset, rows, duration_ms, consumed, inserted, ... as fields. The text format stays the
 # default; an unknown format is a usage error. Needs PostgreSQL through PG*.
 source "$(dirname "$0")/run_lib.sh"
 checker=$src/tests/cli/check_json_log.py
@@ -27,6 +27,8 @@ check "$(awk '$1 == "assigned" {print $2}' "$work/rec.summary")" "0:0,1:0,2:0,3:
     "the assigned lines carry topic, partition and offset"
 check "$(awk '$1 == "batch_rows" {print $2}' "$work/rec.summary")" "$n" \
     "the batch committed lines' rows add up to the trades recorded"
+check "$(awk '$1 == "totals" {print $2}' "$work/rec.summary")" "$n/$n/0/0/0" \
+    "the final totals line carries consumed/inserted/duplicates/rejected/lag"
 batch_lines=$(awk '$1 == "batch_lines" {print $2}' "$work/rec.summary")
 [ "${batch_lines:-0}" -ge 3 ] && pass || fail "batches of 100: expected at least 3 batch lines, got $batch_lines"
 
