@@ -404,7 +404,8 @@ void execrec_config_usage(FILE *out, const char *const *keys) {
     }
     fprintf(out, "  %-28s %s\n", "--config FILE",
             "properties file of 'key = value' lines (kafka.* keys go to librdkafka)");
-    fprintf(out, "  %-28s %s\n", "-X KEY=VALUE", "librdkafka property, as in kcat");
+    fprintf(out, "  %-28s %s\n  %-28s %s\n", "-X KEY=VALUE", "librdkafka property, as in kcat", "",
+            "(env EXECREC_KAFKA_<KEY>, '_' for '.': EXECREC_KAFKA_SASL_PASSWORD)");
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this help");
 }
 
