@@ -10,6 +10,7 @@ that apply have their types. Prints a summary of what the lines carry, one
   kafka_lines N      lines from librdkafka (facility and client set)
   kafka_client NAME  the client name of those lines (first one)
   assigned P:O,...   partition:offset of each 'assigned TOPIC [P]' line, sorted
+  ranges P:O,...     partition:offset of each backfill range line 'TOPIC [P] (kind): ...'
   batch_rows N       sum of rows over the 'batch committed' lines
   batch_lines N      'batch committed' lines, each with rows and duration_ms
   totals C/I/D/R/L   consumed/inserted/duplicates/rejected/lag of the last totals line
@@ -34,6 +35,7 @@ def main():
     client = None
     totals = None
     assigned = []
+    ranges = []
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
             lines += 1
@@ -73,6 +75,12 @@ def main():
                     assigned.append((obj["partition"], obj["offset"]))
             if all(k in obj for k in TOTALS):
                 totals = "/".join(str(obj[k]) for k in TOTALS)
+            if topic and re.match(r"^%s \[\d+\] \(" % re.escape(topic), msg):
+                if obj.get("topic") != topic or "partition" not in obj or "offset" not in obj:
+                    print("bad %d: range line without topic/partition/offset" % n)
+                    bad += 1
+                else:
+                    ranges.append((obj["partition"], obj["offset"]))
             if msg.startswith("batch committed"):
                 if "rows" not in obj or "duration_ms" not in obj or obj["duration_ms"] < 0:
                     print("bad %d: batch line without rows/duration_ms" % n)
@@ -84,6 +92,7 @@ def main():
     print("kafka_lines %d" % kafka)
     print("kafka_client %s" % client)
     print("assigned %s" % ",".join("%d:%d" % a for a in sorted(assigned)))
+    print("ranges %s" % ",".join("%d:%d" % a for a in sorted(ranges)))
     print("batch_rows %d" % batch_rows)
     print("batch_lines %d" % batch_lines)
     print("totals %s" % totals)

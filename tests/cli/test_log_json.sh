@@ -2,7 +2,8 @@
 # --log-format json: every line the recorder and the embedded broker write to stderr
 # is one JSON object (time, level, message), librdkafka's lines included (with
 # facility and client), and the lines that name a partition, a batch or the totals
-# carry topic, partition, offset, rows, duration_ms, consumed, inserted, ... as fields. The text format stays the
+# carry topic, partition, offset, rows, duration_ms, consumed, inserted, ... as fields
+# (backfill's range lines too). The text format stays the
 # default; an unknown format is a usage error. Needs PostgreSQL through PG*.
 source "$(dirname "$0")/run_lib.sh"
 checker=$src/tests/cli/check_json_log.py
@@ -31,6 +32,17 @@ check "$(awk '$1 == "totals" {print $2}' "$work/rec.summary")" "$n/$n/0/0/0" \
     "the final totals line carries consumed/inserted/duplicates/rejected/lag"
 batch_lines=$(awk '$1 == "batch_lines" {print $2}' "$work/rec.summary")
 [ "${batch_lines:-0}" -ge 3 ] && pass || fail "batches of 100: expected at least 3 batch lines, got $batch_lines"
+
+# backfill: its per-partition range lines carry topic, partition and first offset.
+"$bin" backfill --brokers "$BROKER" --topic trades --log-format json >"$work/backfill.out" \
+    2>"$work/backfill.log"
+check "$?" 0 "backfill --log-format json: exit status"
+grep -q "duplicates 300" "$work/backfill.out" && pass ||
+    fail "backfill's summary (stdout): $(cat "$work/backfill.out")"
+python3 "$checker" "$work/backfill.log" trades >"$work/backfill.summary"
+check "$?" 0 "every line of backfill's log is a JSON object: $(grep '^bad' "$work/backfill.summary" | head -3)"
+check "$(awk '$1 == "ranges" {print $2}' "$work/backfill.summary")" "0:0,1:0,2:0,3:0" \
+    "backfill's range lines carry topic, partition and offset"
 
 # The broker's own lines too (stopped by SIGTERM: its last line is logged).
 kill -TERM "$broker_pid"
