@@ -134,6 +134,15 @@ execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *co
         return NULL;
     }
     warn_exposed("--config file", execrec_config_secret_file(conf), "");
+    for (int i = 0; i < execrec_config_kafka_count(conf); i++) {
+        const char *k, *v;
+        execrec_config_kafka_get(conf, i, &k, &v);
+        if (!strcmp(k, "ssl.key.location") || !strcmp(k, "sasl.kerberos.keytab")) {
+            char what[64];
+            snprintf(what, sizeof(what), "Kafka's %s", k);
+            warn_exposed(what, v, "");
+        }
+    }
     for (int i = 0; all[i]; i++)
         if (!strcmp(all[i], "dsn"))
             warn_pgpass();

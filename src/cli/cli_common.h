@@ -27,7 +27,8 @@ typedef struct cli_codec_s {
  *  see execrec_config_parse_args, whose rest/nrest these are: secrets in argv are
  *  overwritten there), then log.level and log.format applied, dsn.file read into dsn,
  *  and a WARN logged for each file holding a secret that others may read (the
- *  --config file, the --dsn-file, libpq's password file for commands with dsn).
+ *  --config file, the --dsn-file, libpq's password file for commands with dsn,
+ *  librdkafka's ssl.key.location and sasl.kerberos.keytab).
  *  @returns the configuration, which the caller destroys; or NULL with *exit_code
  *  the handler's return value: EXECREC_EXIT_OK after --help (usage printed),
  *  EXECREC_EXIT_USAGE on misuse, an unknown log level or format, a --dsn-file that

@@ -109,6 +109,18 @@ expect_status 0 "migrate --config without a secret (mode 644)" \
     "$bin" migrate --dsn "$conn password=$pw" --config "$work/uprops"
 grep -q WARN "$out" && fail "a --config file without a secret draws a warning: $(cat "$out")" || pass
 
+# Kafka's private key and keytab files.
+printf 'not really a key\n' >"$work/kafka.key"
+chmod 644 "$work/kafka.key"
+expect_status 0 "-X ssl.key.location= a file others may read" \
+    "$bin" migrate --dsn "$conn password=$pw" -X "ssl.key.location=$work/kafka.key"
+expect_out "WARN  Kafka's ssl.key.location $work/kafka.key holds a secret and is readable by others (mode 0644): chmod 600 $work/kafka.key" \
+    "an exposed ssl.key.location draws a warning"
+chmod 600 "$work/kafka.key"
+expect_status 0 "-X ssl.key.location= mode 600" \
+    "$bin" migrate --dsn "$conn password=$pw" -X "ssl.key.location=$work/kafka.key"
+grep -q WARN "$out" && fail "a mode 600 ssl.key.location draws a warning: $(cat "$out")" || pass
+
 # libpq's password file: used as libpq does; one that others may read is ignored by
 # libpq, and execrec says so in its own log.
 printf '127.0.0.1:%s:*:execrec_pw:%s\n' "$PGPORT" "$pw" >"$work/pgpass"
