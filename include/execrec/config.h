@@ -3,8 +3,10 @@
  * text are all derived (pgbouncer's config table). Precedence, lowest first:
  * built-in default, properties file, environment, command line.
  *
- * Keys that start with "kafka." in the properties file, and every -X key=value on
- * the command line, are passed through to librdkafka unchanged (kcat's -X). */
+ * Keys that start with "kafka." in the properties file, EXECREC_KAFKA_<KEY>
+ * environment variables (KEY upper case, '_' for '.': EXECREC_KAFKA_SASL_PASSWORD is
+ * sasl.password) and every -X key=value on the command line are passed through to
+ * librdkafka unchanged (kcat's -X), with the same precedence. */
 #ifndef EXECREC_CONFIG_H
 #define EXECREC_CONFIG_H
 
@@ -48,7 +50,9 @@ execrec_err_t execrec_config_set_kafka(execrec_config_t *conf, const char *kv, c
  *  go to librdkafka. Errors name the file and line. */
 execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path, char *errstr,
                                        size_t errstr_size) EXECREC_MUSTCHECK;
-/** Applies EXECREC_<KEY> environment variables (dots become underscores, upper case). */
+/** Applies EXECREC_<KEY> environment variables (dots become underscores, upper case),
+ *  then adds an EXECREC_KAFKA_<PROP> variable (not one of the table's) as the
+ *  librdkafka property <prop> (lower case, underscores become dots). */
 execrec_err_t execrec_config_load_env(execrec_config_t *conf, char *errstr,
                                       size_t errstr_size) EXECREC_MUSTCHECK;
 
@@ -62,7 +66,14 @@ int execrec_config_get_bool(const execrec_config_t *conf, const char *key);
  *  asserted to be a key of the table. */
 const char *execrec_config_default(const char *key);
 
-/** librdkafka pass-through properties, in the order given. */
+/** @returns the properties file that set a secret (a SECRET key such as dsn, or a
+ *  kafka.* property that holds one), or NULL: the caller warns when others may
+ *  read it. */
+const char *execrec_config_secret_file(const execrec_config_t *conf);
+
+/** librdkafka pass-through properties, lowest precedence first (file, environment,
+ *  -X). After execrec_config_parse_args each key appears once, with the value of
+ *  highest precedence. */
 int execrec_config_kafka_count(const execrec_config_t *conf);
 void execrec_config_kafka_get(const execrec_config_t *conf, int i, const char **key,
                               const char **value);
@@ -71,7 +82,9 @@ void execrec_config_kafka_get(const execrec_config_t *conf, int i, const char **
  *  command accepts, each asserted to be in the table (each becomes --<key with dots
  *  as dashes> VALUE, or a plain --flag for booleans); also --config FILE, -X
  *  key=value, --help. Positional arguments are returned in *rest / *nrest (pointers
- *  into argv).
+ *  into argv). Once copied, secrets are overwritten in argv itself (the passwords
+ *  of --dsn, the values of -X properties that hold one: execrec_secret_kafka_key),
+ *  so that ps and /proc/PID/cmdline no longer show them.
  *  @returns 0 ok, 1 --help was given (usage printed to stdout), 2 misuse (a
  *  one-line reason printed to stderr). The file and environment are applied
  *  before the flags whatever their order on the line. */

@@ -526,10 +526,14 @@ execrec_err_t execrec_backfill_run(const execrec_backfill_conf_t *bc,
             res->partitions++;
             res->requested += p->to - p->from;
         }
-        execrec_log_info("%s [%" PRId32 "] (%s): offsets %" PRId64 "-%" PRId64 " (%" PRId64
-                         " offsets; the broker has %" PRId64 "-%" PRId64 ")",
-                         p->topic, p->partition, execrec_kind_name(p->kind), p->from, p->to - 1,
-                         p->to - p->from, p->lo, p->hi - 1);
+        execrec_log_kv(EXECREC_LOG_INFO,
+                       EXECREC_LOG_FIELDS(EXECREC_LF_TOPIC(p->topic),
+                                          EXECREC_LF_PARTITION(p->partition),
+                                          EXECREC_LF_OFFSET(p->from)),
+                       "%s [%" PRId32 "] (%s): offsets %" PRId64 "-%" PRId64 " (%" PRId64
+                       " offsets; the broker has %" PRId64 "-%" PRId64 ")",
+                       p->topic, p->partition, execrec_kind_name(p->kind), p->from, p->to - 1,
+                       p->to - p->from, p->lo, p->hi - 1);
     }
     execrec_ingest_conf_t ic = {.dsn = bc->dsn,
                                 .codec = bc->codec,

@@ -185,10 +185,12 @@ static void log_batch(const execrec_writer_stats_t *st, int64_t ms) {
         return;
     int64_t ins, dup;
     execrec_writer_stats_sum(st, &ins, &dup);
-    execrec_log_debug("batch committed: %" PRId64 " messages, inserted %" PRId64
-                      ", duplicates %" PRId64 ", rejected %" PRId64 " (%" PRId64
-                      " refused by PostgreSQL), %" PRId64 " ms",
-                      st->messages, ins, dup, st->rejected, st->pg_refused, ms);
+    execrec_log_kv(EXECREC_LOG_DEBUG,
+                   EXECREC_LOG_FIELDS(EXECREC_LF_ROWS(st->messages), EXECREC_LF_DURATION_MS(ms)),
+                   "batch committed: %" PRId64 " messages, inserted %" PRId64
+                   ", duplicates %" PRId64 ", rejected %" PRId64 " (%" PRId64
+                   " refused by PostgreSQL), %" PRId64 " ms",
+                   st->messages, ins, dup, st->rejected, st->pg_refused, ms);
 }
 
 /* The batch committed: every partition in it moves on. */
@@ -477,8 +479,12 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
         p->next = start;
         p->end = hi;
         rd_kafka_topic_partition_list_add(assign, p->topic, p->partition)->offset = start;
-        execrec_log_info("assigned %s [%" PRId32 "]: from offset %" PRId64 " (%s), end %" PRId64,
-                         p->topic, p->partition, start, from, hi);
+        execrec_log_kv(EXECREC_LOG_INFO,
+                       EXECREC_LOG_FIELDS(EXECREC_LF_TOPIC(p->topic),
+                                          EXECREC_LF_PARTITION(p->partition),
+                                          EXECREC_LF_OFFSET(start)),
+                       "assigned %s [%" PRId32 "]: from offset %" PRId64 " (%s), end %" PRId64,
+                       p->topic, p->partition, start, from, hi);
     }
     rd_kafka_resp_err_t err = rd_kafka_assign(r->rk, assign);
     /* A partition this recorder dropped after a conflict was paused; the pause
@@ -509,8 +515,12 @@ static void on_revoke(rec_t *r) {
         r->batch_opened_ms = 0;
     }
     for (int i = 0; i < r->nparts; i++)
-        execrec_log_info("revoked %s [%" PRId32 "] at offset %" PRId64, r->parts[i].topic,
-                         r->parts[i].partition, r->parts[i].next);
+        execrec_log_kv(EXECREC_LOG_INFO,
+                       EXECREC_LOG_FIELDS(EXECREC_LF_TOPIC(r->parts[i].topic),
+                                          EXECREC_LF_PARTITION(r->parts[i].partition),
+                                          EXECREC_LF_OFFSET(r->parts[i].next)),
+                       "revoked %s [%" PRId32 "] at offset %" PRId64, r->parts[i].topic,
+                       r->parts[i].partition, r->parts[i].next);
     free_parts(r);
     r->assigned = 0;
     rd_kafka_assign(r->rk, NULL);
@@ -647,15 +657,20 @@ static void log_totals(rec_t *r, const char *what) {
             hi > p->next)
             lag += hi - p->next;
     }
-    execrec_log_info("%s: consumed %" PRId64 ", inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
-                     ", %s %" PRId64 ", %s %" PRId64 "), duplicates %" PRId64 ", rejected %" PRId64
-                     ", lag %" PRId64 " over %d partitions",
-                     what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
-                     r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
-                     r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
-                     r->total.inserted[EXECREC_KIND_TRADE], kind_label(EXECREC_KIND_ORDER_MANAGER),
-                     r->total.inserted[EXECREC_KIND_ORDER_MANAGER], dup, r->total.rejected, lag,
-                     r->nparts);
+    execrec_log_kv(EXECREC_LOG_INFO,
+                   EXECREC_LOG_FIELDS(
+                       EXECREC_LF_INT("consumed", r->consumed), EXECREC_LF_INT("inserted", ins),
+                       EXECREC_LF_INT("duplicates", dup),
+                       EXECREC_LF_INT("rejected", r->total.rejected), EXECREC_LF_INT("lag", lag)),
+                   "%s: consumed %" PRId64 ", inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
+                   ", %s %" PRId64 ", %s %" PRId64 "), duplicates %" PRId64 ", rejected %" PRId64
+                   ", lag %" PRId64 " over %d partitions",
+                   what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
+                   r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
+                   r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
+                   r->total.inserted[EXECREC_KIND_TRADE], kind_label(EXECREC_KIND_ORDER_MANAGER),
+                   r->total.inserted[EXECREC_KIND_ORDER_MANAGER], dup, r->total.rejected, lag,
+                   r->nparts);
 }
 
 /* Logs the first stop signal once, and each SIGHUP (ignored: nothing is reloaded;

@@ -8,10 +8,16 @@
 #include <string.h>
 #include <strings.h>
 #include "execrec/config.h"
+#include "base/secret.h"
+
+extern char **environ;
 
 static const execrec_confdef_t table[] = {
     {"dsn", EXECREC_CONF_SECRET, NULL,
      "PostgreSQL connection string (libpq conninfo or URI); default: PG* environment"},
+    {"dsn.file", EXECREC_CONF_STRING, NULL,
+     "read the PostgreSQL connection string from this file (keeps a password out of the "
+     "argument list; the file should be mode 600)"},
     {"kind", EXECREC_CONF_STRING, NULL,
      "message kind of the input: order, order_event, trade, order_manager"},
     {"format", EXECREC_CONF_STRING, "auto",
@@ -33,6 +39,9 @@ static const execrec_confdef_t table[] = {
      "commit the open batch once no message has arrived for this long (0: as soon as the "
      "recorder has caught up)"},
     {"log.level", EXECREC_CONF_STRING, "info", "error, warn, info or debug"},
+    {"log.format", EXECREC_CONF_STRING, "text",
+     "text (time, level, message) or json (one object per line, with topic, partition, "
+     "offset, rows and duration_ms where they apply)"},
     {"shutdown.timeout", EXECREC_CONF_INT, "30",
      "seconds from the first SIGTERM/SIGINT to exit: the open batch is committed if it can "
      "be by then, else left uncommitted (replayed on the next start) and the exit status is 1"},
@@ -101,6 +110,7 @@ struct execrec_config_s {
     char *value[sizeof(table) / sizeof(table[0])];
     kv_t *kafka;
     int nkafka;
+    char *secret_file; /* the properties file, when it set a secret */
 };
 
 const execrec_confdef_t *execrec_config_table(void) {
@@ -137,6 +147,7 @@ void execrec_config_destroy(execrec_config_t *conf) {
         free(conf->kafka[i].value);
     }
     free(conf->kafka);
+    free(conf->secret_file);
     free(conf);
 }
 
@@ -234,7 +245,7 @@ execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path,
         return EXECREC_ERR_IO;
     }
     char line[4096], where[512];
-    int lineno = 0;
+    int lineno = 0, secret = 0;
     execrec_err_t err = EXECREC_OK;
     while (!err && fgets(line, sizeof(line), f)) {
         lineno++;
@@ -254,11 +265,19 @@ execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path,
             char kv[4096];
             snprintf(kv, sizeof(kv), "%s=%s", key + 6, value);
             err = execrec_config_set_kafka(conf, kv, errstr, errstr_size);
+            secret |= execrec_secret_kafka_key(key + 6);
         } else {
             err = execrec_config_set(conf, key, value, where, errstr, errstr_size);
+            int i = find_key(key);
+            secret |= i >= 0 && table[i].type == EXECREC_CONF_SECRET;
         }
     }
     fclose(f);
+    if (!err && secret) {
+        free(conf->secret_file);
+        if (!(conf->secret_file = strdup(path)))
+            err = EXECREC_ERR_NOMEM;
+    }
     return err;
 }
 
@@ -268,6 +287,26 @@ static void env_name(const char *key, char *out, size_t size) {
     for (; *key && n + 1 < size; key++)
         out[n++] = (*key == '.' || *key == '-') ? '_' : (char)toupper((unsigned char)*key);
     out[n] = '\0';
+}
+
+/* EXECREC_KAFKA_SASL_PASSWORD=v -> "sasl.password=v" in out; 0 when name is not of
+ * that form or is a key of the table's (whose names could start the same way). */
+static int kafka_env(const char *entry, char *out, size_t size) {
+    static const char prefix[] = "EXECREC_KAFKA_";
+    const char *eq = strchr(entry, '=');
+    if (strncmp(entry, prefix, sizeof(prefix) - 1) || !eq || eq == entry + sizeof(prefix) - 1)
+        return 0;
+    char name[128];
+    for (int i = 0; table[i].key; i++) {
+        env_name(table[i].key, name, sizeof(name));
+        if (strlen(name) == (size_t)(eq - entry) && !strncmp(name, entry, (size_t)(eq - entry)))
+            return 0;
+    }
+    size_t n = 0;
+    for (const char *p = entry + sizeof(prefix) - 1; p < eq && n + 1 < size; p++)
+        out[n++] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
+    snprintf(out + n, size - n, "%s", eq);
+    return 1;
 }
 
 execrec_err_t execrec_config_load_env(execrec_config_t *conf, char *errstr, size_t errstr_size) {
@@ -281,6 +320,14 @@ execrec_err_t execrec_config_load_env(execrec_config_t *conf, char *errstr, size
             if (err)
                 return err;
         }
+    }
+    for (char **e = environ; e && *e; e++) {
+        char kv[4096];
+        if (!kafka_env(*e, kv, sizeof(kv)))
+            continue;
+        execrec_err_t err = execrec_config_set_kafka(conf, kv, errstr, errstr_size);
+        if (err)
+            return err;
     }
     return EXECREC_OK;
 }
@@ -323,6 +370,10 @@ int execrec_config_get_bool(const execrec_config_t *conf, const char *key) {
     return b;
 }
 
+const char *execrec_config_secret_file(const execrec_config_t *conf) {
+    return conf->secret_file;
+}
+
 int execrec_config_kafka_count(const execrec_config_t *conf) {
     return conf->nkafka;
 }
@@ -356,7 +407,8 @@ void execrec_config_usage(FILE *out, const char *const *keys) {
     }
     fprintf(out, "  %-28s %s\n", "--config FILE",
             "properties file of 'key = value' lines (kafka.* keys go to librdkafka)");
-    fprintf(out, "  %-28s %s\n", "-X KEY=VALUE", "librdkafka property, as in kcat");
+    fprintf(out, "  %-28s %s\n  %-28s %s\n", "-X KEY=VALUE", "librdkafka property, as in kcat", "",
+            "(env EXECREC_KAFKA_<KEY>, '_' for '.': EXECREC_KAFKA_SASL_PASSWORD)");
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this help");
 }
 
@@ -379,6 +431,59 @@ static int join_list(const char **setkeys, const char **setvals, int nset, int i
         if (!strcmp(setkeys[j], setkeys[i]))
             strcat(strcat(*joined, **joined ? "," : ""), setvals[j]);
     return 1;
+}
+
+/* The secret part of a flag's value, once copied, is overwritten in argv itself,
+ * which is what ps and /proc/PID/cmdline show: a connection string's passwords (the
+ * rest stays readable); any other secret whole. setvals point into argv, whose
+ * strings a process may rewrite (their length stays). */
+static void mask_secret_arg(const char *key, const char *val) {
+    char *arg = (char *)(uintptr_t)val;
+    if (!strcmp(key, "dsn"))
+        execrec_secret_mask_conninfo(arg);
+    else
+        execrec_secret_mask(arg);
+}
+
+/* -X KEY=VALUE: VALUE overwritten when KEY is a secret. */
+static void mask_kafka_arg(char *kv) {
+    char key[256], *eq = strchr(kv, '=');
+    if (!eq)
+        return;
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+    if (execrec_secret_kafka_key(key))
+        execrec_secret_mask(eq + 1);
+}
+
+/* The -X properties (n of them from index first) move after those of the file and
+ * the environment, so that the command line wins there too; then of a property set
+ * twice only the last value is kept (librdkafka would refuse an invalid value even
+ * though a later one replaces it). @returns 0, -1 out of memory. */
+static int kafka_last(execrec_config_t *conf, int first, int n) {
+    int after = conf->nkafka - first - n;
+    if (n && after) {
+        kv_t *flags = malloc(sizeof(kv_t) * (size_t)n);
+        if (!flags)
+            return -1;
+        memcpy(flags, conf->kafka + first, sizeof(kv_t) * (size_t)n);
+        memmove(conf->kafka + first, conf->kafka + first + n, sizeof(kv_t) * (size_t)after);
+        memcpy(conf->kafka + first + after, flags, sizeof(kv_t) * (size_t)n);
+        free(flags);
+    }
+    int kept = 0;
+    for (int i = 0; i < conf->nkafka; i++) {
+        int later = 0;
+        for (int j = i + 1; j < conf->nkafka && !later; j++)
+            later = !strcmp(conf->kafka[i].key, conf->kafka[j].key);
+        if (later) {
+            free(conf->kafka[i].key);
+            free(conf->kafka[i].value);
+        } else {
+            conf->kafka[kept++] = conf->kafka[i];
+        }
+    }
+    conf->nkafka = kept;
+    return 0;
 }
 
 int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const char *summary,
@@ -416,7 +521,7 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
 
     optind = 1;
     opterr = 0;
-    int c;
+    int c, nkafka_before = conf->nkafka;
     while ((c = getopt_long(argc, argv, "+:X:c:h", opts, NULL)) != -1) {
         if (c == 'h') {
             printf("usage: execrec %s [options]%s\n\n%s\n\noptions:\n", cmd,
@@ -432,6 +537,7 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
                 rc = 2;
                 goto done;
             }
+            mask_kafka_arg(optarg);
         } else if (c >= 1000) {
             const execrec_confdef_t *d = &table[c - 1000];
             setkeys[nset] = d->key;
@@ -448,6 +554,7 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
             goto done;
         }
     }
+    int nkafka_flags = conf->nkafka - nkafka_before;
     if (config_file && execrec_config_load_file(conf, config_file, errstr, sizeof(errstr))) {
         fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
         rc = 2;
@@ -455,6 +562,11 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
     }
     if (execrec_config_load_env(conf, errstr, sizeof(errstr))) {
         fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+        rc = 2;
+        goto done;
+    }
+    if (kafka_last(conf, nkafka_before, nkafka_flags) < 0) {
+        fprintf(stderr, "execrec %s: out of memory\n", cmd);
         rc = 2;
         goto done;
     }
@@ -474,6 +586,8 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
         execrec_err_t err = execrec_config_set(conf, setkeys[i], joined ? joined : setvals[i], flag,
                                                errstr, sizeof(errstr));
         free(joined);
+        if (table[find_key(setkeys[i])].type == EXECREC_CONF_SECRET)
+            mask_secret_arg(setkeys[i], setvals[i]);
         if (err) {
             fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
             rc = 2;

@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli/cli.h"
 #include "base/log.h"
+#include "base/secret.h"
 #include "cli_common.h"
 
 /* Applies log.level. @returns 0, or -1 (reason printed) for an unknown level. */
@@ -22,20 +24,130 @@ static int apply_log_level(const execrec_config_t *conf, const char *cmd) {
     return 0;
 }
 
+/* Applies log.format. @returns 0, or -1 (reason printed) for an unknown format. */
+static int apply_log_format(const execrec_config_t *conf, const char *cmd) {
+    execrec_log_format_t format;
+    const char *s = execrec_config_get(conf, "log.format");
+    if (!s)
+        return 0;
+    if (execrec_log_parse_format(s, &format) < 0) {
+        fprintf(stderr, "execrec %s: --log-format must be text or json, not '%s'\n", cmd, s);
+        return -1;
+    }
+    execrec_log_set_format(format);
+    return 0;
+}
+
+/* The keys every command takes beside its own: dsn.file with dsn, log.format with
+ * log.level (or last). @returns a NULL-terminated array (free it), NULL on OOM. */
+static const char **all_keys(const char *const *keys) {
+    int n = 0, has_level = 0;
+    while (keys[n])
+        n++;
+    const char **all = calloc((size_t)n * 2 + 2, sizeof(*all));
+    if (!all)
+        return NULL;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        all[k++] = keys[i];
+        if (!strcmp(keys[i], "dsn"))
+            all[k++] = "dsn.file";
+        if (!strcmp(keys[i], "log.level")) {
+            all[k++] = "log.format";
+            has_level = 1;
+        }
+    }
+    if (!has_level)
+        all[k++] = "log.format";
+    return all;
+}
+
+/* A file holding a secret that its group or others may read: a WARN line. */
+static void warn_exposed(const char *what, const char *path, const char *consequence) {
+    unsigned mode;
+    if (path && execrec_secret_file_exposed(path, &mode))
+        execrec_log_warn("%s %s holds a secret and is readable by others (mode %04o)%s: "
+                         "chmod 600 %s",
+                         what, path, mode, consequence, path);
+}
+
+/* dsn.file: the connection string read from a file into dsn (not with --dsn too).
+ * @returns 0, or EXECREC_EXIT_USAGE (reason printed). */
+static int read_dsn_file(execrec_config_t *conf, const char *cmd) {
+    const char *path = execrec_config_get(conf, "dsn.file");
+    if (!path)
+        return 0;
+    if (execrec_config_get(conf, "dsn")) {
+        fprintf(stderr,
+                "execrec %s: --dsn-file and --dsn (or EXECREC_DSN, or dsn in --config) "
+                "both give the connection string: use one\n",
+                cmd);
+        return EXECREC_EXIT_USAGE;
+    }
+    char errstr[512], *dsn;
+    if (execrec_secret_read_file(path, &dsn, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec %s: --dsn-file: %s\n", cmd, errstr);
+        return EXECREC_EXIT_USAGE;
+    }
+    execrec_err_t err = execrec_config_set(conf, "dsn", dsn, "--dsn-file", errstr, sizeof(errstr));
+    execrec_secret_mask(dsn);
+    free(dsn);
+    if (err) {
+        fprintf(stderr, "execrec %s: out of memory\n", cmd);
+        return EXECREC_EXIT_FAIL;
+    }
+    warn_exposed("--dsn-file", path, "");
+    return 0;
+}
+
+/* The password file of libpq (PGPASSFILE, else ~/.pgpass): libpq ignores one that
+ * others may read, with a warning of its own on stderr; say so in our log too. */
+static void warn_pgpass(void) {
+    char path[4096];
+    const char *env = getenv("PGPASSFILE"), *home = getenv("HOME");
+    if (env && *env)
+        snprintf(path, sizeof(path), "%s", env);
+    else if (home && *home)
+        snprintf(path, sizeof(path), "%s/.pgpass", home);
+    else
+        return;
+    warn_exposed("PostgreSQL password file", path, ", so libpq ignores it");
+}
+
 execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *const *keys, int argc,
                             char **argv, char ***rest, int *nrest, int *exit_code) {
     execrec_config_t *conf = execrec_config_new();
-    if (!conf) {
+    const char **all = all_keys(keys);
+    if (!conf || !all) {
         fprintf(stderr, "execrec %s: out of memory\n", cmd);
+        execrec_config_destroy(conf);
+        free(all);
         *exit_code = EXECREC_EXIT_FAIL;
         return NULL;
     }
-    int prc = execrec_config_parse_args(conf, cmd, summary, keys, argc, argv, rest, nrest);
-    if (prc || apply_log_level(conf, cmd) < 0) {
+    int prc = execrec_config_parse_args(conf, cmd, summary, all, argc, argv, rest, nrest);
+    int drc = 0;
+    if (prc || apply_log_level(conf, cmd) < 0 || apply_log_format(conf, cmd) < 0 ||
+        (drc = read_dsn_file(conf, cmd))) {
         execrec_config_destroy(conf);
-        *exit_code = prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
+        free(all);
+        *exit_code = prc == 1 ? EXECREC_EXIT_OK : drc ? drc : EXECREC_EXIT_USAGE;
         return NULL;
     }
+    warn_exposed("--config file", execrec_config_secret_file(conf), "");
+    for (int i = 0; i < execrec_config_kafka_count(conf); i++) {
+        const char *k, *v;
+        execrec_config_kafka_get(conf, i, &k, &v);
+        if (!strcmp(k, "ssl.key.location") || !strcmp(k, "sasl.kerberos.keytab")) {
+            char what[64];
+            snprintf(what, sizeof(what), "Kafka's %s", k);
+            warn_exposed(what, v, "");
+        }
+    }
+    for (int i = 0; all[i]; i++)
+        if (!strcmp(all[i], "dsn"))
+            warn_pgpass();
+    free(all);
     *exit_code = EXECREC_EXIT_OK;
     return conf;
 }

@@ -22,12 +22,18 @@ typedef struct cli_codec_s {
 } cli_codec_t;
 
 /** The prologue of every subcommand: a new configuration filled from argv through
- *  the config table (the flags of keys, --config FILE, EXECREC_* environment, -X,
- *  --help; see execrec_config_parse_args, whose rest/nrest these are), then log.level
- *  applied. @returns the configuration, which the caller destroys; or NULL with
- *  *exit_code the handler's return value: EXECREC_EXIT_OK after --help (usage
- *  printed), EXECREC_EXIT_USAGE on misuse or an unknown log level, EXECREC_EXIT_FAIL
- *  out of memory (reason printed in both cases). */
+ *  the config table (the flags of keys, plus log.format for every command and
+ *  dsn.file where dsn is a key; --config FILE, EXECREC_* environment, -X, --help;
+ *  see execrec_config_parse_args, whose rest/nrest these are: secrets in argv are
+ *  overwritten there), then log.level and log.format applied, dsn.file read into dsn,
+ *  and a WARN logged for each file holding a secret that others may read (the
+ *  --config file, the --dsn-file, libpq's password file for commands with dsn,
+ *  librdkafka's ssl.key.location and sasl.kerberos.keytab).
+ *  @returns the configuration, which the caller destroys; or NULL with *exit_code
+ *  the handler's return value: EXECREC_EXIT_OK after --help (usage printed),
+ *  EXECREC_EXIT_USAGE on misuse, an unknown log level or format, a --dsn-file that
+ *  cannot be read or given with --dsn; EXECREC_EXIT_FAIL out of memory (reason
+ *  printed in every case). */
 execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *const *keys, int argc,
                             char **argv, char ***rest, int *nrest, int *exit_code);
 

@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include "kafka/broker.h"
+#include "kafka/kafka.h"
 
 struct execrec_broker_s {
     rd_kafka_t *host;
@@ -30,8 +31,11 @@ execrec_broker_t *execrec_broker_start(int nbrokers, int partitions, const char 
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    /* The host handle logs nothing of interest; keep its own logging quiet. */
+    /* The host handle logs nothing of interest; keep its own logging quiet. What it
+     * and the mock cluster do log (errors, from their own threads: log.h writes a
+     * line at once) comes out in execrec's format, not librdkafka's default one. */
     char kerr[256];
+    rd_kafka_conf_set_log_cb(conf, execrec_kafka_log_cb);
     if (rd_kafka_conf_set(conf, "log_level", "3", kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK ||
         !(b->host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr)))) {
         rd_kafka_conf_destroy(conf);

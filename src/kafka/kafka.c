@@ -4,6 +4,7 @@
 #include <string.h>
 #include "kafka/kafka.h"
 #include "base/log.h"
+#include "base/secret.h"
 #include "base/timeutil.h"
 
 execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
@@ -11,7 +12,7 @@ execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, con
     char why[512];
     if (rd_kafka_conf_set(conf, key, value, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
         /* librdkafka's reason may quote the value: never for a secret. */
-        int secret = strstr(key, "password") || strstr(key, "secret") || strstr(key, ".key");
+        int secret = execrec_secret_kafka_key(key) || strstr(key, ".key");
         execrec_errstr(errstr, errstr_size, "kafka property %s: %s", key,
                        secret ? "invalid value" : why);
         return EXECREC_ERR_INVALID;
@@ -19,8 +20,7 @@ execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, con
     return EXECREC_OK;
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    (void)rk;
+void execrec_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     /* Connection failures also reach error_cb, which logs them once, clearly. */
     if (!strcmp(fac, "FAIL"))
         level = 7;
@@ -28,7 +28,10 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
                             : level == 4 ? EXECREC_LOG_WARN
                             : level <= 6 ? EXECREC_LOG_INFO
                                          : EXECREC_LOG_DEBUG;
-    execrec_log(l, "kafka %s: %s", fac, buf);
+    execrec_log_kv(l,
+                   EXECREC_LOG_FIELDS(EXECREC_LF_STR("facility", fac),
+                                      EXECREC_LF_STR("client", rk ? rd_kafka_name(rk) : "")),
+                   "kafka %s: %s", fac, buf);
 }
 
 static execrec_err_t set_pairs(rd_kafka_conf_t *conf, const char *const *kv, char *errstr,
@@ -66,7 +69,7 @@ execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t
         rd_kafka_conf_destroy(conf);
         return err;
     }
-    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_log_cb(conf, execrec_kafka_log_cb);
     *confp = conf;
     return EXECREC_OK;
 }

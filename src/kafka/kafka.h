@@ -76,6 +76,12 @@ void execrec_kafka_serve(rd_kafka_t *rk);
  *  handle is unusable; librdkafka's fatal reason is logged), else 0. */
 int execrec_kafka_log_error(rd_kafka_t *rk, int err, const char *reason);
 
+/** The log callback of every librdkafka handle: its lines go through log.h, in the
+ *  format of execrec's own (JSON fields facility and client, the handle's name),
+ *  at the level librdkafka gives (syslog levels: <= 3 error, 4 warn, 5-6 info,
+ *  7 debug). */
+void execrec_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
 /** The timeout for the next rd_kafka_consumer_poll of a loop that must act by
  *  deadline_ms (monotonic; 0: no deadline, e.g. no open batch): at most 100 ms, so
  *  that a stop flag is seen soon (STYLE.md 11), and never past the deadline. */

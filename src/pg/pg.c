@@ -37,7 +37,30 @@ static void notice_receiver(void *arg, const PGresult *res) {
                 msg ? msg : "(no message)");
 }
 
+/* A conninfo libpq cannot parse: its message may quote any part of the string (a
+ * password cut at a blank: 'missing "=" after "..."'), so only the message that
+ * quotes a keyword is shown. @returns 1 (errstr set) when conninfo does not parse. */
+static int conninfo_invalid(const char *conninfo, char *errstr, size_t errstr_size) {
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
+    if (opts) {
+        PQconninfoFree(opts);
+        return 0;
+    }
+    if (why && !strncmp(why, "invalid connection option", 25))
+        set_err(errstr, errstr_size, "invalid PostgreSQL connection string: ", why);
+    else
+        set_err(errstr, errstr_size, NULL,
+                "invalid PostgreSQL connection string: not keyword=value pairs nor a "
+                "postgresql:// URI (a value with blanks goes in single quotes; libpq's "
+                "reason is not shown, it may quote a password)");
+    PQfreemem(why);
+    return 1;
+}
+
 PGconn *execrec_pg_connect(const char *conninfo, char *errstr, size_t errstr_size) {
+    if (conninfo && *conninfo && conninfo_invalid(conninfo, errstr, errstr_size))
+        return NULL;
     /* expand_dbname=1: the "dbname" value is itself parsed as a conninfo or URI, so
      * one string carries everything; the keywords after it only fill gaps, except
      * client_encoding, which must be UTF8 for our text and jsonb. */

@@ -63,18 +63,105 @@ START_TEST(test_file_env_flag_precedence) {
     ck_assert_str_eq(execrec_config_get(conf, "log.level"), "debug"); /* file */
     ck_assert_int_eq(nrest, 2);
     ck_assert_str_eq(rest[0], "a");
+    /* librdkafka keeps the last value set: the file's first, -X's last. */
     ck_assert_int_eq(execrec_config_kafka_count(conf), 2);
     const char *k, *v;
     execrec_config_kafka_get(conf, 0, &k, &v);
-    ck_assert_str_eq(k, "linger.ms");
-    ck_assert_str_eq(v, "5");
-    execrec_config_kafka_get(conf, 1, &k, &v);
     ck_assert_str_eq(k, "fetch.max.bytes");
     ck_assert_str_eq(v, "1048576");
+    execrec_config_kafka_get(conf, 1, &k, &v);
+    ck_assert_str_eq(k, "linger.ms");
+    ck_assert_str_eq(v, "5");
     unsetenv("EXECREC_BATCH_SIZE");
     unsetenv("EXECREC_FORMAT");
     execrec_config_destroy(conf);
     unlink(path);
+}
+END_TEST
+
+/* EXECREC_KAFKA_<KEY> is the librdkafka property <key>; file < environment < -X,
+ * whatever the order of the variables; and a file that sets a secret is known. */
+START_TEST(test_kafka_env) {
+    char path[] = "/tmp/execrec_conf_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "kafka.sasl.password = from-file\nkafka.sasl.username = u\n");
+    fclose(f);
+    setenv("EXECREC_KAFKA_SASL_PASSWORD", "from-env", 1);
+    setenv("EXECREC_KAFKA_SECURITY_PROTOCOL", "SASL_SSL", 1);
+    execrec_config_t *conf = execrec_config_new();
+    char x[] = "sasl.password=from-flag";
+    char *argv[] = {"test", "-X", x, "--config", path, NULL};
+    ck_assert_int_eq(parse(conf, 5, argv, NULL, NULL), 0);
+    ck_assert_str_eq(execrec_config_secret_file(conf), path);
+    const char *k, *v, *last_password = NULL, *protocol = NULL;
+    int n = execrec_config_kafka_count(conf);
+    ck_assert_int_eq(n, 3); /* sasl.password once, the flag's */
+    for (int i = 0; i < n; i++) {
+        execrec_config_kafka_get(conf, i, &k, &v);
+        if (!strcmp(k, "sasl.password"))
+            last_password = v;
+        if (!strcmp(k, "security.protocol"))
+            protocol = v;
+    }
+    ck_assert_str_eq(last_password, "from-flag");
+    ck_assert_str_eq(protocol, "SASL_SSL");
+    execrec_config_destroy(conf);
+
+    conf = execrec_config_new(); /* no -X: the environment wins over the file */
+    char *argv2[] = {"test", "--config", path, NULL};
+    ck_assert_int_eq(parse(conf, 3, argv2, NULL, NULL), 0);
+    execrec_config_kafka_get(conf, execrec_config_kafka_count(conf) - 1, &k, &v);
+    last_password = NULL;
+    for (int i = 0; i < execrec_config_kafka_count(conf); i++) {
+        execrec_config_kafka_get(conf, i, &k, &v);
+        if (!strcmp(k, "sasl.password"))
+            last_password = v;
+    }
+    ck_assert_str_eq(last_password, "from-env");
+    execrec_config_destroy(conf);
+    unsetenv("EXECREC_KAFKA_SASL_PASSWORD");
+    unsetenv("EXECREC_KAFKA_SECURITY_PROTOCOL");
+
+    f = fopen(path, "w");
+    fprintf(f, "kafka.sasl.username = u\nbatch.size = 3\n");
+    fclose(f);
+    conf = execrec_config_new();
+    ck_assert_int_eq(parse(conf, 3, argv2, NULL, NULL), 0);
+    ck_assert_ptr_null(execrec_config_secret_file(conf));
+    execrec_config_destroy(conf);
+    unlink(path);
+}
+END_TEST
+
+/* Secrets given on the command line are kept in the configuration and overwritten
+ * in argv (what ps shows); everything else is left as it was. */
+START_TEST(test_secrets_masked_in_argv) {
+    char dsn[] = "host=db password=pw1 dbname=x", x1[] = "sasl.password=pw2",
+         x2[] = "-Xssl.key.password=pw3", x3[] = "linger.ms=5", fmt[] = "--format=json";
+    char *argv[] = {"test", "--dsn", dsn, "-X", x1, x2, "-X", x3, fmt, NULL};
+    execrec_config_t *conf = execrec_config_new();
+    ck_assert_int_eq(parse(conf, 9, argv, NULL, NULL), 0);
+    ck_assert_str_eq(execrec_config_get(conf, "dsn"), "host=db password=pw1 dbname=x");
+    ck_assert_str_eq(dsn, "host=db password=*** dbname=x");
+    ck_assert_str_eq(x1, "sasl.password=***");
+    ck_assert_str_eq(x2, "-Xssl.key.password=***");
+    ck_assert_str_eq(x3, "linger.ms=5");
+    ck_assert_str_eq(fmt, "--format=json");
+    const char *k, *v;
+    execrec_config_kafka_get(conf, 0, &k, &v);
+    ck_assert_str_eq(v, "pw2");
+    execrec_config_kafka_get(conf, 1, &k, &v);
+    ck_assert_str_eq(v, "pw3");
+    execrec_config_destroy(conf);
+
+    char uri[] = "--dsn=postgresql://u:pw4@db/x";
+    char *argv2[] = {"test", uri, NULL};
+    conf = execrec_config_new();
+    ck_assert_int_eq(parse(conf, 2, argv2, NULL, NULL), 0);
+    ck_assert_str_eq(execrec_config_get(conf, "dsn"), "postgresql://u:pw4@db/x");
+    ck_assert_str_eq(uri, "--dsn=postgresql://u:***@db/x");
+    execrec_config_destroy(conf);
 }
 END_TEST
 
@@ -199,6 +286,8 @@ static Suite *config_suite(void) {
     tcase_add_test(tc, test_defaults_and_types);
     tcase_add_test(tc, test_file_env_flag_precedence);
     tcase_add_test(tc, test_file_errors_name_the_line);
+    tcase_add_test(tc, test_kafka_env);
+    tcase_add_test(tc, test_secrets_masked_in_argv);
     tcase_add_test(tc, test_defaults_from_table);
     suite_add_tcase(s, tc);
 #ifndef NDEBUG /* the tests build with assertions (deploy/test.sh: Debug) */
