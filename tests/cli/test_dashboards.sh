@@ -2,10 +2,10 @@
 # The Grafana dashboards and the Prometheus alerts of deploy/ against the real
 # tools (Grafana itself is not in Debian):
 #   - every SQL query of the desk dashboard runs on the sample stream of
-#     tests/data/sample (loaded with `execrec load` into a scratch database), with
-#     Grafana's macros and variables substituted as Grafana's PostgreSQL data
-#     source does, and returns the columns and rows tests/deploy/desk_panels.txt
-#     says;
+#     tests/data/sample (recorded through the embedded broker into a scratch
+#     database), with Grafana's macros and variables substituted as Grafana's
+#     PostgreSQL data source does, and returns the columns and rows
+#     tests/deploy/desk_panels.txt says;
 #   - every PromQL expression of the ingest dashboard and of
 #     deploy/prometheus/alerts.yml is accepted by a real Prometheus server (a
 #     scratch one, queried through /api/v1/query) and names only metrics execrec
@@ -16,8 +16,7 @@
 #     down, no commit, blocked partition, recorder down);
 #   - each of these checks fails on a planted fault in a scratch copy.
 # Needs PostgreSQL through PG* (deploy/test.sh), prometheus and promtool.
-source "$(dirname "$0")/cli_lib.sh"
-cli_scratch execrec_dash
+source "$(dirname "$0")/run_lib.sh" # cli_lib.sh, the scratch directory $tmp, the embedded broker
 helper=$src/tests/deploy/dashboards.py
 desk=$src/deploy/grafana/dashboards/execrec-desk.json
 ingest=$src/deploy/grafana/dashboards/execrec-ingest.json
@@ -27,14 +26,22 @@ for tool in prometheus promtool python3; do
     command -v $tool >/dev/null || { fail "$tool is required (deploy/setup.sh)"; exit 1; }
 done
 
-# ---- the desk dashboard's SQL on the sample stream
+# ---- the desk dashboard's SQL on the sample stream, recorded as in production:
+# the good lines keyed by order (or manager), the bad ones to partition 0, through
+# the embedded broker, by `execrec run --exit-at-end`.
 sample=$src/tests/data/sample
-cli_db db dash
-export PGDATABASE=$db
-for k in order_manager:order_managers order:orders order_event:order_events trade:trades; do
-    "$bin" load --kind "${k%%:*}" "$sample/${k#*:}.jsonl" "$sample/bad_${k#*:}.jsonl" >>"$out" 2>&1 ||
-        { fail "load ${k%%:*}: $(cat "$out")"; exit 1; }
+rl_db dash
+rl_start_broker --partitions 2
+for k in order_managers:order-managers:unique_identifier orders:orders:order_id \
+         order_events:order-events:order_id trades:trades:order_id; do
+    IFS=: read -r file topic key <<<"$k"
+    rl_key_by "$key" <"$sample/$file.jsonl" >"$tmp/$file.keyed"
+    rl_produce "$topic" "$tmp/$file.keyed" -K '|'
+    rl_produce "$topic" "$sample/bad_$file.jsonl" -p 0
 done
+rl_run_to_end fixture 120
+check "$(q "SELECT count(*) FROM execution.TradesTS") $(q "SELECT count(*) FROM execution.ingest_rejects")" \
+    "9 23" "the sample stream recorded (trades, rejects)"
 from=2026-11-01T00:00:00Z
 to=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
 sql_check() { python3 "$helper" sql "$1" "${2:-$expect}" "$from" "$to"; }
@@ -97,7 +104,7 @@ python3 -c "import urllib.request; urllib.request.urlopen('$url/-/ready', timeou
 
 expect_status 0 "PromQL of the ingest dashboard and alerts.yml accepted" \
     python3 "$helper" promql "$url" "$ingest" "$alerts"
-expect_out "40 Prometheus expressions checked" "every expression sent"
+expect_out "41 Prometheus expressions checked" "every expression sent"
 expect_status 0 "the ingest dashboard covers throughput, lag, commit latency, rejects, retries" \
     python3 "$helper" cover "$ingest" execrec_messages_consumed_total execrec_consumer_lag_messages \
     execrec_batch_commit_duration_seconds execrec_rejects_total execrec_retries_total \

@@ -264,8 +264,15 @@ def expressions(dash_path):
             if "expr" in t:
                 yield ("panel '%s' %s" % (p.get("title"), t.get("refId")),
                        interpolate(t["expr"], vars_, builtins))
-            elif p.get("type") != "row":
-                pass
+    # Query variables: label_values(SELECTOR, label) is Grafana's; its selector
+    # is PromQL.
+    for v in dash.get("templating", {}).get("list", []):
+        if v.get("type") == "query":
+            q = v.get("query")
+            q = q.get("query", "") if isinstance(q, dict) else q or ""
+            m = re.fullmatch(r"\s*label_values\((.*),\s*\w+\)\s*", q)
+            if m:
+                yield ("variable %s" % v["name"], m.group(1))
 
 
 def rule_expressions(path):
