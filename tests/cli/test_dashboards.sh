@@ -14,6 +14,8 @@
 #   - `promtool check rules` accepts alerts.yml and `promtool test rules` passes
 #     tests/deploy/alerts_test.yml (lag growing, rejects spiking, PostgreSQL
 #     down, no commit, blocked partition, recorder down);
+#   - both dashboards are models Grafana loads, their panels on the grid and
+#     not overlapping;
 #   - each of these checks fails on a planted fault in a scratch copy.
 # Needs PostgreSQL through PG* (deploy/test.sh), prometheus and promtool.
 source "$(dirname "$0")/run_lib.sh" # cli_lib.sh, the scratch directory $tmp, the embedded broker
@@ -86,6 +88,15 @@ expect_out "panel 'Orphan trades' is not in" "unknown panel named"
 sed 's/^Orphan trades | \(.*\) | 1$/Orphan trades | \1 | 2/' "$expect" >"$tmp/expect_rows.txt"
 expect_status 1 "a wrong row count is reported" sql_check "$desk" "$tmp/expect_rows.txt"
 expect_out "panel 'Orphan trades': 1 rows, expected 2" "row count named"
+
+# ---- both dashboards: a model Grafana loads, panels on the grid, none overlapping
+expect_status 0 "the dashboards' layout" python3 "$helper" layout "$desk" "$ingest"
+expect_out "execrec-desk.json: 22 panels laid out" "desk panels laid out"
+expect_out "execrec-ingest.json: 24 panels laid out" "ingest panels laid out"
+plant "$ingest" "$tmp/execrec-overlap.json" \
+    "p = next(p for p in panels if p['title'] == 'Largest partition lag'); p['gridPos']['x'] = 8"
+expect_status 1 "overlapping panels are reported" python3 "$helper" layout "$tmp/execrec-overlap.json"
+expect_out "panels 'Consumer lag by topic (messages)' and 'Largest partition lag' overlap" "overlap named"
 
 # ---- PromQL through a real Prometheus server
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -20,9 +20,15 @@
   dashboards.py cover DASHBOARD.json METRIC...
       Each METRIC is used by at least one expression of the dashboard.
 
+  dashboards.py layout DASHBOARD.json...
+      The dashboard model Grafana loads: uid, title, schemaVersion, unique
+      panel ids, every panel inside the 24-column grid, no two overlapping,
+      and each panel's data source one Grafana can resolve (type and uid).
+
 Prints one line per failure and exits 1 if there was any, else 0.
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -324,11 +330,41 @@ def check_cover(dash_path, metrics):
             fail("%s: no panel shows %s" % (dash_path, m))
 
 
+def check_layout(paths):
+    for path in paths:
+        dash = json.load(open(path))
+        name = os.path.basename(path)
+        for key in ("uid", "title", "schemaVersion", "panels"):
+            if key not in dash:
+                fail("%s: no %s" % (name, key))
+        ids, boxes = set(), []
+        for p in panels_of(dash):
+            if p.get("id") in ids:
+                fail("%s: two panels have id %s" % (name, p.get("id")))
+            ids.add(p.get("id"))
+            g = p.get("gridPos") or {}
+            x, y, w, h = (g.get(k) for k in ("x", "y", "w", "h"))
+            if None in (x, y, w, h) or x < 0 or w <= 0 or h <= 0 or x + w > 24:
+                fail("%s: panel '%s' is outside the grid: %s" % (name, p.get("title"), g))
+                continue
+            for (t, bx, by, bw, bh) in boxes:
+                if x < bx + bw and bx < x + w and y < by + bh and by < y + h:
+                    fail("%s: panels '%s' and '%s' overlap" % (name, t, p.get("title")))
+            boxes.append((p.get("title"), x, y, w, h))
+            if p.get("type") != "row":
+                for ds in [p.get("datasource")] + [t.get("datasource") for t in p.get("targets", [])]:
+                    if not isinstance(ds, dict) or not ds.get("uid") or not ds.get("type"):
+                        fail("%s: panel '%s' has no data source type and uid" % (name, p.get("title")))
+        print("%s: %d panels laid out" % (name, len(boxes)))
+
+
 def main(argv):
     if len(argv) >= 6 and argv[1] == "sql":
         check_sql(argv[2], argv[3], argv[4], argv[5])
     elif len(argv) >= 4 and argv[1] == "promql":
         check_promql(argv[2], argv[3], argv[4:])
+    elif len(argv) >= 3 and argv[1] == "layout":
+        check_layout(argv[2:])
     elif len(argv) >= 3 and argv[1] == "cover":
         check_cover(argv[2], argv[3:])
     else:
