@@ -50,9 +50,18 @@ void execrec_ingest_destroy(execrec_ingest_t *in);
  *  connection (writer.h). */
 execrec_writer_t *execrec_ingest_writer(execrec_ingest_t *in);
 
-/** Connects the writer (once, at start) and applies the migrations.
+/** Connects the writer (once, at start) and makes sure the schema is this
+ *  execrec's. A role with the privileges of the schema's owner (or any role, on a
+ *  database without schema execution) applies the migrations and creates the
+ *  partitions around now (execrec_migrate; *applied: files applied). Any other role
+ *  (a writer, docs/roles.md) never attempts DDL: it checks the schema's version
+ *  (execrec_migrate_check). Then, as after every flush in a new UTC month, logs a
+ *  WARN naming the months from this one through EXECREC_CONFIG_MONTHS_AHEAD - 1
+ *  ahead that lack a partition.
  *  @returns EXECREC_OK; EXECREC_ERR_PG (errstr: libpq's reason); or the migrator's
- *  error class with its errstr (EXECREC_ERR_MIGRATE, EXECREC_ERR_PG, ...). */
+ *  error class with errstr: EXECREC_ERR_MIGRATE ("migrations failed: ..." for the
+ *  owner; "schema execution is at version N, this execrec needs M: run execrec
+ *  migrate as the owner" for a writer), EXECREC_ERR_PG, ... */
 execrec_err_t execrec_ingest_connect(execrec_ingest_t *in, int *applied, char *errstr,
                                      size_t errstr_size) EXECREC_MUSTCHECK;
 

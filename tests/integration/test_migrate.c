@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "pg/migrate.h"
 #include "pg/pg.h"
+#include "execrec/config.h"
 #include "execrec/record.h"
 #include "testutil.h"
 
@@ -93,12 +94,12 @@ START_TEST(test_apply_empty) {
                                "AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'",
                                t),
                          1);
-        /* Previous month, this month and 12 ahead: 14 monthly partitions, named. */
+        /* Previous month, this month and EXECREC_CONFIG_MONTHS_AHEAD ahead, named. */
         ck_assert_int_eq(count("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON "
                                "c.oid = i.inhrelid WHERE i.inhparent = 'execution.%s'::regclass "
                                "AND c.relname ~ '_y[0-9]{4}m[0-9]{2}$'",
                                t),
-                         14);
+                         EXECREC_MIGRATE_MONTHS_BACK + 1 + EXECREC_CONFIG_MONTHS_AHEAD);
         char sql[512];
         snprintf(sql, sizeof(sql),
                  "SELECT count(*) FROM pg_class WHERE relname = '%s_y' || "
@@ -530,13 +531,13 @@ START_TEST(test_ensure_partitions_moves_rows) {
     /* Through the C helper (around now): nothing new after migrate did it. */
     int created = -1;
     char errstr[512];
-    ck_assert_int_eq(
-        execrec_migrate_ensure_partitions(conn, 1, 12, &created, errstr, sizeof(errstr)),
-        EXECREC_OK);
+    ck_assert_int_eq(execrec_migrate_ensure_partitions(conn, 1, EXECREC_CONFIG_MONTHS_AHEAD,
+                                                       &created, errstr, sizeof(errstr)),
+                     EXECREC_OK);
     ck_assert_int_eq(created, 0);
-    ck_assert_int_eq(
-        execrec_migrate_ensure_partitions(conn, 1, 13, &created, errstr, sizeof(errstr)),
-        EXECREC_OK);
+    ck_assert_int_eq(execrec_migrate_ensure_partitions(conn, 1, EXECREC_CONFIG_MONTHS_AHEAD + 1,
+                                                       &created, errstr, sizeof(errstr)),
+                     EXECREC_OK);
     ck_assert_int_eq(created, 3);
 }
 END_TEST
@@ -579,7 +580,7 @@ START_TEST(test_concurrent_migrate) {
                      n_embedded());
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM pg_inherits WHERE inhparent = "
                                        "'execution.tradests'::regclass"),
-                     15);
+                     EXECREC_MIGRATE_MONTHS_BACK + 1 + EXECREC_CONFIG_MONTHS_AHEAD + 1);
 }
 END_TEST
 
