@@ -621,6 +621,66 @@ START_TEST(test_pg_helpers) {
 }
 END_TEST
 
+/* ---- what a role that may not migrate reads ---- */
+
+START_TEST(test_check_and_missing_months) {
+    char errstr[1024], months[256];
+    int owner = -1;
+    /* Before the schema exists, anyone may create it. */
+    ck_assert_int_eq(execrec_migrate_is_owner(conn, &owner, errstr, sizeof(errstr)), EXECREC_OK);
+    ck_assert_int_eq(owner, 1);
+    ck_assert_int_eq(execrec_migrate_check(conn, NULL, errstr, sizeof(errstr)),
+                     EXECREC_ERR_MIGRATE);
+    ck_assert_msg(strstr(errstr, "run execrec migrate as the owner"), "%s", errstr);
+
+    /* All files but the last applied: "at version <previous>, needs <last>". */
+    int n = n_embedded();
+    char version[2][16], want[256], sql[256], path[1200];
+    for (int i = 0; i < 2; i++) {
+        const char *name = execrec_migrations_embedded[n - 2 + i].name;
+        snprintf(version[i], sizeof(version[i]), "%.*s", (int)strcspn(name, "_"), name);
+    }
+    char *dir = copy_migrations();
+    snprintf(path, sizeof(path), "%s/%s", dir, execrec_migrations_embedded[n - 1].name);
+    ck_assert_int_eq(unlink(path), 0);
+    migrate_ok(dir, n - 1);
+    remove_dir(dir);
+    ck_assert_int_eq(execrec_migrate_check(conn, NULL, errstr, sizeof(errstr)),
+                     EXECREC_ERR_MIGRATE);
+    snprintf(want, sizeof(want),
+             "schema execution is at version %s, this execrec needs %s: run execrec migrate as "
+             "the owner",
+             version[0], version[1]);
+    ck_assert_str_eq(errstr, want);
+    migrate_ok(NULL, 1);
+    ck_assert_int_eq(execrec_migrate_check(conn, NULL, errstr, sizeof(errstr)), EXECREC_OK);
+
+    /* Partitions: migrate made this month through EXECREC_CONFIG_MONTHS_AHEAD. */
+    ck_assert_int_eq(execrec_migrate_missing_months(conn, EXECREC_CONFIG_MONTHS_AHEAD, months,
+                                                    sizeof(months), errstr, sizeof(errstr)),
+                     EXECREC_OK);
+    ck_assert_str_eq(months, "");
+    char *next = tu_pg_scalar(conn, "SELECT to_char(date_trunc('month', now() AT TIME ZONE "
+                                    "'UTC') + interval '1 month', 'YYYY-MM')");
+    char *after = tu_pg_scalar(conn, "SELECT to_char(date_trunc('month', now() AT TIME ZONE "
+                                     "'UTC') + interval '4 months', 'YYYY-MM')");
+    /* One table's partition of next month is enough to name the month. */
+    snprintf(sql, sizeof(sql), "DROP TABLE execution.ordereventsts_y%.4sm%.2s", next, next + 5);
+    tu_pg_exec(conn, sql);
+    ck_assert_int_eq(execrec_migrate_missing_months(conn, EXECREC_CONFIG_MONTHS_AHEAD + 1, months,
+                                                    sizeof(months), errstr, sizeof(errstr)),
+                     EXECREC_OK);
+    snprintf(want, sizeof(want), "%s, %s", next, after);
+    ck_assert_str_eq(months, want);
+    ck_assert_int_eq(
+        execrec_migrate_missing_months(conn, 0, months, sizeof(months), errstr, sizeof(errstr)),
+        EXECREC_OK);
+    ck_assert_str_eq(months, "");
+    free(next);
+    free(after);
+}
+END_TEST
+
 /* ---- command line ---- */
 
 START_TEST(test_cli) {
@@ -686,6 +746,7 @@ static Suite *migrate_suite(void) {
     tcase_add_test(tc, test_exact_decimals);
     tcase_add_test(tc, test_default_partition);
     tcase_add_test(tc, test_ensure_partitions_moves_rows);
+    tcase_add_test(tc, test_check_and_missing_months);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("concurrency");
