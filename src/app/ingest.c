@@ -101,7 +101,11 @@ execrec_err_t execrec_ingest_connect(execrec_ingest_t *in, int *applied, char *e
         /* The owner (or the first recorder of an empty database) migrates, as
          * `execrec migrate` would, so a single-role set-up needs no separate step. */
         if ((err = execrec_migrate(conn, NULL, applied, why, sizeof(why)))) {
-            execrec_errstr(errstr, errstr_size, "migrations failed: %s", why);
+            /* Not the owner of an empty database: say who should go first. */
+            execrec_errstr(errstr, errstr_size, "migrations failed: %s%s", why,
+                           strstr(why, "42501") ? " (run execrec migrate as the owner first, "
+                                                  "docs/roles.md)"
+                                                : "");
             return err;
         }
         int missing = 0;

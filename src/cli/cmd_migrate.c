@@ -52,24 +52,20 @@ static int migrate_roles(PGconn *conn) {
 
 int execrec_cli_migrate(int argc, char **argv) {
     int rc;
+    /* clang-format off */
     execrec_config_t *conf =
         cli_begin("migrate",
                   "Creates or updates the execution schema: applies every pending migration in\n"
                   "version order, each in its own transaction, then creates the monthly\n"
-                  "partitions from last month to " CLI_STR(
-                      EXECREC_CONFIG_MONTHS_AHEAD) " months ahead, and gives the group roles\n"
-                                                   "execrec_writer and execrec_reader their "
-                                                   "privileges (docs/roles.md), creating\n"
-                                                   "them when this role may (SUPERUSER or "
-                                                   "CREATEROLE); when it may not, prints\n"
-                                                   "the SQL an administrator runs, warns, and "
-                                                   "still exits 0. Run it as the\n"
-                                                   "schema's owner. Safe to run concurrently and "
-                                                   "repeatedly; an applied\n"
-                                                   "migration whose file has changed is refused. "
-                                                   "With --status, lists each\n"
-                                                   "migration's state and changes nothing.",
+                  "partitions from last month to " CLI_STR(EXECREC_CONFIG_MONTHS_AHEAD) " months ahead, and gives the group roles\n"
+                  "execrec_writer and execrec_reader their privileges (docs/roles.md), creating\n"
+                  "them when this role may (SUPERUSER or CREATEROLE); when it may not, prints\n"
+                  "the SQL an administrator runs, warns, and still exits 0. Run it as the\n"
+                  "schema's owner. Safe to run concurrently and repeatedly; an applied\n"
+                  "migration whose file has changed is refused. With --status, lists each\n"
+                  "migration's state and changes nothing.",
                   migrate_keys, argc, argv, NULL, NULL, &rc);
+    /* clang-format on */
     if (!conf)
         return rc;
     const char *dir = execrec_config_get(conf, "dir");

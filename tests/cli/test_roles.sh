@@ -270,7 +270,12 @@ check "$(PGUSER=rreader q "SELECT count(*) FROM execution.tradests_y2041m05")" 3
 expect_status 0 "the writer's next run" "$bin" load --kind trade --dsn "user=rwriter" "$work/trades.jsonl"
 if grep -q "monthly partitions are missing" "$out"; then fail "no warning once the partitions exist: $(cat "$out")"; else pass; fi
 
-# ---- 6. a writer against an older schema ----
+# ---- 6. a writer against an empty database, and an older schema ----
+cli_db empty roles_empty
+expect_status 1 "load as a writer on a database without the schema" \
+    "$bin" load --kind trade --dsn "dbname=$empty user=rwriter" "$work/trades.jsonl"
+expect_out "permission denied for database $empty (run execrec migrate as the owner first, docs/roles.md)" \
+    "a writer on an empty database is told who goes first"
 cli_db old roles_old
 q "GRANT CREATE ON DATABASE $old TO rowner" >/dev/null
 mkdir "$work/old"
