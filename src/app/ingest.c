@@ -17,6 +17,8 @@ struct execrec_ingest_s {
     execrec_writer_t *writer;
     execrec_arena_t *arena;
     int month_checked; /* UTC year * 12 + month of the last partition check; 0: none */
+    int checks;        /* partition checks made */
+    char missing[512]; /* months the last check found missing, "" if none */
 };
 
 static volatile sig_atomic_t never_stopped;
@@ -63,7 +65,7 @@ execrec_writer_t *execrec_ingest_writer(execrec_ingest_t *in) {
  * partition. Rows of such a month still go in (the DEFAULT partitions take them);
  * creating partitions is the owner's job, never the recorder's (docs/roles.md). */
 static void check_partitions(execrec_ingest_t *in) {
-    time_t now = time(NULL);
+    time_t now = in->conf.clock ? (time_t)in->conf.clock() : time(NULL);
     struct tm tm;
     if (!gmtime_r(&now, &tm))
         return;
@@ -71,10 +73,11 @@ static void check_partitions(execrec_ingest_t *in) {
     if (month == in->month_checked)
         return;
     in->month_checked = month;
-    char months[512], why[512];
+    in->checks++;
+    char *months = in->missing, why[512];
     if (execrec_migrate_missing_months(execrec_writer_conn(in->writer),
-                                       EXECREC_CONFIG_MONTHS_AHEAD - 1, months, sizeof(months), why,
-                                       sizeof(why))) {
+                                       EXECREC_CONFIG_MONTHS_AHEAD - 1, months, sizeof(in->missing),
+                                       why, sizeof(why))) {
         execrec_log_warn("cannot check the monthly partitions: %s", why);
         return;
     }
@@ -122,6 +125,12 @@ execrec_err_t execrec_ingest_connect(execrec_ingest_t *in, int *applied, char *e
     in->month_checked = 0;
     check_partitions(in);
     return EXECREC_OK;
+}
+
+const char *execrec_ingest_missing_months(const execrec_ingest_t *in, int *checks) {
+    if (checks)
+        *checks = in->checks;
+    return in->missing;
 }
 
 execrec_err_t execrec_ingest_add(execrec_ingest_t *in, execrec_kind_t kind,

@@ -34,6 +34,8 @@ typedef struct execrec_ingest_conf_s {
     const char *done;                        /* what a batch is once flushed, for the log
                                                 line after an outage: "committed",
                                                 "written" */
+    int64_t (*clock)(void);                  /* seconds since the epoch, for the month of
+                                                the partition check; NULL: time() */
 } execrec_ingest_conf_t;
 
 typedef struct execrec_ingest_s execrec_ingest_t;
@@ -64,6 +66,11 @@ execrec_writer_t *execrec_ingest_writer(execrec_ingest_t *in);
  *  migrate as the owner" for a writer), EXECREC_ERR_PG, ... */
 execrec_err_t execrec_ingest_connect(execrec_ingest_t *in, int *applied, char *errstr,
                                      size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** The months named by the last partition check (execrec_ingest_connect, then the
+ *  first flush of each new UTC month): "2027-01, 2027-02", or "" when none was
+ *  missing. *checks, if not NULL, is set to the number of checks made. */
+const char *execrec_ingest_missing_months(const execrec_ingest_t *in, int *checks);
 
 /** Decodes the meta->value_len bytes at meta->value as a message of kind and adds
  *  it to the batch: a row, or a reject with those bytes. The arena is reset first.
