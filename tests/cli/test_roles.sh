@@ -292,6 +292,9 @@ expect_out "execrec load: schema execution is at version 0008, this execrec need
 expect_status 1 "run as a writer on an old schema" "$bin" run --brokers "$BROKER" --exit-at-end --dsn "dbname=$old user=rwriter"
 expect_out "schema execution is at version 0008, this execrec needs $need: run execrec migrate as the owner" \
     "run as a writer on an old schema: refused with the fix"
+expect_status 1 "backfill as a writer on an old schema" "$bin" backfill --brokers "$BROKER" --topic trades --dsn "dbname=$old user=rwriter"
+expect_out "execrec backfill: schema execution is at version 0008, this execrec needs $need: run execrec migrate as the owner" \
+    "backfill as a writer on an old schema: refused with the fix"
 check "$(PGDATABASE=$old q "SELECT max(version) || ' ' || count(*) FROM execution.schema_migrations")" "0008 8" \
     "the writer applied nothing"
 # The owner's migrate brings it up; the writer then records.
