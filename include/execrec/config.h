@@ -14,6 +14,13 @@
 #include <stdio.h>
 #include "execrec/err.h"
 
+/** Months of monthly partitions kept ahead, after the current one (UTC): the default
+ *  of --months-ahead (`execrec partitions`), what `execrec migrate` creates, and the
+ *  recorder's warning, which names any month missing from the current one through
+ *  EXECREC_CONFIG_MONTHS_AHEAD - 1 ahead (one month of slack: a roll-over finds its
+ *  new month made by the last maintenance run of the month before). */
+#define EXECREC_CONFIG_MONTHS_AHEAD 3
+
 typedef enum execrec_conf_type_e {
     EXECREC_CONF_STRING,
     EXECREC_CONF_INT,    /* non-negative 64-bit integer */

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "execrec/arena.h"
 #include "app/ingest.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "execrec/config.h"
 #include "pg/migrate.h"
 #include "pg/pg.h"
 
@@ -16,6 +18,9 @@ struct execrec_ingest_s {
     execrec_writer_t *writer;
     execrec_arena_t *arena;
     int64_t stop_deadline; /* the shutdown deadline; -1 until a stop signal is seen */
+    int month_checked; /* UTC year * 12 + month of the last partition check; 0: none */
+    int checks;        /* partition checks made */
+    char missing[512]; /* months the last check found missing, "" if none */
 };
 
 static volatile sig_atomic_t never_stopped;
@@ -60,12 +65,77 @@ execrec_writer_t *execrec_ingest_writer(execrec_ingest_t *in) {
     return in->writer;
 }
 
+/* Once per UTC month (at connect, then after the first flush of a new month): warn
+ * when a month from this one through EXECREC_CONFIG_MONTHS_AHEAD - 1 ahead lacks a
+ * partition. Rows of such a month still go in (the DEFAULT partitions take them);
+ * creating partitions is the owner's job, never the recorder's (docs/roles.md). */
+static void check_partitions(execrec_ingest_t *in) {
+    time_t now = in->conf.clock ? (time_t)in->conf.clock() : time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&now, &tm))
+        return;
+    int month = (tm.tm_year + 1900) * 12 + tm.tm_mon;
+    if (month == in->month_checked)
+        return;
+    in->month_checked = month;
+    in->checks++;
+    char *months = in->missing, why[512];
+    if (execrec_migrate_missing_months(execrec_writer_conn(in->writer),
+                                       EXECREC_CONFIG_MONTHS_AHEAD - 1, months, sizeof(in->missing),
+                                       why, sizeof(why))) {
+        execrec_log_warn("cannot check the monthly partitions: %s", why);
+        return;
+    }
+    if (*months)
+        execrec_log_warn("monthly partitions are missing for %s (this month through %d months "
+                         "ahead): rows of those months go to the DEFAULT partitions until the "
+                         "owner of schema execution runs 'execrec partitions' (a daily timer, "
+                         "docs/roles.md)",
+                         months, EXECREC_CONFIG_MONTHS_AHEAD - 1);
+}
+
 execrec_err_t execrec_ingest_connect(execrec_ingest_t *in, int *applied, char *errstr,
                                      size_t errstr_size) {
+    *applied = 0;
     execrec_err_t err = execrec_writer_ensure(in->writer, errstr, errstr_size);
     if (err)
         return err;
-    return execrec_migrate(execrec_writer_conn(in->writer), NULL, applied, errstr, errstr_size);
+    PGconn *conn = execrec_writer_conn(in->writer);
+    int owner = 0;
+    char why[768];
+    if ((err = execrec_migrate_is_owner(conn, &owner, errstr, errstr_size)))
+        return err;
+    if (owner) {
+        /* The owner (or the first recorder of an empty database) migrates, as
+         * `execrec migrate` would, so a single-role set-up needs no separate step. */
+        if ((err = execrec_migrate(conn, NULL, applied, why, sizeof(why)))) {
+            /* Not the owner of an empty database: say who should go first. */
+            execrec_errstr(errstr, errstr_size, "migrations failed: %s%s", why,
+                           strstr(why, "42501") ? " (run execrec migrate as the owner first, "
+                                                  "docs/roles.md)"
+                                                : "");
+            return err;
+        }
+        int missing = 0;
+        if (*applied > 0 && execrec_migrate_roles(conn, 0, &missing, NULL, why, sizeof(why)))
+            execrec_log_warn("granting the roles %s and %s failed: %s (run execrec migrate)",
+                             EXECREC_MIGRATE_WRITER_ROLE, EXECREC_MIGRATE_READER_ROLE, why);
+    } else {
+        execrec_log_info("role %s is not the owner of schema execution: no migrations, "
+                         "checking that the schema is at this execrec's version",
+                         PQuser(conn));
+        if ((err = execrec_migrate_check(conn, NULL, errstr, errstr_size)))
+            return err;
+    }
+    in->month_checked = 0;
+    check_partitions(in);
+    return EXECREC_OK;
+}
+
+const char *execrec_ingest_missing_months(const execrec_ingest_t *in, int *checks) {
+    if (checks)
+        *checks = in->checks;
+    return in->missing;
 }
 
 execrec_err_t execrec_ingest_add(execrec_ingest_t *in, execrec_kind_t kind,
@@ -137,6 +207,7 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
             err = execrec_writer_flush(in->writer, stats, errstr, errstr_size);
         if (err == EXECREC_OK) {
             assert(execrec_writer_pending(in->writer) == 0);
+            check_partitions(in);
             if (attempt > 0)
                 execrec_log_info("PostgreSQL is back: batch of %" PRId64
                                  " messages %s after %d retries",

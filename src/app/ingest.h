@@ -37,6 +37,8 @@ typedef struct execrec_ingest_conf_s {
     const char *done;                        /* what a batch is once flushed, for the log
                                                 line after an outage: "committed",
                                                 "written" */
+    int64_t (*clock)(void);                  /* seconds since the epoch, for the month of
+                                                the partition check; NULL: time() */
 } execrec_ingest_conf_t;
 
 typedef struct execrec_ingest_s execrec_ingest_t;
@@ -53,11 +55,25 @@ void execrec_ingest_destroy(execrec_ingest_t *in);
  *  connection (writer.h). */
 execrec_writer_t *execrec_ingest_writer(execrec_ingest_t *in);
 
-/** Connects the writer (once, at start) and applies the migrations.
+/** Connects the writer (once, at start) and makes sure the schema is this
+ *  execrec's. A role with the privileges of the schema's owner (or any role, on a
+ *  database without schema execution) applies the migrations and creates the
+ *  partitions around now (execrec_migrate; *applied: files applied). Any other role
+ *  (a writer, docs/roles.md) never attempts DDL: it checks the schema's version
+ *  (execrec_migrate_check). Then, as after every flush in a new UTC month, logs a
+ *  WARN naming the months from this one through EXECREC_CONFIG_MONTHS_AHEAD - 1
+ *  ahead that lack a partition.
  *  @returns EXECREC_OK; EXECREC_ERR_PG (errstr: libpq's reason); or the migrator's
- *  error class with its errstr (EXECREC_ERR_MIGRATE, EXECREC_ERR_PG, ...). */
+ *  error class with errstr: EXECREC_ERR_MIGRATE ("migrations failed: ..." for the
+ *  owner; "schema execution is at version N, this execrec needs M: run execrec
+ *  migrate as the owner" for a writer), EXECREC_ERR_PG, ... */
 execrec_err_t execrec_ingest_connect(execrec_ingest_t *in, int *applied, char *errstr,
                                      size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** The months named by the last partition check (execrec_ingest_connect, then the
+ *  first flush of each new UTC month): "2027-01, 2027-02", or "" when none was
+ *  missing. *checks, if not NULL, is set to the number of checks made. */
+const char *execrec_ingest_missing_months(const execrec_ingest_t *in, int *checks);
 
 /** Decodes the meta->value_len bytes at meta->value as a message of kind and adds
  *  it to the batch: a row, or a reject with those bytes. The arena is reset first.

@@ -786,11 +786,8 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
     execrec_log_info("connected to PostgreSQL: database %s on %s:%s [%s]", PQdb(conn), PQhost(conn),
                      PQport(conn), shown ? shown : "");
     free(shown);
-    char why[768];
-    if ((err = execrec_ingest_connect(r.ingest, &applied, why, sizeof(why)))) {
-        execrec_errstr(errstr, errstr_size, "migrations failed: %s", why);
+    if ((err = execrec_ingest_connect(r.ingest, &applied, errstr, errstr_size)))
         goto out;
-    }
     if (applied)
         execrec_log_info("applied %d migration(s)", applied);
     if (!(r.rk = consumer_new(&r, errstr, errstr_size))) {

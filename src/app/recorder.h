@@ -66,7 +66,8 @@ execrec_err_t execrec_recorder_check(const execrec_recorder_conf_t *rc, char *er
  *           EXECREC_ERR_INVALID: execrec_recorder_check failed;
  *           EXECREC_ERR_PG: PostgreSQL unreachable at start, or the open batch could
  *             not be committed before shutdown; EXECREC_ERR_MIGRATE (or the
- *             migrator's class): migrations failed; EXECREC_ERR_KAFKA: the consumer
+ *             migrator's class): migrations failed, or (a writer) the schema is not
+ *             at this execrec's version; EXECREC_ERR_KAFKA: the consumer
  *             could not be created or failed fatally; EXECREC_ERR_NOMEM.
  *           The reason is in errstr. */
 execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errstr,

@@ -12,6 +12,10 @@
 
 extern char **environ;
 
+/* A numeric constant as the text of a default. */
+#define CONF_STR_(x) #x
+#define CONF_STR(x) CONF_STR_(x)
+
 static const execrec_confdef_t table[] = {
     {"dsn", EXECREC_CONF_SECRET, NULL,
      "PostgreSQL connection string (libpq conninfo or URI); default: PG* environment"},
@@ -71,7 +75,7 @@ static const execrec_confdef_t table[] = {
     {"stuck.after", EXECREC_CONF_STRING, "1 hour",
      "a non-terminal order idle for longer than this interval is stuck (e.g. '30 minutes')"},
     /* partitions */
-    {"months.ahead", EXECREC_CONF_INT, "3",
+    {"months.ahead", EXECREC_CONF_INT, CONF_STR(EXECREC_CONFIG_MONTHS_AHEAD),
      "create monthly partitions from this month through this many months ahead"},
     {"retention", EXECREC_CONF_STRING, NULL,
      "drop monthly partitions entirely older than this age (e.g. '400 days', '13 months'); "

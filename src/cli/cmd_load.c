@@ -141,7 +141,7 @@ int execrec_cli_load(int argc, char **argv) {
     }
     int applied = 0;
     if (execrec_ingest_connect(ld.ingest, &applied, errstr, sizeof(errstr))) {
-        fprintf(stderr, "execrec load: migrations failed: %s\n", errstr);
+        fprintf(stderr, "execrec load: %s\n", errstr);
         goto done;
     }
     for (int i = 0; i < nfiles; i++)

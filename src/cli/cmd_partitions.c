@@ -63,8 +63,9 @@ int execrec_cli_partitions(int argc, char **argv) {
                   "With --retention AGE, drops every monthly partition whose whole month ended\n"
                   "more than AGE ago; rows of such months found in a DEFAULT partition are left\n"
                   "there. The DEFAULT partitions are never dropped. Prints each action; with\n"
-                  "--dry-run, prints what it would do and changes nothing. Run it from cron (it\n"
-                  "takes no lock when there is nothing to do). Needs 'execrec migrate' first.",
+                  "--dry-run, prints what it would do and changes nothing. Run it daily as the\n"
+                  "schema's owner from a timer or cron (it takes no lock when there is nothing\n"
+                  "to do; docs/roles.md). Needs 'execrec migrate' first.",
                   partitions_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;

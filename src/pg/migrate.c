@@ -14,6 +14,7 @@
 #include <string.h>
 #include "base/buf.h"
 #include "base/log.h"
+#include "execrec/config.h"
 #include "pg/migrate.h"
 #include "pg/pg.h"
 
@@ -429,12 +430,199 @@ execrec_err_t execrec_migrate(PGconn *conn, const char *dir, int *applied, char 
     /* 3. Partitions around now(): not part of any checksummed file. */
     int created = 0;
     err = execrec_migrate_ensure_partitions(conn, EXECREC_MIGRATE_MONTHS_BACK,
-                                            EXECREC_MIGRATE_MONTHS_AHEAD, &created, errstr,
+                                            EXECREC_CONFIG_MONTHS_AHEAD, &created, errstr,
                                             errstr_size);
     if (!err && created)
         execrec_log_debug("created %d partition(s)", created);
 out:
     miglist_free(&list);
+    return err;
+}
+
+execrec_err_t execrec_migrate_is_owner(PGconn *conn, int *owner, char *errstr, size_t errstr_size) {
+    *owner = 0;
+    execrec_err_t err = check_conn(conn, errstr, errstr_size);
+    if (err)
+        return err;
+    PGresult *res = PQexec(conn, "SELECT coalesce(bool_or(pg_has_role(current_user, nspowner, "
+                                 "'USAGE')), true) FROM pg_namespace WHERE nspname = 'execution'");
+    err = execrec_pg_result_check(conn, res, errstr, errstr_size);
+    if (!err)
+        *owner = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return err;
+}
+
+static const char *sqlstate(const PGresult *res) {
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return s ? s : "";
+}
+
+execrec_err_t execrec_migrate_check(PGconn *conn, const char *dir, char *errstr,
+                                    size_t errstr_size) {
+    execrec_err_t err = check_conn(conn, errstr, errstr_size);
+    if (err)
+        return err;
+    miglist_t list = {NULL, 0};
+    PGresult *res = NULL;
+    if ((err = miglist_load(&list, dir, errstr, errstr_size)) ||
+        (err = miglist_checksum(conn, &list, errstr, errstr_size)))
+        goto out;
+    const char *need = list.v[list.n - 1].version;
+    res = PQexec(conn, "SELECT version FROM execution.schema_migrations");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *st = sqlstate(res);
+        if (!strcmp(st, "42P01") || !strcmp(st, "3F000")) {
+            snprintf(errstr, errstr_size,
+                     "schema execution has no migrations applied, this execrec needs version "
+                     "%s: run execrec migrate as the owner",
+                     need);
+            err = EXECREC_ERR_MIGRATE;
+        } else if (!strcmp(st, "42501")) {
+            snprintf(errstr, errstr_size,
+                     "role %s may not read execution.schema_migrations: grant it "
+                     "%s (GRANT %s TO %s), and if the schema is older than this execrec "
+                     "(version %s), run execrec migrate as the owner",
+                     PQuser(conn), EXECREC_MIGRATE_WRITER_ROLE, EXECREC_MIGRATE_WRITER_ROLE,
+                     PQuser(conn), need);
+            err = EXECREC_ERR_MIGRATE;
+        } else {
+            err = execrec_pg_result_check(conn, res, errstr, errstr_size);
+        }
+        goto out;
+    }
+    const char *at = NULL;
+    for (int r = 0; r < PQntuples(res); r++)
+        if (!at || version_cmp(PQgetvalue(res, r, 0), at) > 0)
+            at = PQgetvalue(res, r, 0);
+    /* Changed or unknown files first: their message says more than a version. */
+    if ((err = verify_applied(conn, &list, errstr, errstr_size)))
+        goto out;
+    for (int i = 0; i < list.n; i++) {
+        int applied = 0;
+        for (int r = 0; r < PQntuples(res) && !applied; r++)
+            applied = !version_cmp(PQgetvalue(res, r, 0), list.v[i].version);
+        if (applied)
+            continue;
+        if (at && version_cmp(at, need) >= 0)
+            snprintf(errstr, errstr_size,
+                     "schema execution lacks migration %s, this execrec needs it: run execrec "
+                     "migrate as the owner",
+                     list.v[i].name);
+        else
+            snprintf(errstr, errstr_size,
+                     "schema execution is at version %s, this execrec needs %s: run execrec "
+                     "migrate as the owner",
+                     at ? at : "none", need);
+        err = EXECREC_ERR_MIGRATE;
+        goto out;
+    }
+out:
+    PQclear(res);
+    miglist_free(&list);
+    return err;
+}
+
+/* Appends to sql what an administrator runs when the migrator may not create the
+ * roles: the missing CREATE ROLEs, then the grants. */
+static void roles_sql(execrec_buf_t *sql, const char *user, int need_writer, int need_reader) {
+    execrec_buf_printf(sql,
+                       "-- execrec migrate: role %s may not create the group roles (it has "
+                       "neither SUPERUSER nor CREATEROLE).\n"
+                       "-- Run this as a superuser (docs/roles.md), or create the roles and "
+                       "run execrec migrate again:\n",
+                       user);
+    if (need_writer)
+        execrec_buf_puts(sql, "CREATE ROLE " EXECREC_MIGRATE_WRITER_ROLE " NOLOGIN;\n");
+    if (need_reader)
+        execrec_buf_puts(sql, "CREATE ROLE " EXECREC_MIGRATE_READER_ROLE " NOLOGIN;\n");
+    execrec_buf_puts(sql, "SELECT execution.grant_roles();\n");
+}
+
+execrec_err_t execrec_migrate_roles(PGconn *conn, int create, int *missing, execrec_buf_t *sql,
+                                    char *errstr, size_t errstr_size) {
+    *missing = 0;
+    execrec_err_t err = check_conn(conn, errstr, errstr_size);
+    if (err)
+        return err;
+    PGresult *res = PQexec(
+        conn, "SELECT to_regprocedure('execution.grant_roles()') IS NOT NULL, "
+              "to_regrole('" EXECREC_MIGRATE_WRITER_ROLE "') IS NULL, "
+              "to_regrole('" EXECREC_MIGRATE_READER_ROLE "') IS NULL, "
+              "(SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user)");
+    if ((err = execrec_pg_result_check(conn, res, errstr, errstr_size))) {
+        PQclear(res);
+        return err;
+    }
+    int have_fn = PQgetvalue(res, 0, 0)[0] == 't';
+    int need[2] = {PQgetvalue(res, 0, 1)[0] == 't', PQgetvalue(res, 0, 2)[0] == 't'};
+    int may_create = PQgetvalue(res, 0, 3)[0] == 't';
+    PQclear(res);
+    if (!have_fn) {
+        execrec_log_debug("execution.grant_roles() does not exist (migrations before 0009): "
+                          "no roles granted");
+        *missing = -1;
+        return EXECREC_OK;
+    }
+    static const char *const names[2] = {EXECREC_MIGRATE_WRITER_ROLE, EXECREC_MIGRATE_READER_ROLE};
+    for (int i = 0; i < 2; i++) {
+        if (!need[i] || !create || !may_create)
+            continue;
+        /* Roles belong to the cluster: a migrator of another database may create it
+         * at the same moment (duplicate_object, or unique_violation when both
+         * inserted before either committed). */
+        char sql_create[256];
+        snprintf(sql_create, sizeof(sql_create),
+                 "DO $$ BEGIN CREATE ROLE %s NOLOGIN; EXCEPTION WHEN duplicate_object OR "
+                 "unique_violation THEN NULL; END $$",
+                 names[i]);
+        if ((err = execrec_pg_exec(conn, sql_create, errstr, errstr_size)))
+            return err;
+        execrec_log_info("role %s exists (NOLOGIN): grant it to the login roles that record "
+                         "or read (docs/roles.md)",
+                         names[i]);
+        need[i] = 0;
+    }
+    if (need[0] || need[1]) {
+        *missing = need[0] + need[1];
+        if (sql)
+            roles_sql(sql, PQuser(conn), need[0], need[1]);
+        return EXECREC_OK;
+    }
+    if ((err = begin_locked(conn, errstr, errstr_size)))
+        return err;
+    err = execrec_pg_exec(conn, "SELECT execution.grant_roles()", errstr, errstr_size);
+    if (!err)
+        err = execrec_pg_exec(conn, "COMMIT", errstr, errstr_size);
+    if (err)
+        rollback(conn);
+    return err;
+}
+
+execrec_err_t execrec_migrate_missing_months(PGconn *conn, int months_ahead, char *months,
+                                             size_t months_size, char *errstr, size_t errstr_size) {
+    if (months_size)
+        months[0] = '\0';
+    execrec_err_t err = check_conn(conn, errstr, errstr_size);
+    if (err)
+        return err;
+    char ahead[16];
+    snprintf(ahead, sizeof(ahead), "%d", months_ahead < 0 ? 0 : months_ahead);
+    const char *values[1] = {ahead};
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT coalesce(string_agg(to_char(m, 'YYYY-MM'), ', ' ORDER BY m), '') "
+        "FROM generate_series(date_trunc('month', now() AT TIME ZONE 'UTC'), "
+        " date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => $1::int), "
+        " interval '1 month') AS m "
+        "WHERE EXISTS (SELECT 1 FROM unnest(ARRAY['ordersts', 'ordereventsts', 'tradests']) t "
+        " WHERE to_regclass(format('execution.%s_y%sm%s', t, to_char(m, 'YYYY'), "
+        " to_char(m, 'MM'))) IS NULL)",
+        1, NULL, values, NULL, NULL, 0);
+    err = execrec_pg_result_check(conn, res, errstr, errstr_size);
+    if (!err && months_size)
+        snprintf(months, months_size, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
     return err;
 }
 

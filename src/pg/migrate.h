@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <libpq-fe.h>
+#include "base/buf.h"
 #include "execrec/err.h"
 
 /** One migration file: name "NNNN_description.sql"; version is the leading digits. */
@@ -21,9 +22,8 @@ typedef struct execrec_migration_file_s {
 extern const execrec_migration_file_t execrec_migrations_embedded[];
 
 /** Months of partitions execrec_migrate creates around now(): the previous month
- *  through EXECREC_MIGRATE_MONTHS_AHEAD months after the current one. */
+ *  through EXECREC_CONFIG_MONTHS_AHEAD (config.h) months after the current one. */
 #define EXECREC_MIGRATE_MONTHS_BACK 1
-#define EXECREC_MIGRATE_MONTHS_AHEAD 12
 
 /** Brings the database up to date. dir is a directory of NNNN_*.sql files, or NULL
  *  for the embedded ones. Under a transaction-level advisory lock (so recorders
@@ -74,6 +74,48 @@ execrec_err_t execrec_migrate_status(PGconn *conn, const char *dir, execrec_migr
 execrec_err_t execrec_migrate_ensure_partitions(PGconn *conn, int months_back, int months_ahead,
                                                 int *created, char *errstr,
                                                 size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** Whether the connected role may migrate: *owner is 1 when schema execution does
+ *  not exist yet (whoever creates it owns it) or when the role has the privileges
+ *  of the schema's owner (the owner, a member of it, or a superuser); else 0.
+ *  @returns EXECREC_OK or EXECREC_ERR_PG. */
+execrec_err_t execrec_migrate_is_owner(PGconn *conn, int *owner, char *errstr,
+                                       size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** The check of a role that may not migrate (a writer): reads
+ *  execution.schema_migrations and changes nothing. dir as for execrec_migrate.
+ *  @returns EXECREC_OK when every file is applied with its checksum;
+ *           EXECREC_ERR_MIGRATE when one is pending ("schema execution is at version
+ *           N, this execrec needs M: run execrec migrate as the owner"), changed or
+ *           unknown, or when the role may not read the table (errstr says which role
+ *           to grant); EXECREC_ERR_PG, EXECREC_ERR_IO, EXECREC_ERR_INVALID,
+ *           EXECREC_ERR_NOMEM as for execrec_migrate. */
+execrec_err_t execrec_migrate_check(PGconn *conn, const char *dir, char *errstr,
+                                    size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** The group roles of docs/roles.md. */
+#define EXECREC_MIGRATE_WRITER_ROLE "execrec_writer"
+#define EXECREC_MIGRATE_READER_ROLE "execrec_reader"
+
+/** Gives the group roles their privileges (execution.grant_roles(), migration 0009)
+ *  after the files are applied. With create set, a missing role is created (NOLOGIN)
+ *  when the connected role is a superuser or has CREATEROLE. When a role is still
+ *  missing, nothing is granted: *missing is set to the number of missing roles and
+ *  the SQL an administrator runs (as a superuser) is appended to sql, if not NULL.
+ *  A database without grant_roles() (migrations from a --dir older than 0009) is
+ *  left alone (*missing -1).
+ *  @returns EXECREC_OK, EXECREC_ERR_PG (errstr), or EXECREC_ERR_NOMEM. */
+execrec_err_t execrec_migrate_roles(PGconn *conn, int create, int *missing, execrec_buf_t *sql,
+                                    char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** The months, from the current one (UTC) through months_ahead after it, for which
+ *  at least one of OrdersTS, OrderEventsTS and TradesTS has no monthly partition
+ *  (named as ensure_partitions names them): "2027-01, 2027-02", or "" when none is
+ *  missing, in months (truncated to months_size). Reads the catalog only.
+ *  @returns EXECREC_OK or EXECREC_ERR_PG. */
+execrec_err_t execrec_migrate_missing_months(PGconn *conn, int months_ahead, char *months,
+                                             size_t months_size, char *errstr,
+                                             size_t errstr_size) EXECREC_MUSTCHECK;
 
 /** @returns the name of a state ("applied", "pending", "changed", "unknown"). */
 const char *execrec_migrate_state_name(execrec_migrate_state_t state);

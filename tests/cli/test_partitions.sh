@@ -25,21 +25,24 @@ expect_out "--retention 'soon'" "bad retention is named"
 expect_status 2 "negative retention" "$bin" partitions --retention '-1 days'
 expect_status 2 "zero retention" "$bin" partitions --retention '0 days'
 
-# migrate made 12 months ahead: the default 3 has nothing to do.
+# migrate made as many months ahead as partitions' default (one constant,
+# EXECREC_CONFIG_MONTHS_AHEAD, 3): the default has nothing to do.
 expect_status 0 "nothing to do" "$bin" partitions
+expect_out "partitions: 3 months ahead; no retention" "the default months ahead"
 expect_out "created 0, dropped 0, moved 0 row(s)" "nothing to do summary"
+check "$(exists tradests_$(month 3))$(exists tradests_$(month 4))" 10 "migrate made 3 months ahead, not 4"
 
-m13=$(month 13)
-m14=$(month 14)
-expect_status 0 "dry run ahead" "$bin" partitions --months-ahead 14 --dry-run
-expect_out "would create execution.tradests_$m13" "dry run lists month 13"
-expect_out "would create execution.ordersts_$m14" "dry run lists month 14"
+m4=$(month 4)
+m5=$(month 5)
+expect_status 0 "dry run ahead" "$bin" partitions --months-ahead 5 --dry-run
+expect_out "would create execution.tradests_$m4" "dry run lists month 4"
+expect_out "would create execution.ordersts_$m5" "dry run lists month 5"
 expect_out "would create 6, drop 0" "dry run summary"
-check "$(exists tradests_$m13)" 0 "dry run created nothing"
-expect_status 0 "create ahead" "$bin" partitions --months-ahead 14
-expect_out "created execution.ordereventsts_$m14" "creation printed"
+check "$(exists tradests_$m4)" 0 "dry run created nothing"
+expect_status 0 "create ahead" "$bin" partitions --months-ahead 5
+expect_out "created execution.ordereventsts_$m5" "creation printed"
 expect_out "created 6, dropped 0" "creation summary"
-check "$(exists tradests_$m13)$(exists ordersts_$m14)$(exists ordereventsts_$m14)" 111 "partitions created"
+check "$(exists tradests_$m4)$(exists ordersts_$m5)$(exists ordereventsts_$m5)" 111 "partitions created"
 
 # Rows in the DEFAULT partitions move into the month's new partition.
 q "INSERT INTO execution.TradesTS (trade_id, order_id, quantity, price, trade_time, raw_payload, kafka_topic, kafka_partition, kafka_offset)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "pg/migrate.h"
 #include "pg/pg.h"
+#include "execrec/config.h"
 #include "execrec/record.h"
 #include "testutil.h"
 
@@ -93,12 +94,12 @@ START_TEST(test_apply_empty) {
                                "AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'",
                                t),
                          1);
-        /* Previous month, this month and 12 ahead: 14 monthly partitions, named. */
+        /* Previous month, this month and EXECREC_CONFIG_MONTHS_AHEAD ahead, named. */
         ck_assert_int_eq(count("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON "
                                "c.oid = i.inhrelid WHERE i.inhparent = 'execution.%s'::regclass "
                                "AND c.relname ~ '_y[0-9]{4}m[0-9]{2}$'",
                                t),
-                         14);
+                         EXECREC_MIGRATE_MONTHS_BACK + 1 + EXECREC_CONFIG_MONTHS_AHEAD);
         char sql[512];
         snprintf(sql, sizeof(sql),
                  "SELECT count(*) FROM pg_class WHERE relname = '%s_y' || "
@@ -530,13 +531,13 @@ START_TEST(test_ensure_partitions_moves_rows) {
     /* Through the C helper (around now): nothing new after migrate did it. */
     int created = -1;
     char errstr[512];
-    ck_assert_int_eq(
-        execrec_migrate_ensure_partitions(conn, 1, 12, &created, errstr, sizeof(errstr)),
-        EXECREC_OK);
+    ck_assert_int_eq(execrec_migrate_ensure_partitions(conn, 1, EXECREC_CONFIG_MONTHS_AHEAD,
+                                                       &created, errstr, sizeof(errstr)),
+                     EXECREC_OK);
     ck_assert_int_eq(created, 0);
-    ck_assert_int_eq(
-        execrec_migrate_ensure_partitions(conn, 1, 13, &created, errstr, sizeof(errstr)),
-        EXECREC_OK);
+    ck_assert_int_eq(execrec_migrate_ensure_partitions(conn, 1, EXECREC_CONFIG_MONTHS_AHEAD + 1,
+                                                       &created, errstr, sizeof(errstr)),
+                     EXECREC_OK);
     ck_assert_int_eq(created, 3);
 }
 END_TEST
@@ -579,7 +580,7 @@ START_TEST(test_concurrent_migrate) {
                      n_embedded());
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM pg_inherits WHERE inhparent = "
                                        "'execution.tradests'::regclass"),
-                     15);
+                     EXECREC_MIGRATE_MONTHS_BACK + 1 + EXECREC_CONFIG_MONTHS_AHEAD + 1);
 }
 END_TEST
 
@@ -617,6 +618,66 @@ START_TEST(test_pg_helpers) {
     s = execrec_pg_redact_conninfo(NULL);
     ck_assert_str_eq(s, "(PG* environment)");
     free(s);
+}
+END_TEST
+
+/* ---- what a role that may not migrate reads ---- */
+
+START_TEST(test_check_and_missing_months) {
+    char errstr[1024], months[256];
+    int owner = -1;
+    /* Before the schema exists, anyone may create it. */
+    ck_assert_int_eq(execrec_migrate_is_owner(conn, &owner, errstr, sizeof(errstr)), EXECREC_OK);
+    ck_assert_int_eq(owner, 1);
+    ck_assert_int_eq(execrec_migrate_check(conn, NULL, errstr, sizeof(errstr)),
+                     EXECREC_ERR_MIGRATE);
+    ck_assert_msg(strstr(errstr, "run execrec migrate as the owner"), "%s", errstr);
+
+    /* All files but the last applied: "at version <previous>, needs <last>". */
+    int n = n_embedded();
+    char version[2][16], want[256], sql[256], path[1200];
+    for (int i = 0; i < 2; i++) {
+        const char *name = execrec_migrations_embedded[n - 2 + i].name;
+        snprintf(version[i], sizeof(version[i]), "%.*s", (int)strcspn(name, "_"), name);
+    }
+    char *dir = copy_migrations();
+    snprintf(path, sizeof(path), "%s/%s", dir, execrec_migrations_embedded[n - 1].name);
+    ck_assert_int_eq(unlink(path), 0);
+    migrate_ok(dir, n - 1);
+    remove_dir(dir);
+    ck_assert_int_eq(execrec_migrate_check(conn, NULL, errstr, sizeof(errstr)),
+                     EXECREC_ERR_MIGRATE);
+    snprintf(want, sizeof(want),
+             "schema execution is at version %s, this execrec needs %s: run execrec migrate as "
+             "the owner",
+             version[0], version[1]);
+    ck_assert_str_eq(errstr, want);
+    migrate_ok(NULL, 1);
+    ck_assert_int_eq(execrec_migrate_check(conn, NULL, errstr, sizeof(errstr)), EXECREC_OK);
+
+    /* Partitions: migrate made this month through EXECREC_CONFIG_MONTHS_AHEAD. */
+    ck_assert_int_eq(execrec_migrate_missing_months(conn, EXECREC_CONFIG_MONTHS_AHEAD, months,
+                                                    sizeof(months), errstr, sizeof(errstr)),
+                     EXECREC_OK);
+    ck_assert_str_eq(months, "");
+    char *next = tu_pg_scalar(conn, "SELECT to_char(date_trunc('month', now() AT TIME ZONE "
+                                    "'UTC') + interval '1 month', 'YYYY-MM')");
+    char *after = tu_pg_scalar(conn, "SELECT to_char(date_trunc('month', now() AT TIME ZONE "
+                                     "'UTC') + interval '4 months', 'YYYY-MM')");
+    /* One table's partition of next month is enough to name the month. */
+    snprintf(sql, sizeof(sql), "DROP TABLE execution.ordereventsts_y%.4sm%.2s", next, next + 5);
+    tu_pg_exec(conn, sql);
+    ck_assert_int_eq(execrec_migrate_missing_months(conn, EXECREC_CONFIG_MONTHS_AHEAD + 1, months,
+                                                    sizeof(months), errstr, sizeof(errstr)),
+                     EXECREC_OK);
+    snprintf(want, sizeof(want), "%s, %s", next, after);
+    ck_assert_str_eq(months, want);
+    ck_assert_int_eq(
+        execrec_migrate_missing_months(conn, 0, months, sizeof(months), errstr, sizeof(errstr)),
+        EXECREC_OK);
+    ck_assert_str_eq(months, "");
+    free(next);
+    free(after);
 }
 END_TEST
 
@@ -685,6 +746,7 @@ static Suite *migrate_suite(void) {
     tcase_add_test(tc, test_exact_decimals);
     tcase_add_test(tc, test_default_partition);
     tcase_add_test(tc, test_ensure_partitions_moves_rows);
+    tcase_add_test(tc, test_check_and_missing_months);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("concurrency");
