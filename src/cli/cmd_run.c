@@ -2,12 +2,14 @@
  * embedded broker when no --brokers is given, installs the signal handlers and
  * hands over to execrec_recorder_run (recorder.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "kafka/broker.h"
 #include "cli/cli.h"
 #include "execrec/config.h"
 #include "base/log.h"
 #include "app/recorder.h"
+#include "pg/offsets.h"
 #include "cli_common.h"
 
 /* The keys this command takes (config.c has their help), laid out by hand. */
@@ -97,6 +99,11 @@ int execrec_cli_run(int argc, char **argv) {
                          "development and tests; its messages are gone when execrec exits)",
                          r.brokers);
     }
+    /* The recorder's PostgreSQL sessions carry the group in application_name, so
+     * that `execrec offsets reset` sees a recorder of the group connected. */
+    char app[64];
+    execrec_offsets_app_name(r.group, app, sizeof(app));
+    setenv("PGAPPNAME", app, 1);
     r.stop = cli_stop_signals();
     char why[1024];
     if (execrec_recorder_run(&r, why, sizeof(why))) {
