@@ -267,7 +267,8 @@ static int parse_to(const char *s, to_t *to, int64_t *value) {
     const char *t = *s == '@' ? s + 1 : s;
     int64_t us;
     execrec_reject_t rej;
-    if ((*s == '@' || !isdigit((unsigned char)*s)) &&
+    /* Digits alone are an offset (above); '@' digits an epoch; else RFC 3339. */
+    if ((*s == '@' || strspn(s, "0123456789") != strlen(s)) &&
         execrec_time_parse_text(t, strlen(t), &us, &rej) == EXECREC_OK) {
         *to = TO_TIME;
         *value = us / 1000;
