@@ -348,6 +348,29 @@ static int flush_batch(rec_t *r, int64_t deadline) {
 
 /* ---- messages ------------------------------------------------------------------- */
 
+/* Restarts fetching where each consumed partition stands (p->next), with one
+ * rd_kafka_assign: a partition whose fetch failed out of range is stopped in
+ * librdkafka (auto.offset.reset=error) and cannot be seek'ed; the others only
+ * lose what they had prefetched. Fenced and blocked partitions stay out.
+ * @returns 0, or -1 (fatal set). */
+static int reassign(rec_t *r) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts);
+    for (int i = 0; i < r->nparts; i++) {
+        part_t *p = &r->parts[i];
+        if (!p->fenced && !p->blocked)
+            rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_assign(r->rk, l);
+    if (!err)
+        rd_kafka_resume_partitions(r->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) {
+        fatal(r, "assign failed: %s", rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
 /* librdkafka could not fetch from p's position (auto.offset.reset=error turned
  * its silent reset into this event). Past the log's end: blocked, as on
  * assignment. Before its start (retention removed the messages): the gap is
@@ -386,7 +409,7 @@ static void out_of_range(rec_t *r, part_t *p, const char *why) {
                          " is on the broker again (%" PRId64 "..%" PRId64 "): fetching from it",
                          p->topic, p->partition, why, from, lo, hi);
     }
-    seek_part(r, p, from);
+    reassign(r);
 }
 
 static int on_message(rec_t *r, const rd_kafka_message_t *m) {
