@@ -252,6 +252,11 @@ execrec_err_t execrec_kafka_offset_for_time(rd_kafka_t *rk, const char *topic, i
                 a = m_at + 1;
         }
         *offset = a;
+        if (!err)
+            execrec_log_debug("%s [%" PRId32 "]: the broker did not resolve time %" PRId64
+                              " (its ListOffsets has no time index?); binary search over "
+                              "message timestamps gives offset %" PRId64,
+                              topic, partition, ts_ms, a);
     }
     rd_kafka_assign(rk, NULL);
     if (err)
