@@ -161,6 +161,9 @@ static int cmd_list(int argc, char **argv) {
     const char *cmd = "offsets list";
     positions_t ps = {0};
     rd_kafka_t *rk = NULL;
+    int32_t *ids = NULL; /* the partitions of ids_topic on the broker */
+    int nids = 0;
+    const char *ids_topic = NULL;
     execrec_config_t *conf =
         cli_begin(cmd,
                   "The positions stored in PostgreSQL (execution.ingest_offsets) of --group (''\n"
@@ -201,17 +204,22 @@ static int cmd_list(int argc, char **argv) {
            "stored", "last commit", "low", "high", "lag", "state");
     for (int i = 0; i < ps.n; i++) {
         pos_t *p = &ps.pos[i];
-        int32_t *ids;
-        int n, known = 0;
-        err = execrec_kafka_partitions(rk, p->topic, TIMEOUT_MS, &ids, &n, errstr, sizeof(errstr));
-        if (err && err != EXECREC_ERR_NOTFOUND) {
-            fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
-            goto done;
-        }
-        for (int j = 0; !err && j < n; j++)
-            known |= ids[j] == p->partition;
-        if (!err)
+        int known = 0;
+        /* The rows come ordered by topic: one metadata request per topic. */
+        if (!ids_topic || strcmp(ids_topic, p->topic)) {
             free(ids);
+            ids = NULL;
+            nids = 0;
+            ids_topic = p->topic;
+            err = execrec_kafka_partitions(rk, p->topic, TIMEOUT_MS, &ids, &nids, errstr,
+                                           sizeof(errstr));
+            if (err && err != EXECREC_ERR_NOTFOUND) {
+                fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+                goto done;
+            }
+        }
+        for (int j = 0; j < nids; j++)
+            known |= ids[j] == p->partition;
         if (known && watermarks(rk, p, cmd) < 0)
             goto done;
         int past = known && p->stored > p->hi;
@@ -230,6 +238,7 @@ static int cmd_list(int argc, char **argv) {
     printf("total: %d stored positions, %d past the log's end\n", ps.n, ahead);
     rc = ahead ? EXECREC_EXIT_FAIL : EXECREC_EXIT_OK;
 done:
+    free(ids);
     if (rk) {
         execrec_kafka_serve(rk);
         rd_kafka_destroy(rk);
