@@ -149,6 +149,12 @@ offsets 0 reset --group g2 --topic trades --partition 0,2 --to earliest
 check "$(q "SELECT string_agg(partition || ':' || next_offset, ' ' ORDER BY partition) FROM execution.ingest_offsets
             WHERE consumer_group = 'g2'")" "0:0 2:0" "a reset of a group without positions creates them"
 
+# --group '' lists every group.
+offsets 0 list --group '' --topic trades
+check "$(awk '$2 == "trades" {print $1}' "$out" | sort | uniq -c | awk '{print $2 ":" $1}' | xargs)" "g:3 g2:2" \
+    "offsets list --group '': every group's rows"
+expect_out "total: 5 stored positions, 0 past the log's end" "offsets list: the totals line"
+
 # Usage.
 offsets 2 reset --group g --topic trades --to sometime
 offsets 2 reset --group g --to earliest
