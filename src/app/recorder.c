@@ -226,9 +226,13 @@ static int blocked_list(const rec_t *r, char *out, size_t size) {
         if (!p->blocked)
             continue;
         size_t len = strlen(out);
-        snprintf(out + len, size - len,
-                 "%s%s [%" PRId32 "] (offset %" PRId64 " past the end %" PRId64 ")", n ? ", " : "",
-                 p->topic, p->partition, p->next, p->blocked_hi);
+        if (p->blocked_hi >= 0)
+            snprintf(out + len, size - len,
+                     "%s%s [%" PRId32 "] (offset %" PRId64 " past the end %" PRId64 ")",
+                     n ? ", " : "", p->topic, p->partition, p->next, p->blocked_hi);
+        else
+            snprintf(out + len, size - len, "%s%s [%" PRId32 "] (offset %" PRId64 ", end unknown)",
+                     n ? ", " : "", p->topic, p->partition, p->next);
         n++;
     }
     return n;
