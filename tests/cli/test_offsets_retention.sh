@@ -52,10 +52,13 @@ rl_start_recorder third --group a --batch-size 50 -X queued.max.messages.kbytes=
     -X fetch.max.bytes=65536 -X max.partition.fetch.bytes=65536 -X message.max.bytes=32768 --log-level debug
 rl_wait_for 60 "the recorder's assignment" grep -qF 'assigned trades [0]' "$work/third.log" ||
     die "not assigned"
-psql -X -q -c "BEGIN; LOCK TABLE execution.ingest_rejects IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(10); COMMIT;" \
-    >/dev/null 2>&1 &
+# The lock is held by a psql session fed through a FIFO, until this test commits.
+mkfifo "$work/lock.fifo"
+psql -X -q <"$work/lock.fifo" >/dev/null 2>&1 &
 locker=$!
 rl_bg+=("$locker")
+exec 7>"$work/lock.fifo"
+echo "BEGIN; LOCK TABLE execution.ingest_rejects IN ACCESS EXCLUSIVE MODE;" >&7
 locked() { [ "$(q "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
                     WHERE c.relname = 'ingest_rejects' AND l.mode = 'AccessExclusiveLock' AND l.granted")" == 1 ]; }
 rl_wait_for 10 "the lock on ingest_rejects" locked || die "no lock"
@@ -66,6 +69,8 @@ big 7310 9000 >"$work/big3.txt"
 rl_produce trades "$work/big3.txt" -p 0
 lo2=$(low)
 note "partition 0 now holds $lo2..16309"
+echo "COMMIT;" >&7
+exec 7>&-
 wait "$locker"
 stored_is() { [ "$(stored a 2>/dev/null)" == "$1" ]; }
 rl_wait_for 120 "the recorder to reach the end" stored_is 16310 ||
