@@ -205,7 +205,7 @@ static int cmd_list(int argc, char **argv) {
     for (int i = 0; i < ps.n; i++) {
         pos_t *p = &ps.pos[i];
         int known = 0;
-        /* The rows come ordered by topic: one metadata request per topic. */
+        /* Rows come ordered by group, then topic: one metadata request per run. */
         if (!ids_topic || strcmp(ids_topic, p->topic)) {
             free(ids);
             ids = NULL;
