@@ -131,109 +131,22 @@ static execrec_err_t list_parts(bf_t *b, char *errstr, size_t errstr_size) {
 
 /* ---- times to offsets ------------------------------------------------------------ */
 
-/* Reads the first message of p at or after offset: *at its offset, *ts its
- * timestamp (-1: none). *at = p->hi when there is none. @returns 0, -1 no answer. */
-static int read_one(bf_t *b, const part_t *p, int64_t offset, int64_t *at, int64_t *ts) {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = offset;
-    rd_kafka_resp_err_t err = rd_kafka_assign(b->rk, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    if (err)
-        return -1;
-    int64_t deadline = execrec_time_monotonic_ms() + KAFKA_TIMEOUT_MS;
-    while (execrec_time_monotonic_ms() < deadline && !*b->bc->stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(b->rk, 100);
-        if (!m)
-            continue;
-        int ours = m->rkt && m->partition == p->partition &&
-                   !strcmp(rd_kafka_topic_name(m->rkt), p->topic) && m->offset >= offset;
-        if (ours && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            *at = p->hi;
-            *ts = -1;
-            rd_kafka_message_destroy(m);
-            return 0;
-        }
-        if (ours && !m->err) {
-            *at = m->offset;
-            *ts = rd_kafka_message_timestamp(m, NULL);
-            rd_kafka_message_destroy(m);
-            return 0;
-        }
-        rd_kafka_message_destroy(m);
-    }
-    return -1;
-}
-
-/* The first offset of p whose message has a timestamp >= ts_ms, found by binary
- * search over [p->lo, last], knowing the message at last qualifies. Like
- * rd_kafka_offsets_for_times it assumes timestamps grow along the partition. */
-static int search_time(bf_t *b, const part_t *p, int64_t ts_ms, int64_t last, int64_t *offset) {
-    int64_t lo = p->lo, hi = last;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2, at, ts;
-        if (read_one(b, p, mid, &at, &ts) < 0)
-            return -1;
-        if (at < p->hi && ts >= ts_ms)
-            hi = mid; /* no message in [mid, at): starting at mid is starting at at */
-        else
-            lo = at + 1;
-    }
-    *offset = lo;
-    return 0;
-}
-
 /* Resolves ts_ms to an offset for every partition: the first message with a
- * timestamp at or after it, or the high watermark when there is none.
- * rd_kafka_offsets_for_times answers -1 both for "none" and, from brokers that
- * cannot look a time up (librdkafka's mock cluster among them), for everything;
- * so a -1 is checked against the partition's last message, and when that one
- * qualifies the offset is found by binary search over message timestamps. */
+ * timestamp at or after it, or the high watermark when there is none
+ * (execrec_kafka_offset_for_time: offsets_for_times, else a binary search over
+ * message timestamps where the broker cannot look a time up). */
 static execrec_err_t resolve_time(bf_t *b, int64_t ts_ms, int64_t *out, char *errstr,
                                   size_t errstr_size) {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(b->nparts);
-    for (int i = 0; i < b->nparts; i++)
-        rd_kafka_topic_partition_list_add(l, b->parts[i].topic, b->parts[i].partition)->offset =
-            ts_ms;
-    rd_kafka_resp_err_t kerr = rd_kafka_offsets_for_times(b->rk, l, KAFKA_TIMEOUT_MS);
-    if (kerr) {
-        snprintf(errstr, errstr_size, "cannot resolve a time to offsets: %s",
-                 rd_kafka_err2str(kerr));
-        rd_kafka_topic_partition_list_destroy(l);
-        return EXECREC_ERR_KAFKA;
-    }
     execrec_err_t err = EXECREC_OK;
-    for (int i = 0; i < b->nparts && !err; i++) {
-        part_t *p = &b->parts[i];
-        const rd_kafka_topic_partition_t *e = &l->elems[i];
-        out[i] = e->offset;
-        if (e->err || e->offset >= 0) {
-            if (e->err) {
-                snprintf(errstr, errstr_size, "%s [%" PRId32 "]: cannot resolve a time: %s",
-                         p->topic, p->partition, rd_kafka_err2str(e->err));
-                err = EXECREC_ERR_KAFKA;
-            }
-            continue;
-        }
-        out[i] = p->hi;
-        int64_t at, ts;
-        if (p->hi <= p->lo)
-            continue;
-        if (read_one(b, p, p->hi - 1, &at, &ts) < 0 ||
-            (at < p->hi && ts >= ts_ms && search_time(b, p, ts_ms, at, &out[i]) < 0)) {
-            snprintf(errstr, errstr_size,
-                     "%s [%" PRId32 "]: cannot read message timestamps "
-                     "to resolve a time",
-                     p->topic, p->partition);
-            err = EXECREC_ERR_KAFKA;
-        } else if (at < p->hi && ts >= ts_ms) {
-            execrec_log_debug("%s [%" PRId32 "]: the broker did not resolve time %" PRId64
-                              " (its ListOffsets has no time index?); binary search over "
-                              "message timestamps gives offset %" PRId64,
-                              p->topic, p->partition, ts_ms, out[i]);
-        }
+    for (int i = 0; i < b->nparts && !err && !*b->bc->stop; i++) {
+        const part_t *p = &b->parts[i];
+        err = execrec_kafka_offset_for_time(b->rk, p->topic, p->partition, p->lo, p->hi, ts_ms,
+                                            KAFKA_TIMEOUT_MS, &out[i], errstr, errstr_size);
     }
-    rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_assign(b->rk, NULL);
+    if (!err && *b->bc->stop) {
+        snprintf(errstr, errstr_size, "interrupted while resolving a time to offsets");
+        err = EXECREC_ERR_KAFKA;
+    }
     return err;
 }
 

@@ -12,7 +12,16 @@
  * Per partition we keep two offsets: `expected`, the next offset stored in
  * PostgreSQL as of our last commit (-1: no row yet), which is what the batch's
  * compare-and-set checks; and `next`, the offset after the last message added to
- * the open batch. A batch that commits moves expected to next. */
+ * the open batch. A batch that commits moves expected to next.
+ *
+ * No offset is passed over silently (docs/offsets.md). A partition whose start
+ * offset is past the log's end (a recreated topic, another cluster) is blocked:
+ * never assigned, never reset, until an operator runs `execrec offsets reset`.
+ * librdkafka's own reset is off (auto.offset.reset=error): an out-of-range fetch
+ * comes back as an error event and is settled here, blocked when the position is
+ * past the end, a counted gap when retention removed what it pointed at. Messages
+ * below a partition's next offset (a re-delivery after a seek) are counted as
+ * stale, those of a partition not consumed (fenced, blocked) as ignored. */
 #include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -45,6 +54,10 @@ typedef struct part_s {
     int64_t end;         /* high watermark when assigned (--exit-at-end) */
     int eof;             /* end of partition seen at or past end */
     int fenced;          /* dropped after a compare-and-set mismatch */
+    int blocked;         /* start offset past the log's end: not consumed until reset */
+    int64_t blocked_hi;  /* the log's end when it was blocked */
+    int64_t skipped;     /* offsets passed over unrecorded (retention gaps) */
+    int64_t stale;       /* messages below next, already in the batch or recorded */
 } part_t;
 
 typedef struct rec_s {
@@ -56,10 +69,16 @@ typedef struct rec_s {
     int nparts;
     part_t *last;            /* the partition of the last message: fetches come in runs */
     int assigned;            /* an assignment is in force */
-    int reset_latest;        /* auto.offset.reset is latest */
+    int reset_latest;        /* -X auto.offset.reset=latest: where a partition without a
+                                position starts (librdkafka's own reset is off) */
     int64_t batch_opened_ms; /* when the open batch got its first message; 0: empty */
     int64_t last_added_ms;   /* when the open batch got its last message */
     int64_t consumed;
+    /* Messages and offsets not recorded, by cause, since start (the totals line;
+     * per partition in part_t while assigned). */
+    int64_t skipped; /* offsets passed over: retention removed them first */
+    int64_t stale;   /* re-deliveries below a partition's next offset */
+    int64_t ignored; /* messages of a partition not consumed (fenced, blocked, unknown) */
     execrec_writer_stats_t total;
     int stop_seen;    /* the stop signal was logged */
     int hups;         /* SIGHUPs logged so far */
@@ -176,6 +195,51 @@ static void pause_part(rec_t *r, part_t *p) {
     rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
     rd_kafka_pause_partitions(r->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Blocks p: its start offset (from) is past the log's end hi, so the log is not
+ * the one recorded (a recreated topic, another cluster). It is not consumed, and
+ * its offset is never moved here: an operator decides (docs/offsets.md). */
+static void block_part(rec_t *r, part_t *p, int64_t start, const char *from, int64_t lo,
+                       int64_t hi) {
+    p->blocked = 1;
+    p->blocked_hi = hi;
+    char range[64];
+    if (hi > lo)
+        snprintf(range, sizeof(range), "offsets %" PRId64 "..%" PRId64, lo, hi - 1);
+    else
+        snprintf(range, sizeof(range), "no message");
+    execrec_log_error("%s [%" PRId32 "]: blocked: the start offset %" PRId64 " (%s) is past the "
+                      "partition's end %" PRId64 " (the log holds %s): was the topic recreated, "
+                      "or is this another cluster? Nothing of it is consumed until an operator "
+                      "decides; the other partitions go on. To record this log from its start: "
+                      "execrec offsets reset --group %s --topic %s --partition %" PRId32
+                      " --to earliest (see docs/offsets.md)",
+                      p->topic, p->partition, start, from, hi, range, r->rc->group, p->topic,
+                      p->partition);
+}
+
+/* The blocked partitions as "topic [p] (offset S past the end H)", comma-separated,
+ * into out. @returns how many there are. */
+static int blocked_list(const rec_t *r, char *out, size_t size) {
+    int n = 0;
+    if (size)
+        *out = '\0';
+    for (int i = 0; i < r->nparts; i++) {
+        const part_t *p = &r->parts[i];
+        if (!p->blocked)
+            continue;
+        size_t len = strlen(out);
+        if (p->blocked_hi >= 0)
+            snprintf(out + len, size - len,
+                     "%s%s [%" PRId32 "] (offset %" PRId64 " past the end %" PRId64 ")",
+                     n ? ", " : "", p->topic, p->partition, p->next, p->blocked_hi);
+        else
+            snprintf(out + len, size - len, "%s%s [%" PRId32 "] (offset %" PRId64 ", end unknown)",
+                     n ? ", " : "", p->topic, p->partition, p->next);
+        n++;
+    }
+    return n;
 }
 
 /* ---- the batch ------------------------------------------------------------------ */
@@ -307,6 +371,70 @@ static int flush_batch(rec_t *r, int64_t deadline) {
 
 /* ---- messages ------------------------------------------------------------------- */
 
+/* Restarts fetching where each consumed partition stands (p->next), with one
+ * rd_kafka_assign: a partition whose fetch failed out of range is stopped in
+ * librdkafka (auto.offset.reset=error) and cannot be seek'ed; the others only
+ * lose what they had prefetched. Fenced and blocked partitions stay out.
+ * @returns 0, or -1 (fatal set). */
+static int reassign(rec_t *r) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts);
+    for (int i = 0; i < r->nparts; i++) {
+        part_t *p = &r->parts[i];
+        if (!p->fenced && !p->blocked)
+            rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_assign(r->rk, l);
+    if (!err)
+        rd_kafka_resume_partitions(r->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err) {
+        fatal(r, "assign failed: %s", rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+/* librdkafka could not fetch from p's position (auto.offset.reset=error turned
+ * its silent reset into this event). Past the log's end: blocked, as on
+ * assignment. Before its start (retention removed the messages): the gap is
+ * counted and logged, and consuming goes on from the start. Else the position is
+ * valid again (a leader change): fetching resumes there. */
+static void out_of_range(rec_t *r, part_t *p, const char *why) {
+    int64_t lo = -1, hi = -1;
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(r->rk, p->topic, p->partition, &lo, &hi, KAFKA_TIMEOUT_MS);
+    if (err || p->next > hi) {
+        pause_part(r, p);
+        if (err) {
+            /* Not knowing where the log stands, nothing is skipped: blocked too. */
+            p->blocked = 1;
+            p->blocked_hi = -1;
+            execrec_log_error("%s [%" PRId32 "]: blocked at offset %" PRId64 ": %s, and the "
+                              "watermarks cannot be read (%s). Restart the recorder, or see "
+                              "docs/offsets.md",
+                              p->topic, p->partition, p->next, why, rd_kafka_err2str(err));
+            return;
+        }
+        block_part(r, p, p->next, "the recorder's position", lo, hi);
+        return;
+    }
+    int64_t from = p->next;
+    if (from < lo) {
+        execrec_log_error("%s [%" PRId32 "]: offsets %" PRId64 "..%" PRId64
+                          " are no longer on the broker (retention): those %" PRId64
+                          " messages were never recorded; going on at %" PRId64,
+                          p->topic, p->partition, from, lo - 1, lo - from, lo);
+        p->skipped += lo - from;
+        r->skipped += lo - from;
+        from = p->next = lo;
+    } else {
+        execrec_log_warn("%s [%" PRId32 "]: %s; the offset %" PRId64
+                         " is on the broker again (%" PRId64 "..%" PRId64 "): fetching from it",
+                         p->topic, p->partition, why, from, lo, hi);
+    }
+    reassign(r);
+}
+
 static int on_message(rec_t *r, const rd_kafka_message_t *m) {
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -315,14 +443,37 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
             p->eof = 1;
         return 0;
     }
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && *topic) {
+        part_t *p = find_part(r, topic, m->partition);
+        if (p && !p->fenced && !p->blocked)
+            out_of_range(r, p, rd_kafka_message_errstr(m));
+        return 0;
+    }
     if (m->err) {
         execrec_log_warn("kafka: %s%s%s", *topic ? topic : "", *topic ? ": " : "",
                          rd_kafka_message_errstr(m));
         return 0;
     }
     part_t *p = find_part(r, topic, m->partition);
-    if (!p || p->fenced || m->offset < p->next)
-        return 0; /* not ours, dropped, or a re-delivery of what the batch holds */
+    if (!p || p->fenced || p->blocked) {
+        r->ignored++;
+        execrec_log_debug("%s [%" PRId32 "] offset %" PRId64 ": ignored: %s", topic, m->partition,
+                          m->offset,
+                          !p          ? "not assigned to this recorder"
+                          : p->fenced ? "another recorder owns the partition"
+                                      : "the partition is blocked");
+        return 0;
+    }
+    if (m->offset < p->next) {
+        /* A re-delivery: prefetched before a seek back, or already in the open
+         * batch. Not a loss, but counted and shown. */
+        p->stale++;
+        r->stale++;
+        execrec_log_debug("%s [%" PRId32 "] offset %" PRId64
+                          ": stale (below the next offset %" PRId64 "): not recorded again",
+                          topic, m->partition, m->offset, p->next);
+        return 0;
+    }
     r->consumed++;
     execrec_err_t err = execrec_ingest_message(r->ingest, p->kind, m);
     if (err == EXECREC_OK)
@@ -467,17 +618,17 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
                               " are no longer on the broker (retention): those %" PRId64
                               " messages were never recorded; starting at %" PRId64,
                               p->topic, p->partition, start, lo - 1, lo - start, lo);
+            p->skipped += lo - start;
+            r->skipped += lo - start;
             start = lo;
-        } else if (start > hi) {
-            execrec_log_error("%s [%" PRId32 "]: the start offset %" PRId64
-                              " (%s) is past the partition's end %" PRId64
-                              ": was the topic recreated? Starting there anyway; use "
-                              "execrec backfill for the offsets before it",
-                              p->topic, p->partition, start, from, hi);
         }
         p->expected = stored[i];
         p->next = start;
         p->end = hi;
+        if (start > hi) {
+            block_part(r, p, start, from, lo, hi);
+            continue; /* not assigned here: never fetched, never reset */
+        }
         rd_kafka_topic_partition_list_add(assign, p->topic, p->partition)->offset = start;
         execrec_log_kv(EXECREC_LOG_INFO,
                        EXECREC_LOG_FIELDS(EXECREC_LF_TOPIC(p->topic),
@@ -578,15 +729,18 @@ execrec_err_t execrec_recorder_check(const execrec_recorder_conf_t *rc, char *er
 
 static rd_kafka_t *consumer_new(rec_t *r, char *errstr, size_t errstr_size) {
     const execrec_recorder_conf_t *rc = r->rc;
-    const char *defaults[] = {"auto.offset.reset", "earliest", EXECREC_KAFKA_CONSUMER_DEFAULTS,
-                              NULL};
-    /* key, value pairs */
+    const char *defaults[] = {EXECREC_KAFKA_CONSUMER_DEFAULTS, NULL};
+    /* key, value pairs. auto.offset.reset=error: the recorder assigns every start
+     * offset itself (on_assign, from -X auto.offset.reset for a partition without a
+     * position); an out-of-range fetch must come back as an event (out_of_range),
+     * never as a silent jump to another offset. */
     /* clang-format off */
     const char *required[] = {
         "group.id", rc->group,
         "enable.auto.commit", "false",
         "enable.auto.offset.store", "false",
         "enable.partition.eof", "true",
+        "auto.offset.reset", "error",
         NULL};
     /* clang-format on */
     execrec_kafka_client_t client = {.type = RD_KAFKA_CONSUMER,
@@ -600,11 +754,12 @@ static rd_kafka_t *consumer_new(rec_t *r, char *errstr, size_t errstr_size) {
     rd_kafka_t *rk = execrec_kafka_new(&client, errstr, errstr_size);
     if (!rk)
         return NULL;
-    char reset[32];
-    size_t n = sizeof(reset);
-    if (rd_kafka_conf_get(rd_kafka_conf(rk), "auto.offset.reset", reset, &n) == RD_KAFKA_CONF_OK)
-        r->reset_latest =
-            !strcmp(reset, "latest") || !strcmp(reset, "largest") || !strcmp(reset, "end");
+    for (int i = 0; rc->kafka && i < execrec_config_kafka_count(rc->kafka); i++) {
+        const char *k, *v;
+        execrec_config_kafka_get(rc->kafka, i, &k, &v);
+        if (!strcmp(k, "auto.offset.reset")) /* the last -X wins, as in librdkafka */
+            r->reset_latest = !strcmp(v, "latest") || !strcmp(v, "largest") || !strcmp(v, "end");
+    }
     return rk;
 }
 
@@ -640,7 +795,7 @@ static int all_at_end(const rec_t *r) {
         return 0;
     for (int i = 0; i < r->nparts; i++) {
         const part_t *p = &r->parts[i];
-        if (!p->fenced && !p->eof && p->next < p->end)
+        if (!p->fenced && !p->blocked && !p->eof && p->next < p->end)
             return 0;
     }
     return 1;
@@ -648,11 +803,13 @@ static int all_at_end(const rec_t *r) {
 
 static void log_totals(rec_t *r, const char *what) {
     int64_t ins, dup, lag = 0;
+    char blocked[1024];
+    int nblocked = blocked_list(r, blocked, sizeof(blocked));
     execrec_writer_stats_sum(&r->total, &ins, &dup);
     for (int i = 0; i < r->nparts; i++) {
         int64_t lo, hi;
         part_t *p = &r->parts[i];
-        if (!p->fenced &&
+        if (!p->fenced && !p->blocked &&
             rd_kafka_get_watermark_offsets(r->rk, p->topic, p->partition, &lo, &hi) == 0 &&
             hi > p->next)
             lag += hi - p->next;
@@ -661,16 +818,22 @@ static void log_totals(rec_t *r, const char *what) {
                    EXECREC_LOG_FIELDS(
                        EXECREC_LF_INT("consumed", r->consumed), EXECREC_LF_INT("inserted", ins),
                        EXECREC_LF_INT("duplicates", dup),
-                       EXECREC_LF_INT("rejected", r->total.rejected), EXECREC_LF_INT("lag", lag)),
+                       EXECREC_LF_INT("rejected", r->total.rejected), EXECREC_LF_INT("lag", lag),
+                       EXECREC_LF_INT("blocked", nblocked), EXECREC_LF_INT("skipped", r->skipped)),
                    "%s: consumed %" PRId64 ", inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
                    ", %s %" PRId64 ", %s %" PRId64 "), duplicates %" PRId64 ", rejected %" PRId64
-                   ", lag %" PRId64 " over %d partitions",
+                   ", lag %" PRId64 " over %d partitions, blocked %d, skipped %" PRId64
+                   " (never recorded), stale %" PRId64 ", ignored %" PRId64,
                    what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
                    r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
                    r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
                    r->total.inserted[EXECREC_KIND_TRADE], kind_label(EXECREC_KIND_ORDER_MANAGER),
                    r->total.inserted[EXECREC_KIND_ORDER_MANAGER], dup, r->total.rejected, lag,
-                   r->nparts);
+                   r->nparts, nblocked, r->skipped, r->stale, r->ignored);
+    if (nblocked)
+        execrec_log_warn("%d blocked partition(s), not consumed until an operator resets "
+                         "them (execrec offsets reset, docs/offsets.md): %s",
+                         nblocked, blocked);
 }
 
 /* Logs the first stop signal once, and each SIGHUP (ignored: nothing is reloaded;
@@ -748,7 +911,12 @@ static int run_loop(rec_t *r) {
         }
         /* The ends are reached when the queue runs dry (an empty poll). */
         if (rc->exit_at_end && !m && all_at_end(r)) {
-            execrec_log_info("every assigned partition reached the end it had at start");
+            char blocked[1024];
+            if (blocked_list(r, blocked, sizeof(blocked)))
+                execrec_log_info("every assigned partition that is not blocked reached the "
+                                 "end it had at start");
+            else
+                execrec_log_info("every assigned partition reached the end it had at start");
             return 0;
         }
     }
@@ -800,6 +968,8 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
     }
 
     int loop = run_loop(&r);
+    char blocked[768];
+    int nblocked = blocked_list(&r, blocked, sizeof(blocked));
     err = EXECREC_ERR_KAFKA;
     if (loop == 0 && !r.fatal) {
         /* Shutdown: commit what is open, then leave the group (which revokes). After
@@ -826,6 +996,15 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
         } else if (f == 0) {
             err = EXECREC_OK;
         }
+    }
+    /* --exit-at-end with blocked partitions: everything else is recorded, but the
+     * run did not reach every end (exit 1, naming them). */
+    if (err == EXECREC_OK && rc->exit_at_end && nblocked) {
+        execrec_errstr(errstr, errstr_size,
+                       "%d partition(s) blocked, not recorded: %s. Decide with execrec "
+                       "offsets reset (docs/offsets.md)",
+                       nblocked, blocked);
+        err = EXECREC_ERR_RANGE;
     }
     log_totals(&r, "final totals");
 out:

@@ -6,7 +6,9 @@
  *   poll ─► decode ─► writer_add / writer_add_reject ─► (N messages or T ms) flush
  *
  * Rebalances: on assignment each partition starts at the offset stored in
- * PostgreSQL, else Kafka's committed offset, else auto.offset.reset; on revocation
+ * PostgreSQL, else Kafka's committed offset, else auto.offset.reset, and one whose
+ * start is past the log's end is blocked (not consumed until an operator runs
+ * `execrec offsets reset`, docs/offsets.md); on revocation
  * the open batch is flushed (or, if PostgreSQL is unreachable, abandoned: nothing
  * of it was committed, so the next owner records it). A compare-and-set mismatch
  * rolls the batch back and drops the partition that another recorder moved on.
@@ -68,7 +70,10 @@ execrec_err_t execrec_recorder_check(const execrec_recorder_conf_t *rc, char *er
  *             not be committed before shutdown; EXECREC_ERR_MIGRATE (or the
  *             migrator's class): migrations failed, or (a writer) the schema is not
  *             at this execrec's version; EXECREC_ERR_KAFKA: the consumer
- *             could not be created or failed fatally; EXECREC_ERR_NOMEM.
+ *             could not be created or failed fatally; EXECREC_ERR_NOMEM;
+ *           EXECREC_ERR_RANGE: exit_at_end, and the run ended with blocked
+ *             partitions (start offset past the log's end, docs/offsets.md): every
+ *             other partition reached its end and was committed; errstr names them.
  *           The reason is in errstr. */
 execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errstr,
                                    size_t errstr_size) EXECREC_MUSTCHECK;

@@ -97,6 +97,13 @@ static const execrec_confdef_t table[] = {
     {"to.time", EXECREC_CONF_STRING, NULL,
      "stop at the first message with a Kafka timestamp at or after this time (exclusive)"},
     {"json", EXECREC_CONF_BOOL, "false", "print JSON instead of a table"},
+    /* status, offsets */
+    {"max.lag", EXECREC_CONF_INT, NULL,
+     "status: exit 1 when a partition's lag exceeds this many messages, or a partition's "
+     "position is past the log's end (blocked)"},
+    {"to", EXECREC_CONF_STRING, NULL,
+     "offsets reset: the new position: earliest, latest, an offset (digits), or a time "
+     "(RFC 3339 with a zone, or @ and epoch milliseconds): the first message at or after it"},
     /* migrate */
     {"dir", EXECREC_CONF_STRING, NULL,
      "read NNNN_name.sql migrations from this directory instead of the set built into "

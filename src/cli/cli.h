@@ -28,5 +28,6 @@ int execrec_cli_reconcile(int argc, char **argv);
 int execrec_cli_partitions(int argc, char **argv);
 int execrec_cli_backfill(int argc, char **argv);
 int execrec_cli_status(int argc, char **argv);
+int execrec_cli_offsets(int argc, char **argv);
 
 #endif

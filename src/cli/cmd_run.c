@@ -2,12 +2,14 @@
  * embedded broker when no --brokers is given, installs the signal handlers and
  * hands over to execrec_recorder_run (recorder.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "kafka/broker.h"
 #include "cli/cli.h"
 #include "execrec/config.h"
 #include "base/log.h"
 #include "app/recorder.h"
+#include "pg/offsets.h"
 #include "cli_common.h"
 
 /* The keys this command takes (config.c has their help), laid out by hand. */
@@ -35,7 +37,9 @@ int execrec_cli_run(int argc, char **argv) {
         "and every partition's next offset (a compare-and-set, so a recorder that lost a\n"
         "partition cannot write it). Each partition starts at the offset stored in\n"
         "PostgreSQL, else at Kafka's committed offset, else at auto.offset.reset\n"
-        "(default earliest; change it with -X auto.offset.reset=latest).\n"
+        "(default earliest; change it with -X auto.offset.reset=latest). A partition\n"
+        "whose start is past the log's end (a recreated topic) is blocked, not consumed,\n"
+        "until `execrec offsets reset` (docs/offsets.md); no offset is skipped silently.\n"
         "\n"
         "Without --brokers an embedded broker (librdkafka's in-memory mock cluster, for\n"
         "development and tests) is started in-process. SIGINT/SIGTERM commit the open\n"
@@ -104,6 +108,11 @@ int execrec_cli_run(int argc, char **argv) {
         rc = EXECREC_EXIT_USAGE;
         goto done;
     }
+    /* The recorder's PostgreSQL sessions carry the group in application_name, so
+     * that `execrec offsets reset` sees a recorder of the group connected. */
+    char app[64];
+    execrec_offsets_app_name(r.group, app, sizeof(app));
+    setenv("PGAPPNAME", app, 1);
     r.stop = cli_stop_signals();
     r.signo = cli_last_signal();
     r.hup = cli_hup_signals();

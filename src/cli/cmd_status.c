@@ -1,6 +1,8 @@
 /* `execrec status`: where a consumer group stands, per topic-partition: the next
- * offset stored in PostgreSQL (ingest_offsets, the one that counts), Kafka's
- * committed offset (for lag tools), the low and high watermarks, and the lag.
+ * offset stored in PostgreSQL (ingest_offsets, the one that counts) and when it
+ * last moved, Kafka's committed offset (for lag tools), the low and high
+ * watermarks, the lag, and whether the position is past the log's end (the
+ * recorder blocks such a partition, docs/offsets.md). --max-lag makes it a check.
  * Reads only: the Kafka handle has the group's group.id but never subscribes, so
  * it does not join (or disturb) the group. */
 #include <inttypes.h>
@@ -25,8 +27,8 @@
 /* clang-format off */
 static const char *const status_keys[] = {"brokers",      "dsn",          "group",
                                           "topic.orders", "topic.events", "topic.trades",
-                                          "topic.managers", "json",       "log.level",
-                                          NULL};
+                                          "topic.managers", "json",       "max.lag",
+                                          "log.level",      NULL};
 /* clang-format on */
 
 typedef struct row_s {
@@ -34,6 +36,7 @@ typedef struct row_s {
     int32_t partition;
     int in_kafka;                      /* the broker's metadata lists the partition */
     int64_t stored, committed, lo, hi; /* NONE: not known */
+    char updated[24];                  /* when the stored offset last moved; "": none */
 } row_t;
 
 typedef struct rows_s {
@@ -54,7 +57,7 @@ static row_t *row_get(rows_t *rs, const char *topic, int32_t partition) {
         rs->cap = cap;
     }
     row_t *r = &rs->row[rs->n++];
-    *r = (row_t){topic, partition, 0, NONE, NONE, NONE, NONE};
+    *r = (row_t){topic, partition, 0, NONE, NONE, NONE, NONE, ""};
     return r;
 }
 
@@ -64,11 +67,19 @@ static int row_cmp(const void *a, const void *b) {
     return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
 }
 
+/* The position the recorder starts from (stored, else committed) is past the
+ * log's end: the log is not the one recorded, and the recorder blocks it. */
+static int row_past_end(const row_t *r) {
+    int64_t pos = r->stored >= 0 ? r->stored : r->committed;
+    return r->hi >= 0 && pos > r->hi;
+}
+
 /* Lag: high watermark minus the stored offset, else minus Kafka's committed
- * offset; *basis says which ("postgresql", "kafka"), NULL when unknown. */
+ * offset; *basis says which ("postgresql", "kafka"), NULL when unknown (or the
+ * position is past the end: no lag can be told). */
 static int64_t row_lag(const row_t *r, const char **basis) {
     *basis = NULL;
-    if (r->hi < 0)
+    if (r->hi < 0 || row_past_end(r))
         return NONE;
     if (r->stored >= 0) {
         *basis = "postgresql";
@@ -100,16 +111,16 @@ typedef struct stored_s {
     rows_t *rs;
 } stored_t;
 
-static execrec_err_t stored_row(void *opaque, const char *topic, int32_t partition,
-                                int64_t next_offset) {
+static execrec_err_t stored_row(void *opaque, const execrec_offsets_row_t *o) {
     stored_t *st = opaque;
     execrec_kind_t k;
-    if (execrec_kind_for_topic(st->topics, topic, &k) < 0)
+    if (execrec_kind_for_topic(st->topics, o->topic, &k) < 0)
         return EXECREC_OK;
-    row_t *r = row_get(st->rs, st->topics[k], partition);
+    row_t *r = row_get(st->rs, st->topics[k], o->partition);
     if (!r)
         return EXECREC_ERR_NOMEM;
-    r->stored = next_offset;
+    r->stored = o->next_offset;
+    snprintf(r->updated, sizeof(r->updated), "%s", o->updated_at);
     return EXECREC_OK;
 }
 
@@ -125,7 +136,8 @@ static int read_stored(const execrec_config_t *conf, const char *group, const ch
         return -1;
     }
     stored_t st = {topics, rs};
-    execrec_err_t err = execrec_offsets_read(conn, group, stored_row, &st, errstr, sizeof(errstr));
+    execrec_err_t err =
+        execrec_offsets_list(conn, group, 0, stored_row, &st, errstr, sizeof(errstr));
     if (err == EXECREC_ERR_PG)
         fprintf(stderr, "execrec status: reading execution.ingest_offsets: %s\n", errstr);
     PQfinish(conn);
@@ -215,8 +227,8 @@ static void print_table(const char *group, const rows_t *rs) {
     int lag_known;
     lag_sum(rs, &lag_total, &lag_known);
     printf("consumer group %s\n", group);
-    printf("%-20s %9s %12s %12s %12s %12s %10s %s\n", "topic", "partition", "stored", "committed",
-           "low", "high", "lag", "lag from");
+    printf("%-20s %9s %12s %12s %12s %12s %10s %-10s %-20s %s\n", "topic", "partition", "stored",
+           "committed", "low", "high", "lag", "lag from", "last commit", "state");
     for (int i = 0; i < rs->n; i++) {
         const row_t *r = &rs->row[i];
         const char *basis;
@@ -227,18 +239,47 @@ static void print_table(const char *group, const rows_t *rs) {
         cell(lo, sizeof(lo), r->lo);
         cell(hi, sizeof(hi), r->hi);
         cell(lg, sizeof(lg), basis ? lag : NONE);
-        printf("%-20s %9" PRId32 " %12s %12s %12s %12s %10s %s\n", r->topic, r->partition, st, co,
-               lo, hi, lg, basis ? basis : "-");
+        printf("%-20s %9" PRId32 " %12s %12s %12s %12s %10s %-10s %-20s %s\n", r->topic,
+               r->partition, st, co, lo, hi, lg, basis ? basis : "-",
+               *r->updated ? r->updated : "-", row_past_end(r) ? "PAST-END" : "ok");
     }
     printf("total: %d partitions, lag %" PRId64 " over the %d with a known position\n", rs->n,
            lag_total, lag_known);
+    for (int i = 0; i < rs->n; i++) {
+        const row_t *r = &rs->row[i];
+        if (row_past_end(r))
+            printf("%s [%" PRId32 "]: the %s offset %" PRId64 " is past the log's end %" PRId64
+                   ": was the topic recreated? The recorder does not consume it until an "
+                   "operator decides: execrec offsets reset --group %s --topic %s --partition "
+                   "%" PRId32 " --to earliest (docs/offsets.md)\n",
+                   r->topic, r->partition, r->stored >= 0 ? "stored" : "committed",
+                   r->stored >= 0 ? r->stored : r->committed, r->hi, group, r->topic, r->partition);
+    }
+}
+
+static int past_end(const rows_t *rs) {
+    int n = 0;
+    for (int i = 0; i < rs->n; i++)
+        n += row_past_end(&rs->row[i]);
+    return n;
+}
+
+/* --max-lag: the partitions whose lag exceeds max_lag. @returns how many. */
+static int over_max_lag(const rows_t *rs, int64_t max_lag) {
+    int n = 0;
+    for (int i = 0; i < rs->n; i++) {
+        const char *basis;
+        int64_t lag = row_lag(&rs->row[i], &basis);
+        n += basis && lag > max_lag;
+    }
+    return n;
 }
 
 static json_t *jint(int64_t v) {
     return v < 0 ? json_null() : json_integer(v);
 }
 
-static int print_json(const char *group, const rows_t *rs) {
+static int print_json(const char *group, const rows_t *rs, int64_t max_lag) {
     json_t *doc = json_object(), *arr = json_array();
     int64_t lag_total;
     int lag_known;
@@ -256,6 +297,8 @@ static int print_json(const char *group, const rows_t *rs) {
         json_object_set_new(o, "high", jint(r->hi));
         json_object_set_new(o, "lag", basis ? json_integer(lag) : json_null());
         json_object_set_new(o, "lag_from", basis ? json_string(basis) : json_null());
+        json_object_set_new(o, "last_commit", *r->updated ? json_string(r->updated) : json_null());
+        json_object_set_new(o, "past_end", json_boolean(row_past_end(r)));
         json_array_append_new(arr, o);
     }
     json_object_set_new(doc, "group", json_string(group));
@@ -264,6 +307,9 @@ static int print_json(const char *group, const rows_t *rs) {
     json_object_set_new(total, "partitions", json_integer(rs->n));
     json_object_set_new(total, "lag", json_integer(lag_total));
     json_object_set_new(total, "partitions_with_lag", json_integer(lag_known));
+    json_object_set_new(total, "past_end", json_integer(past_end(rs)));
+    if (max_lag >= 0)
+        json_object_set_new(total, "max_lag_exceeded", json_boolean(over_max_lag(rs, max_lag)));
     json_object_set_new(doc, "total", total);
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(doc);
@@ -284,8 +330,13 @@ int execrec_cli_status(int argc, char **argv) {
         "recorder resumes from), Kafka's committed offset for the group, the low and high\n"
         "watermarks, and the lag: high watermark minus the stored offset, or minus the\n"
         "committed offset when nothing is stored ('lag from' says which). '-' marks what\n"
-        "one side does not know. A last line sums the lag. Reads only: it never joins\n"
-        "the group. The broker and PostgreSQL are given 10 s each to answer.",
+        "one side does not know. 'last commit' is when the stored offset last moved (UTC).\n"
+        "A position past the log's end (the topic was recreated, or this is another\n"
+        "cluster) has state PAST-END and no lag: the recorder blocks such a partition\n"
+        "until `execrec offsets reset` (docs/offsets.md). A last line sums the lag.\n"
+        "With --max-lag N it exits 1 when a partition's lag exceeds N or one is\n"
+        "PAST-END (for cron and monitoring). Reads only: it never joins the group. The\n"
+        "broker and PostgreSQL are given 10 s each to answer.",
         status_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
@@ -300,6 +351,8 @@ int execrec_cli_status(int argc, char **argv) {
         fprintf(stderr, "execrec status: --group must not be empty\n");
         goto done;
     }
+    int64_t max_lag =
+        execrec_config_get(conf, "max.lag") ? execrec_config_get_int(conf, "max.lag") : NONE;
     const char *topics[EXECREC_KIND__CNT];
     cli_topics(conf, topics);
     rc = EXECREC_EXIT_FAIL;
@@ -307,12 +360,25 @@ int execrec_cli_status(int argc, char **argv) {
         goto done;
     if (rs.n > 1)
         qsort(rs.row, (size_t)rs.n, sizeof(row_t), row_cmp);
-    if (execrec_config_get_bool(conf, "json") ? print_json(group, &rs) < 0
+    if (execrec_config_get_bool(conf, "json") ? print_json(group, &rs, max_lag) < 0
                                               : (print_table(group, &rs), 0)) {
         fprintf(stderr, "execrec status: out of memory\n");
         goto done;
     }
     rc = EXECREC_EXIT_OK;
+    if (max_lag >= 0) {
+        int over = over_max_lag(&rs, max_lag), ahead = past_end(&rs);
+        if (over)
+            fprintf(stderr, "execrec status: %d partition(s) lag more than --max-lag %" PRId64 "\n",
+                    over, max_lag);
+        if (ahead)
+            fprintf(stderr,
+                    "execrec status: %d partition(s) have a position past the log's end "
+                    "(blocked)\n",
+                    ahead);
+        if (over || ahead)
+            rc = EXECREC_EXIT_FAIL;
+    }
 done:
     free(rs.row);
     execrec_config_destroy(conf);

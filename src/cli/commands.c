@@ -7,6 +7,8 @@ const execrec_cli_cmd_t execrec_cli_commands[] = {
     {"backfill", execrec_cli_backfill,
      "replay a range of topics (offsets or times) into the tables"},
     {"status", execrec_cli_status, "per partition: stored and committed offsets, watermarks, lag"},
+    {"offsets", execrec_cli_offsets,
+     "list the stored positions, or reset them (a recreated topic): list | reset"},
     {"publish", execrec_cli_publish,
      "validate JSON lines and produce them to Kafka (JSON or Confluent Avro), keyed"},
     {"broker", execrec_cli_broker, "start the embedded development broker and print its address"},

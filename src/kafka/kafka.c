@@ -1,4 +1,5 @@
 /* The librdkafka client factory and shared helpers, see kafka.h. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,4 +183,88 @@ int execrec_kafka_poll_timeout(int64_t deadline_ms) {
         return 100;
     int64_t left = deadline_ms - execrec_time_monotonic_ms();
     return left < 0 ? 0 : left < 100 ? (int)left : 100;
+}
+
+/* The first message of topic [partition] at or after offset: *at its offset, *ts
+ * its timestamp (-1: none); *at = hi when there is none. @returns 0, -1 no answer. */
+static int read_one(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t offset,
+                    int64_t hi, int timeout_ms, int64_t *at, int64_t *ts) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
+    rd_kafka_resp_err_t err = rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err)
+        return -1;
+    int64_t deadline = execrec_time_monotonic_ms() + timeout_ms;
+    while (execrec_time_monotonic_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        int ours = m->rkt && m->partition == partition &&
+                   !strcmp(rd_kafka_topic_name(m->rkt), topic) && m->offset >= offset;
+        int rc = 1;
+        if (ours && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            *at = hi;
+            *ts = -1;
+            rc = 0;
+        } else if (ours && !m->err) {
+            *at = m->offset;
+            *ts = rd_kafka_message_timestamp(m, NULL);
+            rc = 0;
+        }
+        rd_kafka_message_destroy(m);
+        if (rc == 0)
+            return 0;
+    }
+    return -1;
+}
+
+execrec_err_t execrec_kafka_offset_for_time(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                            int64_t lo, int64_t hi, int64_t ts_ms, int timeout_ms,
+                                            int64_t *offset, char *errstr, size_t errstr_size) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = ts_ms;
+    rd_kafka_resp_err_t kerr = rd_kafka_offsets_for_times(rk, l, timeout_ms);
+    if (!kerr)
+        kerr = l->elems[0].err;
+    *offset = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (kerr) {
+        snprintf(errstr, errstr_size, "%s [%" PRId32 "]: cannot resolve a time to an offset: %s",
+                 topic, partition, rd_kafka_err2str(kerr));
+        return EXECREC_ERR_KAFKA;
+    }
+    if (*offset >= 0)
+        return EXECREC_OK;
+    /* -1: no message that late, or a broker without a time index. The last message
+     * tells which; when it qualifies, search [lo, last] for the first that does. */
+    *offset = hi;
+    execrec_err_t err = EXECREC_OK;
+    int64_t at, ts;
+    if (hi > lo && read_one(rk, topic, partition, hi - 1, hi, timeout_ms, &at, &ts) < 0)
+        err = EXECREC_ERR_KAFKA;
+    else if (hi > lo && at < hi && ts >= ts_ms) {
+        int64_t a = lo, b = at;
+        while (a < b && !err) {
+            int64_t mid = a + (b - a) / 2, m_at, m_ts;
+            if (read_one(rk, topic, partition, mid, hi, timeout_ms, &m_at, &m_ts) < 0)
+                err = EXECREC_ERR_KAFKA;
+            else if (m_at < hi && m_ts >= ts_ms)
+                b = mid; /* no message in [mid, m_at): starting at mid is starting at m_at */
+            else
+                a = m_at + 1;
+        }
+        *offset = a;
+        if (!err)
+            execrec_log_debug("%s [%" PRId32 "]: the broker did not resolve time %" PRId64
+                              " (its ListOffsets has no time index?); binary search over "
+                              "message timestamps gives offset %" PRId64,
+                              topic, partition, ts_ms, a);
+    }
+    rd_kafka_assign(rk, NULL);
+    if (err)
+        snprintf(errstr, errstr_size,
+                 "%s [%" PRId32 "]: cannot read message timestamps to resolve a time", topic,
+                 partition);
+    return err;
 }

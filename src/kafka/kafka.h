@@ -97,4 +97,17 @@ execrec_err_t execrec_kafka_partitions(rd_kafka_t *rk, const char *topic, int ti
                                        int32_t **partitions, int *n, char *errstr,
                                        size_t errstr_size) EXECREC_MUSTCHECK;
 
+/** The first offset of topic [partition] whose message has a Kafka timestamp at or
+ *  after ts_ms, or hi when there is none; lo and hi are the partition's
+ *  watermarks. rk is a consumer that has not subscribed (it is assigned the
+ *  partition while this reads, and unassigned after). rd_kafka_offsets_for_times
+ *  answers first; where the broker cannot (librdkafka's mock cluster among them,
+ *  which answers -1), a binary search over message timestamps does, which like
+ *  offsets_for_times assumes timestamps grow along the partition.
+ *  @returns EXECREC_OK with *offset; EXECREC_ERR_KAFKA: no answer (errstr). */
+execrec_err_t execrec_kafka_offset_for_time(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                            int64_t lo, int64_t hi, int64_t ts_ms, int timeout_ms,
+                                            int64_t *offset, char *errstr,
+                                            size_t errstr_size) EXECREC_MUSTCHECK;
+
 #endif

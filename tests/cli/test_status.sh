@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# execrec status: per topic-partition stored offset (PostgreSQL), Kafka committed
-# offset, watermarks and lag. After `run --exit-at-end` every lag is 0; after N more
-# messages to a partition its lag is exactly N (stored and committed unchanged, high
-# watermark moved); --json carries the same numbers; a group with no position shows
-# '-'; an unreachable broker or PostgreSQL is an error. Needs PostgreSQL through PG*
-# (deploy/test.sh).
+# execrec status: per topic-partition stored offset (PostgreSQL) and when it last
+# moved, Kafka committed offset, watermarks, lag and state (PAST-END: the stored
+# offset is past the log's end), and --max-lag N as a check (exit 1). After `run
+# --exit-at-end` every lag is 0; after N more messages to a partition its lag is
+# exactly N (stored and committed unchanged, high watermark moved); --json carries
+# the same numbers; a group with no position shows '-'; an unreachable broker or
+# PostgreSQL is an error. Needs PostgreSQL through PG* (deploy/test.sh).
 source "$(dirname "$0")/run_lib.sh"
 
 rl_db status
@@ -43,6 +44,7 @@ status 0 --group st
 check "$(trades_rows)" "$(want_rows "1 37" "3 5")" "lag 37 on partition 1 and 5 on partition 3, nothing else moved"
 expect_out "total: 16 partitions, lag 42 over the 4 with a known position" "totals line counts 42"
 table=$(trades_rows)
+cp "$out" "$work/status.table"
 
 status 0 --group st --json
 check "$(python3 -c 'import json, sys
@@ -52,6 +54,37 @@ for p in d["partitions"]:
         print(p["partition"], p["stored"], p["committed"], p["low"], p["high"], p["lag"], p["lag_from"])
 print(d["group"], d["total"]["partitions"], d["total"]["lag"])' "$out")" "$table
 st 16 42" "--json parses and has the table's numbers"
+
+# When each stored offset last moved (UTC), as PostgreSQL has it; state ok.
+check "$(awk '$1 == "trades" {print $2, $9, $10}' "$work/status.table")" \
+    "$(q "SELECT partition || ' ' || to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ' ok'
+          FROM execution.ingest_offsets WHERE consumer_group = 'st' AND topic = 'trades' ORDER BY partition")" \
+    "last commit and state per partition"
+
+# --max-lag N: exit 1 when a lag exceeds N (37 on partition 1, 5 on partition 3).
+status 0 --group st --max-lag 37
+status 1 --group st --max-lag 36
+expect_out "execrec status: 1 partition(s) lag more than --max-lag 36" "--max-lag 36: partition 1"
+status 1 --group st --max-lag 4
+expect_out "execrec status: 2 partition(s) lag more than --max-lag 4" "--max-lag 4: partitions 1 and 3"
+"$bin" status --brokers "$BROKER" --group st --json --max-lag 36 >"$work/ml.json" 2>/dev/null
+check "$?" 1 "--json --max-lag 36 exits 1"
+check "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["total"]["max_lag_exceeded"])' "$work/ml.json")" \
+    True "--json: max_lag_exceeded"
+
+# A stored offset past the log's end (a recreated topic): PAST-END, no lag, and
+# --max-lag fails however large.
+q "UPDATE execution.ingest_offsets SET next_offset = next_offset + 1000
+   WHERE consumer_group = 'st' AND topic = 'trades' AND partition = 2" >/dev/null
+status 0 --group st
+h2=$(echo "$hw" | awk '$2 == 2 {print $3}')
+check "$(awk '$1 == "trades" && $2 == 2 {print $3, $6, $7, $8, $10}' "$out")" "$((h2 + 1000)) $h2 - - PAST-END" \
+    "partition 2 past the end: flagged, no lag"
+expect_out "trades [2]: the stored offset $((h2 + 1000)) is past the log's end $h2" "the past-end line"
+status 1 --group st --max-lag 1000000
+expect_out "1 partition(s) have a position past the log's end (blocked)" "--max-lag fails on a past-end position"
+q "UPDATE execution.ingest_offsets SET next_offset = next_offset - 1000
+   WHERE consumer_group = 'st' AND topic = 'trades' AND partition = 2" >/dev/null
 
 # A group with no position anywhere: '-' for what is not known.
 status 0 --group nobody
