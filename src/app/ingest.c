@@ -40,6 +40,8 @@ execrec_ingest_t *execrec_ingest_new(const execrec_ingest_conf_t *conf, char *er
         execrec_ingest_destroy(in);
         return NULL;
     }
+    if (conf->reject_payload_max >= 0)
+        execrec_writer_set_reject_payload_max(in->writer, (size_t)conf->reject_payload_max);
     return in;
 }
 
@@ -91,6 +93,12 @@ execrec_err_t execrec_ingest_message(execrec_ingest_t *in, execrec_kind_t kind,
                               m->payload ? (const char *)m->payload : "",
                               m->len};
     return execrec_ingest_add(in, kind, &meta);
+}
+
+int execrec_ingest_full(const execrec_ingest_t *in) {
+    return (in->conf.batch_size > 0 && execrec_writer_pending(in->writer) >= in->conf.batch_size) ||
+           (in->conf.batch_bytes > 0 &&
+            execrec_writer_bytes(in->writer) >= (size_t)in->conf.batch_bytes);
 }
 
 execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
