@@ -11,7 +11,13 @@ near: 900,000 bytes of JSON without trade_id (missing_field), a string of
       two-byte characters that the cut at MAX splits: the stored head ends before
       that character (MAX - 1 bytes), so payload_text stays valid UTF-8.
 
-usage: gen_flood.py DIR PARTITIONS MAX"""
+usage: gen_flood.py DIR PARTITIONS MAX
+
+With --rows, writes PER valid trades of 1,000,000 bytes each (just under
+max.message.bytes, a long "note") per partition instead, row-P-I.msg, and prints
+"trade_id note_length" for each:
+
+usage: gen_flood.py --rows DIR PARTITIONS PER"""
 import hashlib
 import sys
 
@@ -34,7 +40,25 @@ def head(b, cap):
     return b[:n]
 
 
+def rows(out, parts, per):
+    for p in range(parts):
+        for i in range(per):
+            tid = "ROW-%d-%d" % (p, i)
+            pre = (
+                '{"trade_id":"%s","order_id":"ORD-1","quantity":"1","price":"2",'
+                '"trade_time":"2026-11-03T10:00:00Z","note":"' % tid
+            ).encode()
+            msg = pre + b"n" * (1000000 - len(pre) - 2) + b'"}'
+            assert len(msg) == 1000000
+            with open("%s/row-%d-%d.msg" % (out, p, i), "wb") as f:
+                f.write(msg)
+            print(tid, len(msg) - len(pre) - 2)
+
+
 def main():
+    if sys.argv[1] == "--rows":
+        rows(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
     out, parts, cap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     for p in range(parts):
         pre = b'{"trade_id":"FLOOD-%d","note":"' % p
