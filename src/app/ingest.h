@@ -37,8 +37,8 @@ typedef struct execrec_ingest_conf_s {
     int64_t batch_size;                      /* execrec_ingest_full: messages (batch.size) */
     int64_t batch_bytes;                     /* ... and bytes (batch.bytes); <= 0: no limit */
     int64_t reject_payload_max;              /* payload bytes a reject stores
-                                                (reject.payload.max, writer.h); < 0: the
-                                                writer's default */
+                                                (reject.payload.max, writer.h; 0: none);
+                                                < 0: the writer's default, 64 KiB */
 } execrec_ingest_conf_t;
 
 typedef struct execrec_ingest_s execrec_ingest_t;

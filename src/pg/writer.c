@@ -349,7 +349,7 @@ execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgme
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (!EVP_Digest(payload ? payload : "", len, md, &mdlen, EVP_sha256(), NULL))
-        return EXECREC_ERR_NOMEM;
+        return EXECREC_ERR_NOMEM; /* a context it could not allocate: its only failure */
     int text;
     size_t n = reject_head(payload, len, w->reject_max, &text);
     execrec_buf_printf(b, "%" PRId32 "\t", ++w->nrejects);
