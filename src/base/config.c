@@ -69,8 +69,8 @@ static const execrec_confdef_t table[] = {
     {"months.ahead", EXECREC_CONF_INT, "3",
      "create monthly partitions from this month through this many months ahead"},
     {"retention", EXECREC_CONF_STRING, NULL,
-     "drop monthly partitions entirely older than this age (e.g. '400 days', '13 months'); "
-     "unset: drop nothing"},
+     "drop monthly partitions entirely older than this age (e.g. '400 days', '13 months'), "
+     "and delete the rejects recorded before it; unset: drop nothing"},
     {"dry.run", EXECREC_CONF_BOOL, "false", "print what would be done, change nothing"},
     /* publish, backfill, status */
     {"topic", EXECREC_CONF_LIST, NULL,

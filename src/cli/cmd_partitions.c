@@ -124,9 +124,9 @@ int execrec_cli_partitions(int argc, char **argv) {
                   "more than AGE ago; rows of such months found in a DEFAULT partition are left\n"
                   "there. The DEFAULT partitions are never dropped. --retention also deletes the\n"
                   "rejects (execution.ingest_rejects) recorded more than AGE ago, in transactions\n"
-                  "of at most 10,000 rows. Prints each action; with\n"
-                  "--dry-run, prints what it would do and changes nothing. Run it from cron (it\n"
-                  "takes no lock when there is nothing to do). Needs 'execrec migrate' first.",
+                  "of at most 10,000 rows. Prints each action; with --dry-run, prints what it\n"
+                  "would do and changes nothing. Run it from cron (it takes no lock when there\n"
+                  "is nothing to do). Needs 'execrec migrate' first.",
                   partitions_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
