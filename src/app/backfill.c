@@ -370,7 +370,7 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
                 break;
         }
         int64_t pending = execrec_writer_pending(b->writer);
-        if (pending >= bc->batch_size ||
+        if (execrec_ingest_full(b->ingest) ||
             (pending > 0 && execrec_time_monotonic_ms() - b->batch_opened_ms >= bc->batch_ms)) {
             int f = flush(b, -1, errstr, errstr_size);
             if (f == -2)
@@ -452,7 +452,10 @@ execrec_err_t execrec_backfill_run(const execrec_backfill_conf_t *bc,
                                 .codec = bc->codec,
                                 .stop = bc->stop,
                                 .shutdown_ms = bc->shutdown_timeout_ms,
-                                .done = "written"};
+                                .done = "written",
+                                .batch_size = bc->batch_size,
+                                .batch_bytes = bc->batch_bytes,
+                                .reject_payload_max = bc->reject_payload_max};
     if (!(b.ingest = execrec_ingest_new(&ic, errstr, errstr_size))) {
         err = EXECREC_ERR_NOMEM;
         goto out;

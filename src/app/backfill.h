@@ -32,6 +32,8 @@ typedef struct execrec_backfill_conf_s {
     int64_t from_offset, to_offset;   /* EXECREC_BACKFILL_UNSET: not given */
     int64_t from_time_ms, to_time_ms; /* Kafka timestamps; EXECREC_BACKFILL_UNSET: not given */
     int64_t batch_size;               /* messages per transaction */
+    int64_t batch_bytes;              /* ... or bytes (ingest.h: execrec_ingest_full) */
+    int64_t reject_payload_max;       /* payload bytes a reject stores (writer.h) */
     int64_t batch_ms;                 /* longest a batch stays open */
     int64_t stats_interval_ms;        /* progress log lines when not on a terminal */
     int progress_bar;                 /* redraw a progress bar on stderr (a terminal) */

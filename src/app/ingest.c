@@ -18,9 +18,9 @@ struct execrec_ingest_s {
     execrec_writer_t *writer;
     execrec_arena_t *arena;
     int64_t stop_deadline; /* the shutdown deadline; -1 until a stop signal is seen */
-    int month_checked; /* UTC year * 12 + month of the last partition check; 0: none */
-    int checks;        /* partition checks made */
-    char missing[512]; /* months the last check found missing, "" if none */
+    int month_checked;     /* UTC year * 12 + month of the last partition check; 0: none */
+    int checks;            /* partition checks made */
+    char missing[512];     /* months the last check found missing, "" if none */
 };
 
 static volatile sig_atomic_t never_stopped;
@@ -50,6 +50,8 @@ execrec_ingest_t *execrec_ingest_new(const execrec_ingest_conf_t *conf, char *er
         execrec_ingest_destroy(in);
         return NULL;
     }
+    if (conf->reject_payload_max >= 0)
+        execrec_writer_set_reject_payload_max(in->writer, (size_t)conf->reject_payload_max);
     return in;
 }
 
@@ -185,6 +187,12 @@ int64_t execrec_ingest_deadline(execrec_ingest_t *in, int64_t deadline) {
 /* True when the wait until deadline (execrec_ingest_deadline's) is over. */
 static int passed(int64_t deadline) {
     return deadline >= 0 && execrec_time_monotonic_ms() >= deadline;
+}
+
+int execrec_ingest_full(const execrec_ingest_t *in) {
+    return (in->conf.batch_size > 0 && execrec_writer_pending(in->writer) >= in->conf.batch_size) ||
+           (in->conf.batch_bytes > 0 &&
+            execrec_writer_bytes(in->writer) >= (size_t)in->conf.batch_bytes);
 }
 
 execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,

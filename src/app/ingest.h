@@ -39,6 +39,11 @@ typedef struct execrec_ingest_conf_s {
                                                 "written" */
     int64_t (*clock)(void);                  /* seconds since the epoch, for the month of
                                                 the partition check; NULL: time() */
+    int64_t batch_size;                      /* execrec_ingest_full: messages (batch.size) */
+    int64_t batch_bytes;                     /* ... and bytes (batch.bytes); <= 0: no limit */
+    int64_t reject_payload_max;              /* payload bytes a reject stores
+                                                (reject.payload.max, writer.h; 0: none);
+                                                < 0: the writer's default, 64 KiB */
 } execrec_ingest_conf_t;
 
 typedef struct execrec_ingest_s execrec_ingest_t;
@@ -85,6 +90,13 @@ execrec_err_t execrec_ingest_add(execrec_ingest_t *in, execrec_kind_t kind,
  *  timestamp and key are the row's coordinates). */
 execrec_err_t execrec_ingest_message(execrec_ingest_t *in, execrec_kind_t kind,
                                      const rd_kafka_message_t *m) EXECREC_MUSTCHECK;
+
+/** @returns 1 when the open batch is full: it holds conf.batch_size messages, or
+ *  conf.batch_bytes bytes (execrec_writer_bytes: rows, kept bytes, rejects), else 0.
+ *  The one test of "batch full" for the recorder, backfill and load: each checks it
+ *  after every message it adds, so a batch ends at most one message past its budget.
+ *  A limit <= 0 is no limit. Cheap (a few additions): call it per message. */
+int execrec_ingest_full(const execrec_ingest_t *in);
 
 /* Deadlines of execrec_ingest_flush, besides a monotonic time in ms. */
 #define EXECREC_INGEST_FOREVER INT64_C(-1)  /* retry until written or a second signal */

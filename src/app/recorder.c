@@ -865,7 +865,8 @@ static int run_loop(rec_t *r) {
         note_signals(r);
         if (*rc->stop || r->fatal)
             return 0;
-        /* An open batch is committed at batch.size messages, after batch.ms while
+        /* An open batch is committed at batch.size messages or batch.bytes bytes
+         * (execrec_ingest_full), after batch.ms while
          * messages keep coming, or once nothing more has arrived for batch.idle.ms
          * (default 0: as soon as the consumer queue is empty, i.e. we are caught up).
          * Under load the queue is never empty and batches are large; at a trickle
@@ -885,7 +886,7 @@ static int run_loop(rec_t *r) {
                 return -1;
         }
         int64_t pending = execrec_writer_pending(r->writer), now = now_ms();
-        if (pending >= rc->batch_size ||
+        if (execrec_ingest_full(r->ingest) ||
             (pending > 0 && (now - r->batch_opened_ms >= rc->batch_ms ||
                              (!m && now - r->last_added_ms >= rc->batch_idle_ms)))) {
             int f = flush_batch(r, -1);
@@ -940,7 +941,10 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
                                 .shutdown_ms = rc->shutdown_timeout_ms,
                                 .on_conflict = batch_conflict,
                                 .opaque = &r,
-                                .done = "committed"};
+                                .done = "committed",
+                                .batch_size = rc->batch_size,
+                                .batch_bytes = rc->batch_bytes,
+                                .reject_payload_max = rc->reject_payload_max};
     if (!(r.ingest = execrec_ingest_new(&ic, errstr, errstr_size))) {
         err = EXECREC_ERR_NOMEM;
         goto out;

@@ -38,6 +38,8 @@ typedef struct execrec_recorder_conf_s {
     const char *topic[EXECREC_KIND__CNT]; /* NULL or "": kind not consumed */
     const char *dsn;                      /* libpq conninfo; NULL: PG* environment */
     int64_t batch_size;                   /* messages per transaction */
+    int64_t batch_bytes;                  /* ... or bytes (ingest.h: execrec_ingest_full) */
+    int64_t reject_payload_max;           /* payload bytes a reject stores (writer.h) */
     int64_t batch_ms;                     /* longest a batch stays open */
     int64_t batch_idle_ms;                /* commit once nothing arrived for this
                                                   long (0: when caught up) */

@@ -37,7 +37,14 @@ static const execrec_confdef_t table[] = {
      "timeout of one schema registry request, in milliseconds"},
     {"max.message.bytes", EXECREC_CONF_INT, "1048576",
      "messages larger than this are rejected (message_too_large)"},
+    {"reject.payload.max", EXECREC_CONF_INT, "65536",
+     "payload bytes a reject stores in ingest_rejects.payload (the head; payload_length and "
+     "payload_sha256 describe the whole message); 0: none"},
     {"batch.size", EXECREC_CONF_INT, "5000", "messages per PostgreSQL transaction"},
+    {"batch.bytes", EXECREC_CONF_INT, "16777216",
+     "bytes a batch holds (rows' COPY text, kept message bytes, rejects) before it is "
+     "committed, whichever of --batch-size, --batch-bytes, --batch-ms comes first: bounds "
+     "memory under large messages"},
     {"batch.ms", EXECREC_CONF_INT, "200", "longest time a batch stays open, in milliseconds"},
     {"batch.idle.ms", EXECREC_CONF_INT, "0",
      "commit the open batch once no message has arrived for this long (0: as soon as the "
@@ -78,8 +85,8 @@ static const execrec_confdef_t table[] = {
     {"months.ahead", EXECREC_CONF_INT, CONF_STR(EXECREC_CONFIG_MONTHS_AHEAD),
      "create monthly partitions from this month through this many months ahead"},
     {"retention", EXECREC_CONF_STRING, NULL,
-     "drop monthly partitions entirely older than this age (e.g. '400 days', '13 months'); "
-     "unset: drop nothing"},
+     "drop monthly partitions entirely older than this age (e.g. '400 days', '13 months'), "
+     "and delete the rejects recorded before it; unset: drop nothing"},
     {"dry.run", EXECREC_CONF_BOOL, "false", "print what would be done, change nothing"},
     /* publish, backfill, status */
     {"topic", EXECREC_CONF_LIST, NULL,

@@ -152,6 +152,26 @@ execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *co
     return conf;
 }
 
+int cli_batch_limits(const execrec_config_t *conf, const char *cmd, int64_t *batch_bytes,
+                     int64_t *reject_payload_max) {
+    *batch_bytes = execrec_config_get_int(conf, "batch.bytes");
+    *reject_payload_max = execrec_config_get_int(conf, "reject.payload.max");
+    if (*batch_bytes < 1) {
+        fprintf(stderr, "execrec %s: --batch-bytes must be at least 1, not %lld\n", cmd,
+                (long long)*batch_bytes);
+        return EXECREC_EXIT_USAGE;
+    }
+    /* 1 GiB: the most a bytea value holds. */
+    if (*reject_payload_max < 0 || *reject_payload_max > (INT64_C(1) << 30)) {
+        fprintf(stderr,
+                "execrec %s: --reject-payload-max must be between 0 and 1073741824 bytes, "
+                "not %lld\n",
+                cmd, (long long)*reject_payload_max);
+        return EXECREC_EXIT_USAGE;
+    }
+    return 0;
+}
+
 int cli_parse_kind(const execrec_config_t *conf, const char *cmd, execrec_kind_t *kind) {
     const char *s = execrec_config_get(conf, "kind");
     if (!s) {

@@ -5,6 +5,7 @@
 #define EXECREC_CLI_COMMON_H
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "execrec/avro.h"
 #include "execrec/schemamap.h"
@@ -54,6 +55,12 @@ int cli_registry_open(const execrec_config_t *conf, const char *cmd, execrec_sch
 int cli_codec_open(cli_codec_t *cc, const execrec_config_t *conf, execrec_kind_t kind,
                    const char *cmd);
 void cli_codec_close(cli_codec_t *cc);
+
+/** Reads batch.bytes and reject.payload.max (ingest.h's batch_bytes and
+ *  reject_payload_max). @returns 0, or EXECREC_EXIT_USAGE (reason printed, naming
+ *  the flag) when batch.bytes < 1 or reject.payload.max is outside [0, 1 GiB]. */
+int cli_batch_limits(const execrec_config_t *conf, const char *cmd, int64_t *batch_bytes,
+                     int64_t *reject_payload_max);
 
 /** The topic of each kind from topic.orders, topic.events, topic.trades and
  *  topic.managers; NULL where the key is empty (that kind is not consumed). */

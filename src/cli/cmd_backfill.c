@@ -21,7 +21,7 @@ static const char *const backfill_keys[] = {
     "to.offset",    "from.time",    "to.time",        "dsn",          "topic.orders",
     "topic.events", "topic.trades", "topic.managers", "format",       "avro.schema",
     "registry",     "max.message.bytes", "batch.size", "batch.ms",    "stats.interval.ms",
-    "log.level",    "shutdown.timeout", NULL};
+    "log.level",    "shutdown.timeout", "batch.bytes",  "reject.payload.max", NULL};
 /* clang-format on */
 
 /* Splits a comma list into *items (pointers into the copy *buf, which the caller
@@ -190,6 +190,8 @@ int execrec_cli_backfill(int argc, char **argv) {
     if (bc.batch_size < 1)
         bc.batch_size = 1;
     bc.batch_ms = execrec_config_get_int(conf, "batch.ms");
+    if (cli_batch_limits(conf, "backfill", &bc.batch_bytes, &bc.reject_payload_max))
+        goto done;
     bc.stats_interval_ms = execrec_config_get_int(conf, "stats.interval.ms");
     bc.progress_bar = isatty(STDERR_FILENO);
     int crc = cli_codec_open(&cc, conf, have_kind ? given : EXECREC_KIND__CNT, "backfill");

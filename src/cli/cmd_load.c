@@ -21,7 +21,8 @@
 /* The keys this command takes (config.c has their help), laid out by hand. */
 /* clang-format off */
 static const char *const load_keys[] = {"dsn", "kind", "format", "avro.schema", "registry",
-                                        "max.message.bytes", "batch.size", "log.level", NULL};
+                                        "max.message.bytes", "batch.size", "log.level",
+                                        "batch.bytes", "reject.payload.max", NULL};
 /* clang-format on */
 
 typedef struct load_s {
@@ -79,7 +80,7 @@ static int load_file(load_t *ld, const char *path) {
             rc = -1;
             break;
         }
-        if (execrec_writer_pending(ld->writer) >= ld->batch_size && flush(ld) < 0) {
+        if (execrec_ingest_full(ld->ingest) && flush(ld) < 0) {
             rc = -1;
             break;
         }
@@ -129,7 +130,11 @@ int execrec_cli_load(int argc, char **argv) {
     ld.batch_size = execrec_config_get_int(conf, "batch.size");
     if (ld.batch_size <= 0)
         ld.batch_size = 1;
-    execrec_ingest_conf_t ic = {.dsn = execrec_config_get(conf, "dsn"), .codec = cc.codec};
+    execrec_ingest_conf_t ic = {
+        .dsn = execrec_config_get(conf, "dsn"), .codec = cc.codec, .batch_size = ld.batch_size};
+    if ((rc = cli_batch_limits(conf, "load", &ic.batch_bytes, &ic.reject_payload_max)))
+        goto done;
+    rc = EXECREC_EXIT_FAIL;
     if (!(ld.ingest = execrec_ingest_new(&ic, errstr, sizeof(errstr)))) {
         fprintf(stderr, "execrec load: out of memory\n");
         goto done;

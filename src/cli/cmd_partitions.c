@@ -52,6 +52,66 @@ static void print_action(const PGresult *res, int row, int dry_run) {
     }
 }
 
+/* Rejects deleted per transaction by --retention (execution.delete_rejects): small
+ * enough that a delete never holds many row locks or a long transaction beside a
+ * running recorder, large enough that a backlog goes in few round trips. */
+#define REJECTS_DELETE_BATCH 10000
+
+/* --retention for execution.ingest_rejects, which is not partitioned (migration
+ * 0010 says why): deletes the rejects recorded more than retention ago, oldest
+ * first, REJECTS_DELETE_BATCH per transaction, and prints how many (with
+ * --dry-run, counts them). @returns 0, or -1 (reason printed). */
+static int delete_old_rejects(PGconn *conn, const char *retention, int dry_run) {
+    char errstr[1024], cutoff[64], batch[16];
+    const char *params[2] = {retention, NULL};
+    PGresult *res =
+        PQexecParams(conn, "SELECT (now() - $1::interval)::text", 1, NULL, params, NULL, NULL, 0);
+    if (execrec_pg_result_check(conn, res, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec partitions: %s\n", errstr);
+        PQclear(res);
+        return -1;
+    }
+    snprintf(cutoff, sizeof(cutoff), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    snprintf(batch, sizeof(batch), "%d", REJECTS_DELETE_BATCH);
+    params[0] = cutoff;
+    params[1] = batch;
+    long long total = 0, n;
+    int transactions = 0;
+    do {
+        res =
+            PQexecParams(conn,
+                         dry_run ? "SELECT count(*) FROM execution.ingest_rejects "
+                                   "WHERE recorded_at < $1::timestamptz"
+                                 : "SELECT execution.delete_rejects($1::timestamptz, $2::integer)",
+                         dry_run ? 1 : 2, NULL, params, NULL, NULL, 0);
+        if (execrec_pg_result_check(conn, res, errstr, sizeof(errstr))) {
+            const char *st = sqlstate(res);
+            if (!strcmp(st, "42883") || !strcmp(st, "42P01"))
+                fprintf(stderr,
+                        "execrec partitions: execution.delete_rejects is missing: run "
+                        "'execrec migrate' first (%s)\n",
+                        errstr);
+            else
+                fprintf(stderr, "execrec partitions: deleting old rejects: %s\n", errstr);
+            PQclear(res);
+            return -1;
+        }
+        n = atoll(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        total += n;
+        transactions += !dry_run && n > 0;
+    } while (!dry_run && n == REJECTS_DELETE_BATCH);
+    if (dry_run)
+        printf("would delete %lld reject(s) recorded before %s from execution.ingest_rejects\n",
+               total, cutoff);
+    else
+        printf("deleted %lld reject(s) recorded before %s from execution.ingest_rejects (%d "
+               "transaction(s) of at most %d)\n",
+               total, cutoff, transactions, REJECTS_DELETE_BATCH);
+    return 0;
+}
+
 int execrec_cli_partitions(int argc, char **argv) {
     int rc;
     execrec_config_t *conf =
@@ -62,10 +122,12 @@ int execrec_cli_partitions(int argc, char **argv) {
                   "partition holds rows, moving those rows into it (execution.ensure_partitions).\n"
                   "With --retention AGE, drops every monthly partition whose whole month ended\n"
                   "more than AGE ago; rows of such months found in a DEFAULT partition are left\n"
-                  "there. The DEFAULT partitions are never dropped. Prints each action; with\n"
-                  "--dry-run, prints what it would do and changes nothing. Run it daily as the\n"
-                  "schema's owner from a timer or cron (it takes no lock when there is nothing\n"
-                  "to do; docs/roles.md). Needs 'execrec migrate' first.",
+                  "there. The DEFAULT partitions are never dropped. --retention also deletes the\n"
+                  "rejects (execution.ingest_rejects) recorded more than AGE ago, in transactions\n"
+                  "of at most 10,000 rows. Prints each action; with --dry-run, prints what it\n"
+                  "would do and changes nothing. Run it daily as the schema's owner from a timer\n"
+                  "or cron (it takes no lock when there is nothing to do; docs/roles.md). Needs\n"
+                  "'execrec migrate' first.",
                   partitions_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
@@ -176,6 +238,8 @@ int execrec_cli_partitions(int argc, char **argv) {
         printf("partitions: created %lld, dropped %lld, moved %lld row(s) out of the default "
                "partitions, left %lld there\n",
                created, dropped, moved, kept);
+    if (retention && delete_old_rejects(conn, retention, dry_run) < 0)
+        goto done;
     rc = EXECREC_EXIT_OK;
 done:
     PQclear(res);

@@ -19,7 +19,7 @@ static const char *const run_keys[] = {
     "topic.trades", "topic.managers", "dsn",              "batch.size",
     "batch.ms",     "batch.idle.ms", "exit.at.end",   "stats.interval.ms", "registry",
     "max.message.bytes", "partitions", "log.level",     "registry.map",
-    "registry.timeout.ms", "shutdown.timeout", NULL};
+    "registry.timeout.ms", "shutdown.timeout", "batch.bytes", "reject.payload.max", NULL};
 /* clang-format on */
 
 int execrec_cli_run(int argc, char **argv) {
@@ -64,6 +64,9 @@ int execrec_cli_run(int argc, char **argv) {
     r.dsn = execrec_config_get(conf, "dsn");
     r.batch_size = execrec_config_get_int(conf, "batch.size");
     r.batch_ms = execrec_config_get_int(conf, "batch.ms");
+    if ((rc = cli_batch_limits(conf, "run", &r.batch_bytes, &r.reject_payload_max)))
+        goto done;
+    rc = EXECREC_EXIT_FAIL;
     r.batch_idle_ms = execrec_config_get_int(conf, "batch.idle.ms");
     r.stats_interval_ms = execrec_config_get_int(conf, "stats.interval.ms");
     r.exit_at_end = execrec_config_get_bool(conf, "exit.at.end");

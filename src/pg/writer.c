@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 #include "base/buf.h"
 #include "pg/copytext.h"
 #include "base/log.h"
@@ -58,6 +59,7 @@ struct execrec_writer_s {
     stream_t stream;
     execrec_buf_t rejects; /* COPY text of rejects */
     int32_t nrejects;
+    size_t reject_max; /* payload bytes a reject stores (the head) */
     offset_t *offsets;
     int noffsets, offsets_cap;
     char *insert_sql[EXECREC_KIND__CNT];
@@ -166,6 +168,7 @@ execrec_writer_t *execrec_writer_new(const char *conninfo, char *errstr, size_t 
         return NULL;
     }
     w->stream.kind = -1;
+    w->reject_max = EXECREC_WRITER_REJECT_PAYLOAD_MAX;
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         if (build_sql(w, (execrec_kind_t)k) < 0) {
             snprintf(errstr, errstr_size, "out of memory");
@@ -311,20 +314,60 @@ execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *m
     return EXECREC_OK;
 }
 
+void execrec_writer_set_reject_payload_max(execrec_writer_t *w, size_t max) {
+    w->reject_max = max;
+}
+
+/* The length of the head of a rejected payload that is stored: its first max bytes
+ * (all of it when shorter). A cut inside a UTF-8 character (the next byte is a
+ * continuation byte) moves back to that character's first byte when the head is
+ * then text, so that a long JSON message keeps a readable payload_text; binary
+ * payloads are cut at max exactly. *text: the head is storable text. The pg_refused
+ * path does the same in SQL (reject_staged). */
+static size_t reject_head(const unsigned char *p, size_t len, size_t max, int *text) {
+    size_t n = len < max ? len : max;
+    *text = execrec_copytext_storable(p, n);
+    if (*text || n == 0 || n == len || (p[n] & 0xC0) != 0x80)
+        return n;
+    /* p[n] is the 2nd, 3rd or 4th byte of a character: its first is 1 to 3 back. */
+    size_t lead = n;
+    do
+        lead--;
+    while (lead > 0 && n - lead < 3 && (p[lead] & 0xC0) == 0x80);
+    if ((p[lead] & 0xC0) != 0x80 && (*text = execrec_copytext_storable(p, lead)))
+        return lead;
+    return n;
+}
+
 execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgmeta_t *meta,
                                         const void *payload, size_t len,
                                         const execrec_reject_t *rej) {
     assert(meta->topic && rej->code && (payload || len == 0));
     execrec_buf_t *b = &w->rejects;
+    /* The digest of the whole payload, so that a stored head can be matched with the
+     * message as the producer sent it (OpenSSL's SHA-256, not a hand-written one). */
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!EVP_Digest(payload ? payload : "", len, md, &mdlen, EVP_sha256(), NULL))
+        return EXECREC_ERR_NOMEM; /* a context it could not allocate: its only failure */
+    int text;
+    size_t n = reject_head(payload, len, w->reject_max, &text);
     execrec_buf_printf(b, "%" PRId32 "\t", ++w->nrejects);
     copy_meta(b, meta, 1);
     execrec_buf_putc(b, '\t');
-    execrec_copytext_hex(b, payload, len);
-    execrec_buf_putc(b, '\t');
-    if (execrec_copytext_storable(payload, len))
-        execrec_copytext_field(b, payload, len);
-    else
+    /* The head goes once: as text when it is storable (its bytes are then
+     * convert_to(payload_text)), else in hex. */
+    if (text) {
         execrec_copytext_null(b);
+        execrec_buf_putc(b, '\t');
+        execrec_copytext_field(b, payload, n);
+    } else {
+        execrec_copytext_hex(b, payload, n);
+        execrec_buf_putc(b, '\t');
+        execrec_copytext_null(b);
+    }
+    execrec_buf_printf(b, "\t%zu\t", len);
+    execrec_copytext_hex(b, md, mdlen);
     execrec_buf_putc(b, '\t');
     execrec_copytext_field(b, rej->code, strlen(rej->code));
     execrec_buf_putc(b, '\t');
@@ -365,6 +408,13 @@ execrec_err_t execrec_writer_set_offset(execrec_writer_t *w, const char *group, 
     o->next = next_offset;
     w->noffsets++;
     return EXECREC_OK;
+}
+
+size_t execrec_writer_bytes(const execrec_writer_t *w) {
+    size_t n = w->rejects.len;
+    for (int k = 0; k < EXECREC_KIND__CNT; k++)
+        n += w->rows[k].len + w->bytes[k].len;
+    return n;
 }
 
 int64_t execrec_writer_pending(const execrec_writer_t *w) {
@@ -432,24 +482,36 @@ static st_t copy_in(PGconn *conn, const char *sql, const execrec_buf_t *b, int64
 }
 
 /* Moves the staged row n of kind into ingest_rejects as pg_refused, with
- * PostgreSQL's own message. */
+ * PostgreSQL's own message. Its payload is the value as received (the raw JSON, or
+ * the Avro bytes), stored as add_reject stores one: the head of at most reject_max
+ * bytes, cut back to a character's first byte in a JSON text, with the whole
+ * payload's length and SHA-256. */
 static st_t reject_staged(execrec_writer_t *w, execrec_kind_t kind, int32_t n, const char *why,
                           int64_t *added, char *errstr, size_t errstr_size) {
-    char sql[1024], nbuf[16], msg[600];
+    char sql[2048], nbuf[16], msg[600], maxbuf[24];
     snprintf(sql, sizeof(sql),
              "INSERT INTO execution.ingest_rejects (kafka_topic, kafka_partition, kafka_offset, "
-             "kafka_timestamp, kafka_key, payload, payload_text, reason, message) "
+             "kafka_timestamp, kafka_key, payload, payload_text, payload_length, payload_sha256, "
+             "reason, message) "
              "SELECT kafka_topic, kafka_partition, kafka_offset, kafka_timestamp::timestamptz, "
-             "decode(key_hex, 'hex'), "
-             "coalesce(decode(value_hex, 'hex'), convert_to(raw_payload, 'UTF8')), "
-             "CASE WHEN value_hex IS NULL THEN raw_payload END, "
-             "'pg_refused', $2 FROM pg_temp.execrec_stage_%s WHERE n = $1 "
+             "decode(key_hex, 'hex'), substring(b FROM 1 FOR h), "
+             "CASE WHEN value_hex IS NULL THEN convert_from(substring(b FROM 1 FOR h), 'UTF8') "
+             "END, octet_length(b), sha256(b), 'pg_refused', $2 "
+             "FROM (SELECT *, coalesce(decode(value_hex, 'hex'), convert_to(raw_payload, 'UTF8')) "
+             "AS b FROM pg_temp.execrec_stage_%s WHERE n = $1) s, "
+             "LATERAL (SELECT CASE WHEN octet_length(b) <= $3::int THEN octet_length(b) "
+             "WHEN value_hex IS NOT NULL THEN $3::int "
+             "WHEN get_byte(b, $3::int) & 192 <> 128 THEN $3::int "
+             "WHEN get_byte(b, $3::int - 1) & 192 <> 128 THEN $3::int - 1 "
+             "WHEN get_byte(b, $3::int - 2) & 192 <> 128 THEN $3::int - 2 "
+             "ELSE $3::int - 3 END AS h) c "
              "ON CONFLICT DO NOTHING",
              execrec_kind_name(kind));
     snprintf(nbuf, sizeof(nbuf), "%" PRId32, n);
     snprintf(msg, sizeof(msg), "PostgreSQL refused the %s row: %s", execrec_kind_name(kind), why);
-    const char *params[2] = {nbuf, msg};
-    return exec(w->conn, sql, 2, params, added, errstr, errstr_size);
+    snprintf(maxbuf, sizeof(maxbuf), "%zu", w->reject_max < INT32_MAX ? w->reject_max : INT32_MAX);
+    const char *params[3] = {nbuf, msg, maxbuf};
+    return exec(w->conn, sql, 3, params, added, errstr, errstr_size);
 }
 
 /* Inserts staged rows lo..hi of kind. When PostgreSQL refuses the statement because
@@ -594,7 +656,8 @@ static int ensure_staging(execrec_writer_t *w, char *errstr, size_t errstr_size)
     if (exec(w->conn,
              "CREATE TEMP TABLE IF NOT EXISTS execrec_stage_rejects (n int, kafka_topic text, "
              "kafka_partition int, kafka_offset bigint, kafka_timestamp text, kafka_key text, "
-             "payload text, payload_text text, reason text, message text) "
+             "payload text, payload_text text, payload_length bigint, payload_sha256 text, "
+             "reason text, message text) "
              "ON COMMIT DELETE ROWS",
              0, NULL, NULL, errstr, errstr_size) != ST_OK)
         return -1;
@@ -717,11 +780,13 @@ execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *
                     errstr, errstr_size) != ST_OK ||
             exec(w->conn,
                  "INSERT INTO execution.ingest_rejects (kafka_topic, kafka_partition, "
-                 "kafka_offset, kafka_timestamp, kafka_key, payload, payload_text, reason, "
-                 "message) SELECT kafka_topic, kafka_partition, kafka_offset, "
-                 "kafka_timestamp::timestamptz, decode(kafka_key, 'hex'), decode(payload, 'hex'), "
-                 "payload_text, reason, message FROM pg_temp.execrec_stage_rejects ORDER BY n "
-                 "ON CONFLICT DO NOTHING",
+                 "kafka_offset, kafka_timestamp, kafka_key, payload, payload_text, "
+                 "payload_length, payload_sha256, reason, message) SELECT kafka_topic, "
+                 "kafka_partition, kafka_offset, kafka_timestamp::timestamptz, "
+                 "decode(kafka_key, 'hex'), "
+                 "coalesce(decode(payload, 'hex'), convert_to(payload_text, 'UTF8')), "
+                 "payload_text, payload_length, decode(payload_sha256, 'hex'), reason, message "
+                 "FROM pg_temp.execrec_stage_rejects ORDER BY n ON CONFLICT DO NOTHING",
                  0, NULL, &added, errstr, errstr_size) != ST_OK)
             return fail(w, EXECREC_ERR_PG);
         stats->rejected += added;

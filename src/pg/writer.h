@@ -12,7 +12,8 @@
  *     (OrderManager always so: an upsert only when the incoming intent is newer)
  *     -- a row PostgreSQL refuses (out of range, check constraint) is isolated by
  *        bisecting the staging rows under savepoints and becomes a pg_refused reject
- *   COPY rejects, INSERT INTO ingest_rejects ... ON CONFLICT DO NOTHING
+ *   COPY rejects (each with its payload's head, length and SHA-256),
+ *     INSERT INTO ingest_rejects ... ON CONFLICT DO NOTHING
  *   compare-and-set each partition's next offset in ingest_offsets (offsets.h)
  *   COMMIT
  * The writer owns its PostgreSQL connection. While a batch is open the connection
@@ -86,7 +87,20 @@ PGconn *execrec_writer_conn(execrec_writer_t *w);
 execrec_err_t execrec_writer_add(execrec_writer_t *w, const execrec_msgmeta_t *meta,
                                  const execrec_record_t *rec) EXECREC_MUSTCHECK;
 
-/** Adds a rejected message (payload bytes as received, any content). */
+/** Payload bytes a reject stores by default (reject.payload.max): see
+ *  execrec_writer_add_reject. */
+#define EXECREC_WRITER_REJECT_PAYLOAD_MAX ((size_t)64 * 1024)
+
+/** Sets how many payload bytes a reject stores (default
+ *  EXECREC_WRITER_REJECT_PAYLOAD_MAX); for the rejects added from now on. */
+void execrec_writer_set_reject_payload_max(execrec_writer_t *w, size_t max);
+
+/** Adds a rejected message (payload bytes as received, any content). The reject
+ *  stores the payload's head, at most the reject payload maximum of bytes (a text
+ *  cut inside a UTF-8 character ends before that character, so payload_text stays
+ *  readable), its whole length (payload_length) and the SHA-256 of the whole
+ *  payload (payload_sha256): the batch holds the head only, whatever the message's
+ *  size. @returns EXECREC_OK or EXECREC_ERR_NOMEM. */
 execrec_err_t execrec_writer_add_reject(execrec_writer_t *w, const execrec_msgmeta_t *meta,
                                         const void *payload, size_t len,
                                         const execrec_reject_t *rej) EXECREC_MUSTCHECK;
@@ -100,6 +114,12 @@ execrec_err_t execrec_writer_set_offset(execrec_writer_t *w, const char *group, 
 
 /** Number of messages (records + rejects) in the open batch. */
 int64_t execrec_writer_pending(const execrec_writer_t *w);
+
+/** Bytes the open batch holds: its rows' COPY text, the key and value bytes kept
+ *  for the staging fallback, and its rejects' COPY text. This is what grows with
+ *  the batch (the staging text a fallback builds is at most about as large again),
+ *  so a byte budget on it bounds the writer's memory. O(kinds): cheap per message. */
+size_t execrec_writer_bytes(const execrec_writer_t *w);
 
 /** Writes the open batch in one transaction.
  *  @returns EXECREC_OK: committed, the batch is emptied and *stats filled;

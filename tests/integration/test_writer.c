@@ -465,6 +465,145 @@ START_TEST(test_connection_lost_keeps_batch) {
 }
 END_TEST
 
+/* The stored length, length and SHA-256 (as PostgreSQL computes it from the whole
+ * payload) of the reject at offset. */
+static char *reject_summary(int64_t offset) {
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT octet_length(payload) || ' ' || payload_length || ' ' || "
+             "encode(payload, 'hex') || ' ' || coalesce(payload_text, 'NULL') || ' ' || "
+             "encode(payload_sha256, 'hex') FROM execution.ingest_rejects WHERE kafka_offset = "
+             "%" PRId64,
+             offset);
+    return tu_pg_scalar(conn, sql);
+}
+
+/* What reject_summary must be: the head's length and hex, its text (or NULL),
+ * and sha256 of the whole payload computed by PostgreSQL from its hex. */
+static char *expected_summary(const char *whole_hex, size_t head_len, const char *text) {
+    char *sql = malloc(strlen(whole_hex) * 2 + 512);
+    ck_assert_ptr_nonnull(sql);
+    sprintf(sql,
+            "SELECT '%zu ' || octet_length(b) || ' ' || encode(substring(b FROM 1 FOR %zu), "
+            "'hex') || ' %s ' || encode(sha256(b), 'hex') FROM decode('%s', 'hex') AS b",
+            head_len, head_len, text ? text : "NULL", whole_hex);
+    char *v = tu_pg_scalar(conn, sql);
+    free(sql);
+    return v;
+}
+
+static char *hex_of(const void *p, size_t n) {
+    char *h = malloc(2 * n + 1);
+    ck_assert_ptr_nonnull(h);
+    for (size_t i = 0; i < n; i++)
+        sprintf(h + 2 * i, "%02x", ((const unsigned char *)p)[i]);
+    h[2 * n] = '\0';
+    return h;
+}
+
+static void check_reject(int64_t offset, const void *payload, size_t len, size_t head_len,
+                         const char *text) {
+    char *hex = hex_of(payload, len);
+    char *want = expected_summary(hex, head_len, text);
+    char *got = reject_summary(offset);
+    ck_assert_str_eq(got, want);
+    free(hex);
+    free(want);
+    free(got);
+}
+
+/* A reject stores the head of its payload (reject.payload.max), its whole length
+ * and the SHA-256 of the whole payload; text is cut before a character that the
+ * limit splits; binary is cut at the limit exactly. */
+START_TEST(test_reject_head) {
+    execrec_writer_stats_t st;
+    execrec_reject_t rej = {"json_syntax", "bad"};
+    execrec_writer_set_reject_payload_max(w, 16);
+    static const char ascii[] = "{\"note\":\"abcdefghijklmnopqrstuvwxyz\"}";
+    static const char split[] = "aaaaaaaaaaaaaaa\xc3\xa9zzzz"; /* byte 16 continues 15 */
+    static const char three[] = "aaaaaaaaaaaaaa\xe2\x82\xac";  /* the euro sign: 14..16 */
+    static const char binary[] = "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\xc3\xa9"
+                                 "\xa9\xff\xfe\xfd\xfc";
+    static const char shortp[] = "short";
+    struct {
+        const char *p;
+        size_t len, head;
+        const char *text;
+    } cases[] = {
+        {ascii, sizeof(ascii) - 1, 16, "{\"note\":\"abcdefg"},
+        {split, sizeof(split) - 1, 15, "aaaaaaaaaaaaaaa"},
+        {three, sizeof(three) - 1, 14, "aaaaaaaaaaaaaa"},
+        {binary, sizeof(binary) - 1, 16, NULL},
+        {shortp, sizeof(shortp) - 1, 5, "short"},
+        {"", 0, 0, ""},
+    };
+    int n = (int)(sizeof(cases) / sizeof(cases[0]));
+    for (int i = 0; i < n; i++) {
+        execrec_msgmeta_t m = meta_at(500 + i);
+        ck_assert_int_eq(execrec_writer_add_reject(w, &m, cases[i].p, cases[i].len, &rej),
+                         EXECREC_OK);
+    }
+    flush_ok(&st);
+    ck_assert_int_eq(st.rejected, n);
+    for (int i = 0; i < n; i++)
+        check_reject(500 + i, cases[i].p, cases[i].len, cases[i].head, cases[i].text);
+}
+END_TEST
+
+/* A 3,000,030-byte message_too_large: the batch holds its 64 KiB head, not the
+ * payload (before, its hex and its text: 9 MB), and the row has the whole length
+ * and the digest PostgreSQL computes from the same bytes. */
+START_TEST(test_reject_head_large) {
+    execrec_writer_stats_t st;
+    execrec_reject_t rej = {"message_too_large", "too large"};
+    size_t len = 3000030;
+    char *big = malloc(len);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 'x', len);
+    execrec_msgmeta_t m = meta_at(9);
+    ck_assert_int_eq(execrec_writer_add_reject(w, &m, big, len, &rej), EXECREC_OK);
+    ck_assert_uint_ge(execrec_writer_bytes(w), 65536);
+    ck_assert_uint_lt(execrec_writer_bytes(w), 65536 + 1024);
+    flush_ok(&st);
+    ck_assert_int_eq(st.rejected, 1);
+    char *v =
+        tu_pg_scalar(conn, "SELECT octet_length(payload) || ' ' || payload_length || ' ' || "
+                           "(payload_text = repeat('x', 65536))::text || ' ' || "
+                           "(payload_sha256 = sha256(convert_to(repeat('x', 3000030), 'UTF8')))"
+                           "::text FROM execution.ingest_rejects");
+    ck_assert_str_eq(v, "65536 3000030 true true");
+    free(v);
+    free(big);
+}
+END_TEST
+
+/* A row PostgreSQL refuses is stored like any reject: the head of its value (JSON:
+ * cut before a split character; Avro: at the limit), the whole length and the
+ * SHA-256 of the whole value. */
+START_TEST(test_refused_row_head) {
+    execrec_record_t rec;
+    execrec_writer_stats_t st;
+    execrec_writer_set_reject_payload_max(w, 20);
+    make_trade(&rec, "T-1", "-1", "1", "2026-11-21 08:00:00+00");
+    static const char json[] = "{\"trade_id\":\"T-1\",\"\xc3\xa9\":1}"; /* é at bytes 19-20 */
+    rec.raw = json;
+    rec.raw_len = sizeof(json) - 1;
+    execrec_msgmeta_t m = meta_at(700);
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    make_trade(&rec, "T-2", "-2", "1", "2026-11-21 08:00:00+00");
+    static const char avro[] = "\x00\x00\x00\x00\x03\x02\xc3\xa9\x00\x01\x02\x03\x04\x05\x06\x07"
+                               "\x08\x09\x0a\x0b\xc3\xa9\x0c";
+    m = meta_at(701);
+    m.value = avro;
+    m.value_len = sizeof(avro) - 1;
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    flush_ok(&st);
+    ck_assert_int_eq(st.pg_refused, 2);
+    check_reject(700, json, sizeof(json) - 1, 19, "{\"trade_id\":\"T-1\",\"");
+    check_reject(701, avro, sizeof(avro) - 1, 20, NULL);
+}
+END_TEST
+
 static Suite *writer_suite(void) {
     Suite *s = suite_create("writer");
     TCase *tc = tcase_create("batch");
@@ -478,6 +617,9 @@ static Suite *writer_suite(void) {
     tcase_add_test(tc, test_offsets_compare_and_set);
     tcase_add_test(tc, test_manager_only_when_newer);
     tcase_add_test(tc, test_connection_lost_keeps_batch);
+    tcase_add_test(tc, test_reject_head);
+    tcase_add_test(tc, test_reject_head_large);
+    tcase_add_test(tc, test_refused_row_head);
     suite_add_tcase(s, tc);
     return s;
 }
