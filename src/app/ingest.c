@@ -9,11 +9,13 @@
 #include "base/log.h"
 #include "pg/migrate.h"
 #include "pg/pg.h"
+#include "base/timeutil.h"
 
 struct execrec_ingest_s {
     execrec_ingest_conf_t conf;
     execrec_writer_t *writer;
     execrec_arena_t *arena;
+    int64_t probed_ms; /* the last execrec_ingest_probe */
 };
 
 static volatile sig_atomic_t never_stopped;
@@ -69,6 +71,8 @@ execrec_err_t execrec_ingest_add(execrec_ingest_t *in, execrec_kind_t kind,
     execrec_record_t rec;
     execrec_reject_t rej;
     execrec_arena_reset(in->arena);
+    execrec_telemetry_added(in->conf.telemetry, meta->timestamp_ms,
+                            execrec_writer_pending(in->writer) == 0);
     execrec_err_t err = execrec_codec_decode(in->conf.codec, kind, meta->value, meta->value_len,
                                              in->arena, &rec, &rej);
     if (err == EXECREC_OK)
@@ -90,6 +94,7 @@ execrec_err_t execrec_ingest_message(execrec_ingest_t *in, execrec_kind_t kind,
                               m->key_len,
                               m->payload ? (const char *)m->payload : "",
                               m->len};
+    execrec_telemetry_consumed(in->conf.telemetry, meta.topic);
     return execrec_ingest_add(in, kind, &meta);
 }
 
@@ -100,12 +105,20 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
     int64_t pending = execrec_writer_pending(in->writer);
     if (pending == 0)
         return EXECREC_OK;
+    execrec_telemetry_t *t = in->conf.telemetry;
     for (int attempt = 0;; attempt++) {
+        int64_t t0 = execrec_time_monotonic_ms();
         execrec_err_t err = execrec_writer_ensure(in->writer, errstr, errstr_size);
         if (!err)
             err = execrec_writer_flush(in->writer, stats, errstr, errstr_size);
+        if (err != EXECREC_OK && err != EXECREC_ERR_NOMEM)
+            execrec_telemetry_pg_up(t, execrec_writer_connected(in->writer));
         if (err == EXECREC_OK) {
             assert(execrec_writer_pending(in->writer) == 0);
+            execrec_telemetry_committed(t, stats,
+                                        (double)(execrec_time_monotonic_ms() - t0) / 1000.0);
+            if (attempt > 0)
+                execrec_telemetry_retry(t, 0);
             if (attempt > 0)
                 execrec_log_info("PostgreSQL is back: batch of %" PRId64
                                  " messages %s after %d retries",
@@ -122,7 +135,30 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
         if (deadline == EXECREC_INGEST_NO_RETRY)
             return EXECREC_ERR_PG;
         execrec_pg_log_retry(execrec_writer_connected(in->writer), errstr, pending, attempt);
-        if (execrec_pg_backoff(attempt, deadline, in->conf.stop) < 0)
+        execrec_telemetry_retry(t, execrec_pg_retry_delay_ms(attempt));
+        if (execrec_pg_backoff(attempt, deadline, in->conf.stop) < 0) {
+            execrec_telemetry_retry(t, 0);
             return EXECREC_ERR_PG;
+        }
     }
+}
+
+#define PROBE_MS 1000
+
+void execrec_ingest_probe(execrec_ingest_t *in) {
+    int64_t now = execrec_time_monotonic_ms();
+    if (!in->conf.telemetry || execrec_writer_pending(in->writer) > 0 ||
+        now - in->probed_ms < PROBE_MS)
+        return;
+    in->probed_ms = now;
+    PGconn *conn = execrec_writer_conn(in->writer);
+    /* PQconsumeInput reads what the server sent without waiting: a shutdown's
+     * notice and the closed socket turn the connection bad. */
+    int up = conn && PQstatus(conn) == CONNECTION_OK && PQconsumeInput(conn) &&
+             PQstatus(conn) == CONNECTION_OK;
+    if (!up) {
+        char errstr[256];
+        up = execrec_writer_ensure(in->writer, errstr, sizeof(errstr)) == EXECREC_OK;
+    }
+    execrec_telemetry_pg_up(in->conf.telemetry, up);
 }

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <librdkafka/rdkafka.h>
+#include "app/telemetry.h"
 #include "model/codec.h"
 #include "execrec/err.h"
 #include "execrec/record.h"
@@ -34,6 +35,7 @@ typedef struct execrec_ingest_conf_s {
     const char *done;                        /* what a batch is once flushed, for the log
                                                 line after an outage: "committed",
                                                 "written" */
+    execrec_telemetry_t *telemetry;          /* NULL: no metrics. Borrowed */
 } execrec_ingest_conf_t;
 
 typedef struct execrec_ingest_s execrec_ingest_t;
@@ -83,5 +85,13 @@ execrec_err_t execrec_ingest_message(execrec_ingest_t *in, execrec_kind_t kind,
 execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
                                    execrec_writer_stats_t *stats, char *errstr,
                                    size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** With metrics on, and no batch open: checks at most once a second, without
+ *  blocking, that the idle PostgreSQL connection is still up (a server that shut
+ *  down has closed it), and tries to reconnect when it is down, so that
+ *  execrec_postgres_up and /readyz follow PostgreSQL while nothing is written.
+ *  A reconnection attempt takes as long as libpq's connect (immediate when the
+ *  server refuses; connect_timeout in the DSN bounds an unanswered one). */
+void execrec_ingest_probe(execrec_ingest_t *in);
 
 #endif

@@ -63,7 +63,9 @@ typedef struct rec_s {
     int64_t consumed;
     execrec_writer_stats_t total;
     int fatal;
-    char why[1024]; /* the first fatal error's reason */
+    char why[1024];     /* the first fatal error's reason */
+    int64_t metrics_ms; /* the last metrics_tick that updated the gauges */
+    int64_t kafka_probe_ms;
 } rec_t;
 
 #define now_ms execrec_time_monotonic_ms
@@ -301,6 +303,7 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
                          rd_kafka_message_errstr(m));
         return 0;
     }
+    execrec_telemetry_kafka_up(r->rc->telemetry, 1);
     part_t *p = find_part(r, topic, m->partition);
     if (!p || p->fenced || m->offset < p->next)
         return 0; /* not ours, dropped, or a re-delivery of what the batch holds */
@@ -464,6 +467,8 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
         goto done;
     }
     r->assigned = 1;
+    execrec_telemetry_assigned(r->rc->telemetry, r->nparts);
+    execrec_telemetry_kafka_up(r->rc->telemetry, 1);
     if (r->nparts == 0)
         execrec_log_info("assigned no partitions (the group has more members than partitions)");
 done:
@@ -486,6 +491,7 @@ static void on_revoke(rec_t *r) {
                          r->parts[i].partition, r->parts[i].next);
     free_parts(r);
     r->assigned = 0;
+    execrec_telemetry_assigned(r->rc->telemetry, 0);
     rd_kafka_assign(r->rk, NULL);
 }
 
@@ -504,6 +510,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     rec_t *r = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        execrec_telemetry_kafka_up(r->rc->telemetry, 0);
     if (execrec_kafka_log_error(rk, err, reason)) {
         char why[512];
         rd_kafka_fatal_error(rk, why, sizeof(why));
@@ -631,6 +639,48 @@ static void log_totals(rec_t *r, const char *what) {
                      r->nparts);
 }
 
+/* With metrics on: the heartbeat on every call; once a second the lag per
+ * partition (from the watermarks librdkafka caches from its fetches: no request),
+ * the blocked partitions, and PostgreSQL's reachability while idle
+ * (execrec_ingest_probe); while Kafka is down, every 2 s a metadata request of at
+ * most 500 ms tells when it is back. */
+static void metrics_tick(rec_t *r) {
+    execrec_telemetry_t *t = r->rc->telemetry;
+    if (!t)
+        return;
+    execrec_telemetry_heartbeat(t);
+    int64_t now = now_ms();
+    if (now - r->metrics_ms < 1000)
+        return;
+    r->metrics_ms = now;
+    int64_t total = 0;
+    int fenced = 0;
+    for (int i = 0; i < r->nparts; i++) {
+        part_t *p = &r->parts[i];
+        int64_t lo, hi, done = p->batch_start >= 0 ? p->batch_start : p->next, lag = 0;
+        if (p->fenced)
+            fenced++;
+        else if (rd_kafka_get_watermark_offsets(r->rk, p->topic, p->partition, &lo, &hi) || hi < 0)
+            hi = p->end;
+        if (!p->fenced && hi > done)
+            lag = hi - done;
+        execrec_telemetry_lag(t, p->topic, p->partition, lag);
+        total += lag;
+    }
+    execrec_telemetry_lag_total(t, total);
+    /* offset_past_end: the offsets branch keeps that state in part_t; 0 until then. */
+    execrec_telemetry_blocked(t, 0, fenced);
+    execrec_ingest_probe(r->ingest);
+    if (!execrec_telemetry_kafka_is_up(t) && now - r->kafka_probe_ms >= 2000) {
+        const struct rd_kafka_metadata *md = NULL;
+        r->kafka_probe_ms = now;
+        if (rd_kafka_metadata(r->rk, 0, NULL, &md, 500) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            execrec_telemetry_kafka_up(t, 1);
+        if (md)
+            rd_kafka_metadata_destroy(md);
+    }
+}
+
 static int run_loop(rec_t *r) {
     const execrec_recorder_conf_t *rc = r->rc;
     int64_t last_stats = now_ms();
@@ -650,6 +700,7 @@ static int run_loop(rec_t *r) {
             deadline = full < idle ? full : idle;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, execrec_kafka_poll_timeout(deadline));
+        metrics_tick(r);
         if (m) {
             int rc_msg = on_message(r, m);
             rd_kafka_message_destroy(m);
@@ -699,7 +750,8 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
                                 .stop = rc->stop,
                                 .on_conflict = batch_conflict,
                                 .opaque = &r,
-                                .done = "committed"};
+                                .done = "committed",
+                                .telemetry = rc->telemetry};
     if (!(r.ingest = execrec_ingest_new(&ic, errstr, errstr_size))) {
         err = EXECREC_ERR_NOMEM;
         goto out;
@@ -720,6 +772,7 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
     }
     if (applied)
         execrec_log_info("applied %d migration(s)", applied);
+    execrec_telemetry_pg_up(rc->telemetry, 1);
     if (!(r.rk = consumer_new(&r, errstr, errstr_size))) {
         err = EXECREC_ERR_KAFKA;
         goto out;

@@ -25,6 +25,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include "app/telemetry.h"
 #include "model/codec.h"
 #include "execrec/config.h"
 #include "execrec/err.h"
@@ -45,6 +46,7 @@ typedef struct execrec_recorder_conf_s {
     execrec_codec_t *codec;               /* borrowed */
     volatile sig_atomic_t *stop;          /* set by a signal handler: 1 = stop,
                                                   2 or more = give up waiting */
+    execrec_telemetry_t *telemetry;       /* NULL: no metrics (borrowed) */
 } execrec_recorder_conf_t;
 
 /** Checks rc for what the recorder cannot do, before anything starts.

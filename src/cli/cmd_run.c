@@ -17,11 +17,12 @@ static const char *const run_keys[] = {
     "topic.trades", "topic.managers", "dsn",              "batch.size",
     "batch.ms",     "batch.idle.ms", "exit.at.end",   "stats.interval.ms", "registry",
     "max.message.bytes", "partitions", "log.level",     "registry.map",
-    "registry.timeout.ms", NULL};
+    "registry.timeout.ms", "metrics.listen", "ready.max.age", NULL};
 /* clang-format on */
 
 int execrec_cli_run(int argc, char **argv) {
     cli_codec_t cc = {0};
+    cli_metrics_t cm = {0};
     execrec_broker_t *broker = NULL;
     char errstr[512];
     int rc;
@@ -98,6 +99,10 @@ int execrec_cli_run(int argc, char **argv) {
                          r.brokers);
     }
     r.stop = cli_stop_signals();
+    if ((rc = cli_metrics_start(&cm, conf, "run")) != EXECREC_EXIT_OK)
+        goto done;
+    rc = EXECREC_EXIT_FAIL;
+    r.telemetry = cm.telemetry;
     char why[1024];
     if (execrec_recorder_run(&r, why, sizeof(why))) {
         execrec_log_error("%s", why);
@@ -105,6 +110,7 @@ int execrec_cli_run(int argc, char **argv) {
     }
     rc = EXECREC_EXIT_OK;
 done:
+    cli_metrics_stop(&cm);
     execrec_broker_stop(broker);
     cli_codec_close(&cc);
     execrec_config_destroy(conf);
