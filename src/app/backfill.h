@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include "app/telemetry.h"
 #include "model/codec.h"
 #include "execrec/config.h"
 #include "execrec/err.h"
@@ -38,6 +39,7 @@ typedef struct execrec_backfill_conf_s {
     execrec_codec_t *codec;           /* borrowed */
     volatile sig_atomic_t *stop;      /* 1: commit the open batch and stop;
                                            2: stop without waiting for PostgreSQL */
+    execrec_telemetry_t *telemetry;   /* NULL: no metrics (borrowed) */
 } execrec_backfill_conf_t;
 
 typedef struct execrec_backfill_result_s {
