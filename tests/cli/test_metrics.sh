@@ -53,6 +53,11 @@ cat "$sample/orders.jsonl" "$sample/bad_orders.jsonl" >"$work/orders"
 cat "$sample/order_events.jsonl" "$sample/bad_order_events.jsonl" >"$work/events"
 cat "$sample/trades.jsonl" "$sample/bad_trades.jsonl" >"$work/trades"
 { head -2 "$sample/order_managers.jsonl"; cat "$sample/bad_order_managers.jsonl"; } >"$work/managers"
+# A trade PostgreSQL refuses (a check constraint of this test): a pg_refused reject.
+"$bin" migrate >"$work/migrate.log" 2>&1 || die "execrec migrate: $(cat "$work/migrate.log")"
+q "ALTER TABLE execution.TradesTS ADD CONSTRAINT test_refuse CHECK (venue IS DISTINCT FROM 'REFUSE')" ||
+    die "cannot add the check constraint"
+rl_gen_trades RX 0 1 | cut -d'|' -f2- | sed 's/"venue":"TEST"/"venue":"REFUSE"/' >>"$work/trades"
 rl_produce orders "$work/orders" -p 0
 rl_produce order-events "$work/events" -p 0
 rl_produce trades "$work/trades" -p 0
@@ -100,6 +105,7 @@ check "$(awk '$1 ~ /^execrec_rejects_total\{/ {print}' "$work/metrics.txt" | sed
     "rejects by reason = ingest_rejects by reason"
 check "$(sumof 'execrec_rows_refused_total{')" "$(rl_count "execution.ingest_rejects WHERE reason = 'pg_refused'")" \
     "rows refused = pg_refused rejects"
+check "$(sumof 'execrec_rows_refused_total{kind="trade"}')" 1 "the refused trade"
 check "$(sumof 'execrec_messages_consumed_total{')" "$produced" "messages consumed = messages produced"
 check "$(sumof 'execrec_messages_consumed_total{topic="trades"}')" $((n + $(wc -l <"$work/trades"))) "trades consumed"
 check "$(sumof 'execrec_rows_duplicate_total{')" 0 "no duplicates"
@@ -174,6 +180,20 @@ t1=$SECONDS
 rl_wait_for 5 "/readyz 200 with PostgreSQL back" code_is /readyz 200
 note "/readyz 200 again after $((SECONDS - t1))s"
 check "$(metric execrec_postgres_up)" 1 "execrec_postgres_up with PostgreSQL back"
+
+# A batch waiting for PostgreSQL: retries are counted and the current backoff shown,
+# back to 0 once the batch commits.
+retries0=$(metric execrec_retries_total)
+bash "$src/deploy/pg.sh" stop "$pgdir"
+rl_gen_trades RB 0 10 >"$work/retry.keyed"
+rl_produce trades "$work/retry.keyed" -K '|'
+retrying() { [ "$(metric execrec_retries_total)" -gt "$retries0" ] && [ "$(metric execrec_retry_backoff_seconds)" != 0 ]; }
+rl_wait_for 20 "retries and a backoff while PostgreSQL is down" retrying
+check "$(http /readyz)" "PostgreSQL unreachable" "not ready while a batch waits for PostgreSQL"
+bash "$src/deploy/pg.sh" start "$pgdir" >/dev/null || die "cannot restart the private PostgreSQL"
+rl_wait_for 30 "the batch that waited" rl_count_is 10 "execution.TradesTS WHERE trade_id LIKE 'RB-%'"
+rl_wait_for 5 "the backoff back to 0" eval '[ "$(metric execrec_retry_backoff_seconds)" == 0 ]'
+rl_wait_for 5 "/readyz 200 after the batch committed" code_is /readyz 200
 
 # Hostile clients: 50 connections that send half a request and hold it, and one that
 # reads /metrics one byte a second. The recorder records the next 2000 trades as
@@ -267,7 +287,7 @@ rl_bg+=("$bf")
 bmetric() { curl -s --max-time 3 "http://127.0.0.1:$bport/metrics" | awk -v s="$1" '$1 == s {print $2}'; }
 bf_progress() { local d; d=$(bmetric execrec_backfill_offsets_done); [ -n "$d" ] && [ "$d" -gt 0 ]; }
 rl_wait_for 60 "backfill progress on its endpoint" bf_progress
-check "$(bmetric execrec_backfill_offsets_requested)" $((2 * n + $(wc -l <"$work/trades"))) \
+check "$(bmetric execrec_backfill_offsets_requested)" $((2 * n + $(wc -l <"$work/trades") + 10)) \
     "execrec_backfill_offsets_requested"
 check "$(curl -s --max-time 3 "http://127.0.0.1:$bport/readyz")" ready "backfill /readyz"
 wait "$bf"
