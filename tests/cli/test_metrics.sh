@@ -271,11 +271,6 @@ expect_status 1 "--metrics-listen on a busy port" "$bin" run --brokers "$BROKER"
     --metrics-listen "127.0.0.1:$mport"
 expect_out "--metrics-listen" "the busy-port error names the flag"
 
-rl_stop rec TERM 30
-check "$RL_RC" 0 "the recorder's exit status"
-check "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$mport/healthz")" 000 \
-    "the endpoint is gone once the recorder exited"
-
 # backfill serves the same endpoint while it replays (slowed down by a trigger so
 # that it can be scraped mid-way): progress gauges and the rows it read.
 rl_slow_inserts TradesTS 0.005
@@ -292,5 +287,20 @@ check "$(bmetric execrec_backfill_offsets_requested)" $((2 * n + $(wc -l <"$work
 check "$(curl -s --max-time 3 "http://127.0.0.1:$bport/readyz")" ready "backfill /readyz"
 wait "$bf"
 check "$?" 0 "backfill exit status"
+
+# A clean shutdown stops the endpoint (and frees it: ASan checks leaks at exit).
+rl_stop rec TERM 30
+check "$RL_RC" 0 "the recorder's exit status"
+check "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$mport/healthz")" 000 \
+    "the endpoint is gone once the recorder exited"
+
+# The broker goes away: execrec_kafka_up turns 0 (librdkafka's all-brokers-down).
+mport=$(free_port)
+rl_start_recorder rec2 --group metrics2 --metrics-listen "127.0.0.1:$mport"
+rl_wait_for 30 "execrec_kafka_up 1" eval '[ "$(metric execrec_kafka_up)" == 1 ]'
+kill -KILL "$broker_pid"
+rl_wait_for 30 "execrec_kafka_up 0 with the broker gone" eval '[ "$(metric execrec_kafka_up)" == 0 ]'
+check "$(http_code /healthz)" 200 "/healthz with the broker gone"
+rl_kill9 rec2
 
 cli_finish
