@@ -63,9 +63,10 @@ typedef struct rec_s {
     int64_t consumed;
     execrec_writer_stats_t total;
     int fatal;
-    char why[1024];     /* the first fatal error's reason */
-    int64_t metrics_ms; /* the last metrics_tick that updated the gauges */
-    int64_t kafka_probe_ms;
+    char why[1024]; /* the first fatal error's reason */
+
+    /* metrics_tick's clocks: the last gauge update, the last Kafka probe */
+    int64_t metrics_ms, kafka_probe_ms;
 } rec_t;
 
 #define now_ms execrec_time_monotonic_ms

@@ -38,8 +38,8 @@ void execrec_metrics_destroy(execrec_metrics_t *reg);
  *  buckets: for a histogram, nbuckets ascending upper bounds (copied); else NULL, 0.
  *  A family without labels has its one series (value 0) at once; a labelled family
  *  has none until a value is set for some label values.
- *  @returns the family (owned by reg), or NULL when out of memory. Families are
- *  added before the registry is shared with another thread. */
+ *  @returns the family (owned by reg), or NULL when out of memory. A family may be
+ *  added while another thread formats the registry (it is linked under the lock). */
 execrec_metric_t *execrec_metrics_add(execrec_metrics_t *reg, execrec_metric_type_t type,
                                       const char *name, const char *help, const char *labels,
                                       const double *buckets, int nbuckets);
