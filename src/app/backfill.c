@@ -42,6 +42,8 @@ typedef struct bf_s {
     int64_t batch_opened_ms; /* 0: the open batch is empty */
     int64_t started_ms;
     int64_t last_report_ms;
+    int64_t metrics_ms;                 /* the last metrics_tick that updated gauges */
+    execrec_metric_t *requested, *done; /* execrec_backfill_* (NULL: metrics off) */
 } bf_t;
 
 /* ---- set-up ---------------------------------------------------------------------- */
@@ -344,6 +346,30 @@ static int all_done(const bf_t *b) {
     return 1;
 }
 
+/* With metrics on: the heartbeat, and once a second the offsets left per partition
+ * (as consumer lag), the progress gauges and PostgreSQL's reachability while idle. */
+static void metrics_tick(bf_t *b) {
+    execrec_telemetry_t *t = b->bc->telemetry;
+    if (!t)
+        return;
+    execrec_telemetry_heartbeat(t);
+    int64_t now = execrec_time_monotonic_ms();
+    if (now - b->metrics_ms < 1000)
+        return;
+    b->metrics_ms = now;
+    int64_t left = 0;
+    for (int i = 0; i < b->nparts; i++) {
+        const part_t *p = &b->parts[i];
+        int64_t n = p->done || p->next >= p->to ? 0 : p->to - p->next;
+        execrec_telemetry_lag(t, p->topic, p->partition, n);
+        left += n;
+    }
+    execrec_telemetry_lag_total(t, left);
+    execrec_metric_set(b->requested, (double)b->res->requested);
+    execrec_metric_set(b->done, (double)done_offsets(b));
+    execrec_ingest_probe(b->ingest);
+}
+
 static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
     const execrec_backfill_conf_t *bc = b->bc;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(b->nparts);
@@ -363,6 +389,7 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(
             b->rk,
             execrec_kafka_poll_timeout(b->batch_opened_ms ? b->batch_opened_ms + bc->batch_ms : 0));
+        metrics_tick(b);
         if (m) {
             err = on_message(b, m, errstr, errstr_size);
             rd_kafka_message_destroy(m);
@@ -393,6 +420,8 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
     char why[1024];
     /* After a signal the ingest cuts the wait to the shutdown deadline. */
     int f = flush(b, EXECREC_INGEST_FOREVER, why, sizeof(why));
+    b->metrics_ms = 0;
+    metrics_tick(b);
     report(b, 1);
     if (f == -2)
         return EXECREC_ERR_NOMEM;
@@ -455,7 +484,19 @@ execrec_err_t execrec_backfill_run(const execrec_backfill_conf_t *bc,
                                 .done = "written",
                                 .batch_size = bc->batch_size,
                                 .batch_bytes = bc->batch_bytes,
-                                .reject_payload_max = bc->reject_payload_max};
+                                .reject_payload_max = bc->reject_payload_max,
+                                .telemetry = bc->telemetry};
+    if (bc->telemetry) {
+        execrec_metrics_t *reg = execrec_telemetry_registry(bc->telemetry);
+        b.requested =
+            execrec_metrics_add(reg, EXECREC_METRIC_GAUGE, "execrec_backfill_offsets_requested",
+                                "offsets in the backfill's resolved ranges", NULL, NULL, 0);
+        b.done = execrec_metrics_add(reg, EXECREC_METRIC_GAUGE, "execrec_backfill_offsets_done",
+                                     "offsets of the ranges replayed so far", NULL, NULL, 0);
+        execrec_metric_set(b.requested, (double)res->requested);
+        execrec_telemetry_kafka_up(bc->telemetry, 1); /* it answered the ranges */
+        execrec_telemetry_assigned(bc->telemetry, (int)res->partitions);
+    }
     if (!(b.ingest = execrec_ingest_new(&ic, errstr, errstr_size))) {
         err = EXECREC_ERR_NOMEM;
         goto out;
@@ -466,6 +507,7 @@ execrec_err_t execrec_backfill_run(const execrec_backfill_conf_t *bc,
     int applied = 0;
     if ((err = execrec_ingest_connect(b.ingest, &applied, errstr, errstr_size)))
         goto out;
+    execrec_telemetry_pg_up(bc->telemetry, 1);
     err = replay(&b, errstr, errstr_size);
 out:
     if (b.rk) {

@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include "app/telemetry.h"
 #include "model/codec.h"
 #include "execrec/config.h"
 #include "execrec/err.h"
@@ -42,6 +43,7 @@ typedef struct execrec_backfill_conf_s {
                                            2: stop without waiting for PostgreSQL */
     int64_t shutdown_timeout_ms;      /* after the first signal, how long the open
                                            batch is retried (0: 30 s) */
+    execrec_telemetry_t *telemetry;   /* NULL: no metrics (borrowed) */
 } execrec_backfill_conf_t;
 
 typedef struct execrec_backfill_result_s {

@@ -12,6 +12,7 @@
 #include "execrec/config.h"
 #include "pg/migrate.h"
 #include "pg/pg.h"
+#include "base/timeutil.h"
 
 struct execrec_ingest_s {
     execrec_ingest_conf_t conf;
@@ -21,6 +22,7 @@ struct execrec_ingest_s {
     int month_checked;     /* UTC year * 12 + month of the last partition check; 0: none */
     int checks;            /* partition checks made */
     char missing[512];     /* months the last check found missing, "" if none */
+    int64_t probed_ms;     /* the last execrec_ingest_probe */
 };
 
 static volatile sig_atomic_t never_stopped;
@@ -146,6 +148,8 @@ execrec_err_t execrec_ingest_add(execrec_ingest_t *in, execrec_kind_t kind,
     execrec_record_t rec;
     execrec_reject_t rej;
     execrec_arena_reset(in->arena);
+    execrec_telemetry_added(in->conf.telemetry, meta->timestamp_ms,
+                            execrec_writer_pending(in->writer) == 0);
     execrec_err_t err = execrec_codec_decode(in->conf.codec, kind, meta->value, meta->value_len,
                                              in->arena, &rec, &rej);
     if (err == EXECREC_OK)
@@ -167,6 +171,7 @@ execrec_err_t execrec_ingest_message(execrec_ingest_t *in, execrec_kind_t kind,
                               m->key_len,
                               m->payload ? (const char *)m->payload : "",
                               m->len};
+    execrec_telemetry_consumed(in->conf.telemetry, meta.topic);
     return execrec_ingest_add(in, kind, &meta);
 }
 
@@ -205,7 +210,9 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
     int no_retry = deadline == EXECREC_INGEST_NO_RETRY;
     if (no_retry)
         deadline = EXECREC_INGEST_FOREVER;
+    execrec_telemetry_t *t = in->conf.telemetry;
     for (int attempt = 0;; attempt++) {
+        int64_t t0 = execrec_time_monotonic_ms();
         /* A shutdown whose deadline has passed makes no further attempt: an attempt
          * against a server that refuses or hangs could outlast it. */
         if (attempt > 0 && passed(execrec_ingest_deadline(in, deadline)))
@@ -213,9 +220,15 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
         execrec_err_t err = execrec_writer_ensure(in->writer, errstr, errstr_size);
         if (!err)
             err = execrec_writer_flush(in->writer, stats, errstr, errstr_size);
+        if (err != EXECREC_OK && err != EXECREC_ERR_NOMEM)
+            execrec_telemetry_pg_up(t, execrec_writer_connected(in->writer));
         if (err == EXECREC_OK) {
             assert(execrec_writer_pending(in->writer) == 0);
             check_partitions(in);
+            execrec_telemetry_committed(t, stats,
+                                        (double)(execrec_time_monotonic_ms() - t0) / 1000.0);
+            if (attempt > 0)
+                execrec_telemetry_retry(t, 0);
             if (attempt > 0)
                 execrec_log_info("PostgreSQL is back: batch of %" PRId64
                                  " messages %s after %d retries",
@@ -232,6 +245,7 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
         if (no_retry)
             return EXECREC_ERR_PG;
         execrec_pg_log_retry(execrec_writer_connected(in->writer), errstr, pending, attempt);
+        execrec_telemetry_retry(t, execrec_pg_retry_delay_ms(attempt));
         int b;
         while ((b = execrec_pg_backoff(attempt, execrec_ingest_deadline(in, deadline),
                                        in->conf.stop)) == 1)
@@ -239,7 +253,29 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
                              " messages until the shutdown deadline (%" PRId64 " ms)",
                              pending,
                              execrec_ingest_deadline(in, deadline) - execrec_time_monotonic_ms());
-        if (b < 0)
+        if (b < 0) {
+            execrec_telemetry_retry(t, 0);
             return EXECREC_ERR_PG;
+        }
     }
+}
+
+#define PROBE_MS 1000
+
+void execrec_ingest_probe(execrec_ingest_t *in) {
+    int64_t now = execrec_time_monotonic_ms();
+    if (!in->conf.telemetry || execrec_writer_pending(in->writer) > 0 ||
+        now - in->probed_ms < PROBE_MS)
+        return;
+    in->probed_ms = now;
+    PGconn *conn = execrec_writer_conn(in->writer);
+    /* PQconsumeInput reads what the server sent without waiting: a shutdown's
+     * notice and the closed socket turn the connection bad. */
+    int up = conn && PQstatus(conn) == CONNECTION_OK && PQconsumeInput(conn) &&
+             PQstatus(conn) == CONNECTION_OK;
+    if (!up) {
+        char errstr[256];
+        up = execrec_writer_ensure(in->writer, errstr, sizeof(errstr)) == EXECREC_OK;
+    }
+    execrec_telemetry_pg_up(in->conf.telemetry, up);
 }

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <librdkafka/rdkafka.h>
+#include "app/telemetry.h"
 #include "model/codec.h"
 #include "execrec/err.h"
 #include "execrec/record.h"
@@ -44,6 +45,7 @@ typedef struct execrec_ingest_conf_s {
     int64_t reject_payload_max;              /* payload bytes a reject stores
                                                 (reject.payload.max, writer.h; 0: none);
                                                 < 0: the writer's default, 64 KiB */
+    execrec_telemetry_t *telemetry;          /* NULL: no metrics. Borrowed */
 } execrec_ingest_conf_t;
 
 typedef struct execrec_ingest_s execrec_ingest_t;
@@ -128,5 +130,13 @@ int64_t execrec_ingest_deadline(execrec_ingest_t *in, int64_t deadline);
 execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
                                    execrec_writer_stats_t *stats, char *errstr,
                                    size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** With metrics on, and no batch open: checks at most once a second, without
+ *  blocking, that the idle PostgreSQL connection is still up (a server that shut
+ *  down has closed it), and tries to reconnect when it is down, so that
+ *  execrec_postgres_up and /readyz follow PostgreSQL while nothing is written.
+ *  A reconnection attempt takes as long as libpq's connect (immediate when the
+ *  server refuses; connect_timeout in the DSN bounds an unanswered one). */
+void execrec_ingest_probe(execrec_ingest_t *in);
 
 #endif

@@ -87,6 +87,9 @@ typedef struct rec_s {
     char pg_why[512]; /* the last failed flush's reason */
     int fatal;
     char why[1024]; /* the first fatal error's reason */
+
+    /* metrics_tick's clocks: the last gauge update, the last Kafka probe */
+    int64_t metrics_ms, kafka_probe_ms;
 } rec_t;
 
 #define now_ms execrec_time_monotonic_ms
@@ -426,6 +429,7 @@ static void out_of_range(rec_t *r, part_t *p, const char *why) {
                           p->topic, p->partition, from, lo - 1, lo - from, lo);
         p->skipped += lo - from;
         r->skipped += lo - from;
+        execrec_telemetry_skipped(r->rc->telemetry, p->topic, "retention", lo - from);
         from = p->next = lo;
     } else {
         execrec_log_warn("%s [%" PRId32 "]: %s; the offset %" PRId64
@@ -454,9 +458,11 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
                          rd_kafka_message_errstr(m));
         return 0;
     }
+    execrec_telemetry_kafka_up(r->rc->telemetry, 1);
     part_t *p = find_part(r, topic, m->partition);
     if (!p || p->fenced || p->blocked) {
         r->ignored++;
+        execrec_telemetry_skipped(r->rc->telemetry, topic, "not_owned", 1);
         execrec_log_debug("%s [%" PRId32 "] offset %" PRId64 ": ignored: %s", topic, m->partition,
                           m->offset,
                           !p          ? "not assigned to this recorder"
@@ -469,6 +475,7 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
          * batch. Not a loss, but counted and shown. */
         p->stale++;
         r->stale++;
+        execrec_telemetry_skipped(r->rc->telemetry, topic, "stale", 1);
         execrec_log_debug("%s [%" PRId32 "] offset %" PRId64
                           ": stale (below the next offset %" PRId64 "): not recorded again",
                           topic, m->partition, m->offset, p->next);
@@ -620,6 +627,7 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
                               p->topic, p->partition, start, lo - 1, lo - start, lo);
             p->skipped += lo - start;
             r->skipped += lo - start;
+            execrec_telemetry_skipped(r->rc->telemetry, p->topic, "retention", lo - start);
             start = lo;
         }
         p->expected = stored[i];
@@ -648,6 +656,8 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
         goto done;
     }
     r->assigned = 1;
+    execrec_telemetry_assigned(r->rc->telemetry, r->nparts);
+    execrec_telemetry_kafka_up(r->rc->telemetry, 1);
     if (r->nparts == 0)
         execrec_log_info("assigned no partitions (the group has more members than partitions)");
 done:
@@ -674,6 +684,7 @@ static void on_revoke(rec_t *r) {
                        r->parts[i].partition, r->parts[i].next);
     free_parts(r);
     r->assigned = 0;
+    execrec_telemetry_assigned(r->rc->telemetry, 0);
     rd_kafka_assign(r->rk, NULL);
 }
 
@@ -692,6 +703,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     rec_t *r = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        execrec_telemetry_kafka_up(r->rc->telemetry, 0);
     if (execrec_kafka_log_error(rk, err, reason)) {
         char why[512];
         rd_kafka_fatal_error(rk, why, sizeof(why));
@@ -858,6 +871,48 @@ static void note_signals(rec_t *r) {
     }
 }
 
+/* With metrics on: the heartbeat on every call; once a second the lag per
+ * partition (from the watermarks librdkafka caches from its fetches: no request),
+ * the blocked partitions, and PostgreSQL's reachability while idle
+ * (execrec_ingest_probe); while Kafka is down, every 2 s a metadata request of at
+ * most 500 ms tells when it is back. */
+static void metrics_tick(rec_t *r) {
+    execrec_telemetry_t *t = r->rc->telemetry;
+    if (!t)
+        return;
+    execrec_telemetry_heartbeat(t);
+    int64_t now = now_ms();
+    if (now - r->metrics_ms < 1000)
+        return;
+    r->metrics_ms = now;
+    int64_t total = 0;
+    int fenced = 0, past_end = 0;
+    for (int i = 0; i < r->nparts; i++) {
+        part_t *p = &r->parts[i];
+        past_end += p->blocked != 0;
+        int64_t lo, hi, done = p->batch_start >= 0 ? p->batch_start : p->next, lag = 0;
+        if (p->fenced)
+            fenced++;
+        else if (rd_kafka_get_watermark_offsets(r->rk, p->topic, p->partition, &lo, &hi) || hi < 0)
+            hi = p->end;
+        if (!p->fenced && hi > done)
+            lag = hi - done;
+        execrec_telemetry_lag(t, p->topic, p->partition, lag);
+        total += lag;
+    }
+    execrec_telemetry_lag_total(t, total);
+    execrec_telemetry_blocked(t, past_end, fenced);
+    execrec_ingest_probe(r->ingest);
+    if (!execrec_telemetry_kafka_is_up(t) && now - r->kafka_probe_ms >= 2000) {
+        const struct rd_kafka_metadata *md = NULL;
+        r->kafka_probe_ms = now;
+        if (rd_kafka_metadata(r->rk, 0, NULL, &md, 500) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            execrec_telemetry_kafka_up(t, 1);
+        if (md)
+            rd_kafka_metadata_destroy(md);
+    }
+}
+
 static int run_loop(rec_t *r) {
     const execrec_recorder_conf_t *rc = r->rc;
     int64_t last_stats = now_ms();
@@ -879,6 +934,7 @@ static int run_loop(rec_t *r) {
             deadline = full < idle ? full : idle;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, execrec_kafka_poll_timeout(deadline));
+        metrics_tick(r);
         if (m) {
             int rc_msg = on_message(r, m);
             rd_kafka_message_destroy(m);
@@ -944,7 +1000,9 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
                                 .done = "committed",
                                 .batch_size = rc->batch_size,
                                 .batch_bytes = rc->batch_bytes,
-                                .reject_payload_max = rc->reject_payload_max};
+                                .reject_payload_max = rc->reject_payload_max,
+
+                                .telemetry = rc->telemetry};
     if (!(r.ingest = execrec_ingest_new(&ic, errstr, errstr_size))) {
         err = EXECREC_ERR_NOMEM;
         goto out;
@@ -962,6 +1020,7 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
         goto out;
     if (applied)
         execrec_log_info("applied %d migration(s)", applied);
+    execrec_telemetry_pg_up(rc->telemetry, 1);
     if (!(r.rk = consumer_new(&r, errstr, errstr_size))) {
         err = EXECREC_ERR_KAFKA;
         goto out;

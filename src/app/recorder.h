@@ -27,6 +27,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include "app/telemetry.h"
 #include "model/codec.h"
 #include "execrec/config.h"
 #include "execrec/err.h"
@@ -55,6 +56,7 @@ typedef struct execrec_recorder_conf_s {
                                                   logged and ignored */
     int64_t shutdown_timeout_ms;          /* after the first signal, how long the
                                                   open batch is retried (0: 30 s) */
+    execrec_telemetry_t *telemetry;       /* NULL: no metrics (borrowed) */
 } execrec_recorder_conf_t;
 
 /** Checks rc for what the recorder cannot do, before anything starts.

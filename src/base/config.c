@@ -73,6 +73,11 @@ static const execrec_confdef_t table[] = {
      "stop once every assigned partition has reached the end it had at start"},
     {"stats.interval.ms", EXECREC_CONF_INT, "10000",
      "how often totals (consumed, inserted, duplicates, rejected, lag) are logged; 0: never"},
+    {"metrics.listen", EXECREC_CONF_STRING, NULL,
+     "serve /metrics, /healthz and /readyz over HTTP on HOST:PORT (e.g. 127.0.0.1:9464); "
+     "unset: off"},
+    {"ready.max.age", EXECREC_CONF_INT, "60",
+     "/readyz fails when there is lag and no batch has committed for this many seconds"},
     {"partitions", EXECREC_CONF_INT, "4", "partitions per topic of the embedded broker"},
     {"address.file", EXECREC_CONF_STRING, NULL,
      "write the embedded broker's bootstrap address to this file"},

@@ -389,3 +389,34 @@ int cli_each_input(const char *cmd, char **files, int nfiles, int keep_going,
     }
     return failed;
 }
+
+int cli_metrics_start(cli_metrics_t *cm, const execrec_config_t *conf, const char *cmd) {
+    memset(cm, 0, sizeof(*cm));
+    const char *listen = execrec_config_get(conf, "metrics.listen");
+    if (!listen || !*listen)
+        return EXECREC_EXIT_OK;
+    char errstr[512];
+    if (execrec_http_check_listen(listen, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec %s: --metrics-listen %s\n", cmd, errstr);
+        return EXECREC_EXIT_USAGE;
+    }
+    if (!(cm->telemetry =
+              execrec_telemetry_new(execrec_config_get_int(conf, "ready.max.age") * 1000))) {
+        fprintf(stderr, "execrec %s: out of memory\n", cmd);
+        return EXECREC_EXIT_FAIL;
+    }
+    if (!(cm->http = execrec_http_start(listen, cm->telemetry, errstr, sizeof(errstr)))) {
+        fprintf(stderr, "execrec %s: --metrics-listen: %s\n", cmd, errstr);
+        cli_metrics_stop(cm);
+        return EXECREC_EXIT_FAIL;
+    }
+    execrec_log_info("serving metrics on %s (port %d): /metrics, /healthz, /readyz", listen,
+                     execrec_http_port(cm->http));
+    return EXECREC_EXIT_OK;
+}
+
+void cli_metrics_stop(cli_metrics_t *cm) {
+    execrec_http_stop(cm->http);
+    execrec_telemetry_destroy(cm->telemetry);
+    memset(cm, 0, sizeof(*cm));
+}

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include "execrec/avro.h"
 #include "execrec/schemamap.h"
+#include "app/metrics_http.h"
+#include "app/telemetry.h"
 #include "model/codec.h"
 #include "execrec/config.h"
 #include "execrec/record.h"
@@ -99,5 +101,19 @@ int64_t cli_shutdown_timeout(const execrec_config_t *conf, const char *cmd);
 int cli_each_input(const char *cmd, char **files, int nfiles, int keep_going,
                    volatile sig_atomic_t *stop, int (*fn)(FILE *in, const char *file, void *opaque),
                    void *opaque);
+
+/* The metrics endpoint of run and backfill (--metrics-listen, docs/metrics.md). */
+typedef struct cli_metrics_s {
+    execrec_telemetry_t *telemetry; /* NULL: metrics off */
+    execrec_http_t *http;
+} cli_metrics_t;
+
+/** Starts the endpoint when metrics.listen is set (else leaves *cm zeroed: off).
+ *  @returns EXECREC_EXIT_OK; EXECREC_EXIT_USAGE for an address that is not HOST:PORT;
+ *  EXECREC_EXIT_FAIL when it cannot listen (in use) or out of memory (reasons
+ *  printed as "execrec <cmd>: --metrics-listen ..."). */
+int cli_metrics_start(cli_metrics_t *cm, const execrec_config_t *conf, const char *cmd);
+/** Stops the endpoint and frees the telemetry. A zeroed *cm: no-op. */
+void cli_metrics_stop(cli_metrics_t *cm);
 
 #endif

@@ -21,7 +21,8 @@ static const char *const backfill_keys[] = {
     "to.offset",    "from.time",    "to.time",        "dsn",          "topic.orders",
     "topic.events", "topic.trades", "topic.managers", "format",       "avro.schema",
     "registry",     "max.message.bytes", "batch.size", "batch.ms",    "stats.interval.ms",
-    "log.level",    "shutdown.timeout", "batch.bytes",  "reject.payload.max", NULL};
+    "log.level",    "shutdown.timeout", "batch.bytes",  "reject.payload.max",
+    "metrics.listen", "ready.max.age", NULL};
 /* clang-format on */
 
 /* Splits a comma list into *items (pointers into the copy *buf, which the caller
@@ -80,6 +81,7 @@ static void print_summary(const execrec_backfill_result_t *res) {
 
 int execrec_cli_backfill(int argc, char **argv) {
     cli_codec_t cc = {0};
+    cli_metrics_t cm = {0};
     char *topic_buf = NULL, **topic_items = NULL, *part_buf = NULL, **part_items = NULL;
     execrec_kind_t *kinds = NULL;
     int32_t *parts = NULL;
@@ -205,6 +207,10 @@ int execrec_cli_backfill(int argc, char **argv) {
         goto done;
     }
     bc.stop = cli_stop_signals();
+    if ((rc = cli_metrics_start(&cm, conf, "backfill")) != EXECREC_EXIT_OK)
+        goto done;
+    rc = EXECREC_EXIT_USAGE;
+    bc.telemetry = cm.telemetry;
 
     execrec_backfill_result_t res;
     execrec_err_t err = execrec_backfill_run(&bc, &res, errstr, sizeof(errstr));
@@ -225,6 +231,7 @@ oom:
     fprintf(stderr, "execrec backfill: out of memory\n");
     rc = EXECREC_EXIT_FAIL;
 done:
+    cli_metrics_stop(&cm);
     cli_codec_close(&cc);
     free(topic_buf);
     free(topic_items);

@@ -19,11 +19,13 @@ static const char *const run_keys[] = {
     "topic.trades", "topic.managers", "dsn",              "batch.size",
     "batch.ms",     "batch.idle.ms", "exit.at.end",   "stats.interval.ms", "registry",
     "max.message.bytes", "partitions", "log.level",     "registry.map",
-    "registry.timeout.ms", "shutdown.timeout", "batch.bytes", "reject.payload.max", NULL};
+    "registry.timeout.ms", "shutdown.timeout", "batch.bytes", "reject.payload.max",
+    "metrics.listen", "ready.max.age", NULL};
 /* clang-format on */
 
 int execrec_cli_run(int argc, char **argv) {
     cli_codec_t cc = {0};
+    cli_metrics_t cm = {0};
     execrec_broker_t *broker = NULL;
     char errstr[512];
     int rc;
@@ -117,6 +119,10 @@ int execrec_cli_run(int argc, char **argv) {
     execrec_offsets_app_name(r.group, app, sizeof(app));
     setenv("PGAPPNAME", app, 1);
     r.stop = cli_stop_signals();
+    if ((rc = cli_metrics_start(&cm, conf, "run")) != EXECREC_EXIT_OK)
+        goto done;
+    rc = EXECREC_EXIT_FAIL;
+    r.telemetry = cm.telemetry;
     r.signo = cli_last_signal();
     r.hup = cli_hup_signals();
     char why[1024];
@@ -126,6 +132,7 @@ int execrec_cli_run(int argc, char **argv) {
     }
     rc = EXECREC_EXIT_OK;
 done:
+    cli_metrics_stop(&cm);
     execrec_broker_stop(broker);
     cli_codec_close(&cc);
     execrec_config_destroy(conf);

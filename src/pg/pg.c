@@ -182,6 +182,21 @@ execrec_pg_class_t execrec_pg_run(PGconn *conn, const char *sql, int nparams,
     return c;
 }
 
+execrec_pg_class_t execrec_pg_query(PGconn *conn, const char *sql, int nparams,
+                                    const char *const *params, PGresult **res, char *errstr,
+                                    size_t errstr_size) {
+    PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType s = PQresultStatus(r);
+    *res = NULL;
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        *res = r;
+        return EXECREC_PG_OK;
+    }
+    execrec_pg_class_t c = failed(conn, r, errstr, errstr_size);
+    PQclear(r);
+    return c;
+}
+
 execrec_pg_class_t execrec_pg_copy_start(PGconn *conn, const char *sql, char *errstr,
                                          size_t errstr_size) {
     PGresult *res = PQexec(conn, sql);

@@ -67,6 +67,13 @@ execrec_pg_class_t execrec_pg_run(PGconn *conn, const char *sql, int nparams,
                                   const char *const *params, int64_t *affected, char *errstr,
                                   size_t errstr_size) EXECREC_MUSTCHECK;
 
+/** As execrec_pg_run, for a statement whose rows the caller reads: on
+ *  EXECREC_PG_OK *res is its result (PGRES_TUPLES_OK or PGRES_COMMAND_OK), which the
+ *  caller PQclear's; otherwise *res is NULL. */
+execrec_pg_class_t execrec_pg_query(PGconn *conn, const char *sql, int nparams,
+                                    const char *const *params, PGresult **res, char *errstr,
+                                    size_t errstr_size) EXECREC_MUSTCHECK;
+
 /** Starts the COPY ... FROM STDIN statement sql: OK once the server waits for data. */
 execrec_pg_class_t execrec_pg_copy_start(PGconn *conn, const char *sql, char *errstr,
                                          size_t errstr_size) EXECREC_MUSTCHECK;

@@ -112,6 +112,9 @@ static int build_sql(execrec_writer_t *w, execrec_kind_t kind) {
         w->copy_sql[kind] = execrec_buf_steal(&b);
     }
 
+    /* OrderManager's upsert tells inserted rows (xmax 0) from updated ones. */
+    if (kind == EXECREC_KIND_ORDER_MANAGER)
+        execrec_buf_puts(&b, "WITH ins AS (");
     execrec_buf_printf(&b, "INSERT INTO %s AS t (", execrec_kind_table(kind));
     for (int i = 0; i < ncols; i++)
         execrec_buf_printf(&b, "%s, ", cols[i].name);
@@ -150,7 +153,8 @@ static int build_sql(execrec_writer_t *w, execrec_kind_t kind) {
                              "kafka_timestamp = excluded.kafka_timestamp, "
                              "kafka_key = excluded.kafka_key, ingested_at = now() "
                              "WHERE (excluded.as_of, excluded.kafka_offset) > "
-                             "(t.as_of, t.kafka_offset)");
+                             "(t.as_of, t.kafka_offset) RETURNING (t.xmax = 0) AS fresh) "
+                             "SELECT count(*), count(*) FILTER (WHERE NOT fresh) FROM ins");
     } else {
         execrec_buf_puts(&b, "ORDER BY n ON CONFLICT DO NOTHING");
     }
@@ -442,15 +446,37 @@ void execrec_writer_clear(execrec_writer_t *w) {
     w->noffsets = 0;
 }
 
+/* Adds n rejects of reason code to st->reasons (the last slot is "other" once the
+ * table is full). */
+static void reason_add(execrec_writer_stats_t *st, const char *code, int64_t n) {
+    for (int i = 0; i < st->nreasons; i++) {
+        if (!strcmp(st->reasons[i].code, code)) {
+            st->reasons[i].n += n;
+            return;
+        }
+    }
+    if (st->nreasons == EXECREC_WRITER_REASONS - 1 && strcmp(code, "other")) {
+        reason_add(st, "other", n);
+        return;
+    }
+    execrec_writer_reason_t *r = &st->reasons[st->nreasons++];
+    snprintf(r->code, sizeof(r->code), "%s", code);
+    r->n = n;
+}
+
 void execrec_writer_stats_add(execrec_writer_stats_t *a, const execrec_writer_stats_t *b) {
     a->messages += b->messages;
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         a->inserted[k] += b->inserted[k];
+        a->updated[k] += b->updated[k];
         a->duplicates[k] += b->duplicates[k];
+        a->refused[k] += b->refused[k];
     }
     a->rejected += b->rejected;
     a->rejects_duplicate += b->rejects_duplicate;
     a->pg_refused += b->pg_refused;
+    for (int i = 0; i < b->nreasons; i++)
+        reason_add(a, b->reasons[i].code, b->reasons[i].n);
 }
 
 void execrec_writer_stats_sum(const execrec_writer_stats_t *st, int64_t *inserted,
@@ -529,9 +555,22 @@ static st_t insert_range(execrec_writer_t *w, execrec_kind_t kind, int32_t lo, i
     st_t st = exec(w->conn, "SAVEPOINT execrec_rows", 0, NULL, NULL, errstr, errstr_size);
     if (st != ST_OK)
         return EXECREC_PG_FAILED;
-    st = exec(w->conn, w->insert_sql[kind], 2, params, &affected, why, sizeof(why));
+    int64_t updated = 0;
+    if (kind == EXECREC_KIND_ORDER_MANAGER) {
+        /* The upsert returns the inserted and the updated rows' counts apart. */
+        PGresult *res;
+        st = execrec_pg_query(w->conn, w->insert_sql[kind], 2, params, &res, why, sizeof(why));
+        if (st == ST_OK) {
+            affected = atoll(PQgetvalue(res, 0, 0));
+            updated = atoll(PQgetvalue(res, 0, 1));
+            PQclear(res);
+        }
+    } else {
+        st = exec(w->conn, w->insert_sql[kind], 2, params, &affected, why, sizeof(why));
+    }
     if (st == ST_OK) {
         stats->inserted[kind] += affected;
+        stats->updated[kind] += updated;
         stats->duplicates[kind] += (hi - lo + 1) - affected;
         return exec(w->conn, "RELEASE SAVEPOINT execrec_rows", 0, NULL, NULL, errstr,
                     errstr_size) == ST_OK
@@ -553,6 +592,9 @@ static st_t insert_range(execrec_writer_t *w, execrec_kind_t kind, int32_t lo, i
             return EXECREC_PG_FAILED;
         stats->rejected += added;
         stats->pg_refused += added;
+        stats->refused[kind] += added;
+        if (added)
+            reason_add(stats, EXECREC_REJ_PG, added);
         stats->rejects_duplicate += 1 - added;
         return ST_OK;
     }
@@ -776,19 +818,29 @@ execrec_err_t execrec_writer_flush(execrec_writer_t *w, execrec_writer_stats_t *
 
     if (w->nrejects) {
         int64_t added = 0;
+        PGresult *res = NULL;
+        /* The rejects written (not those an earlier run recorded), counted by reason. */
         if (copy_in(w->conn, "COPY pg_temp.execrec_stage_rejects FROM STDIN", &w->rejects, NULL,
                     errstr, errstr_size) != ST_OK ||
-            exec(w->conn,
-                 "INSERT INTO execution.ingest_rejects (kafka_topic, kafka_partition, "
-                 "kafka_offset, kafka_timestamp, kafka_key, payload, payload_text, "
-                 "payload_length, payload_sha256, reason, message) SELECT kafka_topic, "
-                 "kafka_partition, kafka_offset, kafka_timestamp::timestamptz, "
-                 "decode(kafka_key, 'hex'), "
-                 "coalesce(decode(payload, 'hex'), convert_to(payload_text, 'UTF8')), "
-                 "payload_text, payload_length, decode(payload_sha256, 'hex'), reason, message "
-                 "FROM pg_temp.execrec_stage_rejects ORDER BY n ON CONFLICT DO NOTHING",
-                 0, NULL, &added, errstr, errstr_size) != ST_OK)
+            execrec_pg_query(
+                w->conn,
+                "WITH ins AS (INSERT INTO execution.ingest_rejects (kafka_topic, "
+                "kafka_partition, kafka_offset, kafka_timestamp, kafka_key, payload, "
+                "payload_text, payload_length, payload_sha256, reason, message) SELECT "
+                "kafka_topic, kafka_partition, kafka_offset, kafka_timestamp::timestamptz, "
+                "decode(kafka_key, 'hex'), "
+                "coalesce(decode(payload, 'hex'), convert_to(payload_text, 'UTF8')), "
+                "payload_text, payload_length, decode(payload_sha256, 'hex'), reason, message "
+                "FROM pg_temp.execrec_stage_rejects ORDER BY n ON CONFLICT DO NOTHING "
+                "RETURNING reason) SELECT reason, count(*) FROM ins GROUP BY reason",
+                0, NULL, &res, errstr, errstr_size) != ST_OK)
             return fail(w, EXECREC_ERR_PG);
+        for (int i = 0; i < PQntuples(res); i++) {
+            int64_t n = atoll(PQgetvalue(res, i, 1));
+            reason_add(stats, PQgetvalue(res, i, 0), n);
+            added += n;
+        }
+        PQclear(res);
         stats->rejected += added;
         stats->rejects_duplicate += w->nrejects - added;
     }

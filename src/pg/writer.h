@@ -44,15 +44,30 @@ typedef struct execrec_msgmeta_s {
     size_t value_len;
 } execrec_msgmeta_t;
 
+/* Distinct reject reasons a stats struct keeps apart (there are fewer codes, see
+ * reject.h); any further reason is counted under "other". */
+#define EXECREC_WRITER_REASONS 32
+
+/** Rejects written, for one reason code (reject.h). */
+typedef struct execrec_writer_reason_s {
+    char code[32];
+    int64_t n;
+} execrec_writer_reason_t;
+
 /** Totals of one flush (and, summed, of a run). */
 typedef struct execrec_writer_stats_s {
     int64_t messages;                      /* records + rejects added */
     int64_t inserted[EXECREC_KIND__CNT];   /* new rows (OrderManager: inserted or updated) */
+    int64_t updated[EXECREC_KIND__CNT];    /* of inserted: existing rows replaced by a newer
+                                                version (OrderManager's upsert) */
     int64_t duplicates[EXECREC_KIND__CNT]; /* already recorded (same natural key), or an
                                                 older OrderManager intent */
     int64_t rejected;                      /* rows written to ingest_rejects in this batch */
     int64_t rejects_duplicate;             /* rejects already recorded by an earlier run */
     int64_t pg_refused;                    /* of rejected: rows PostgreSQL refused */
+    int64_t refused[EXECREC_KIND__CNT];    /* pg_refused, by the kind of the refused row */
+    execrec_writer_reason_t reasons[EXECREC_WRITER_REASONS]; /* rejected, by reason */
+    int nreasons;
 } execrec_writer_stats_t;
 
 typedef struct execrec_writer_s execrec_writer_t;

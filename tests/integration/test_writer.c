@@ -109,6 +109,9 @@ START_TEST(test_exact_and_dedup) {
     ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 2);
     ck_assert_int_eq(st.duplicates[EXECREC_KIND_TRADE], 1);
     ck_assert_int_eq(st.rejected, 1);
+    ck_assert_int_eq(st.nreasons, 1); /* the rejects written, by reason (metrics) */
+    ck_assert_str_eq(st.reasons[0].code, "json_syntax");
+    ck_assert_int_eq(st.reasons[0].n, 1);
     ck_assert_int_eq(execrec_writer_pending(w), 0);
 
     char *v = tu_pg_scalar(conn, "SELECT quantity::text || ' ' || price::text FROM "
@@ -139,6 +142,7 @@ START_TEST(test_exact_and_dedup) {
     ck_assert_int_eq(st.duplicates[EXECREC_KIND_TRADE], 1);
     ck_assert_int_eq(st.rejected, 0);
     ck_assert_int_eq(st.rejects_duplicate, 1);
+    ck_assert_int_eq(st.nreasons, 0); /* a reject recorded before is not counted again */
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 2);
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.ingest_rejects"), 1);
 }
@@ -349,6 +353,10 @@ START_TEST(test_refused_rows_isolated) {
     ck_assert_int_eq(st.inserted[EXECREC_KIND_TRADE], 18);
     ck_assert_int_eq(st.pg_refused, 2);
     ck_assert_int_eq(st.rejected, 2);
+    ck_assert_int_eq(st.refused[EXECREC_KIND_TRADE], 2);
+    ck_assert_int_eq(st.nreasons, 1);
+    ck_assert_str_eq(st.reasons[0].code, "pg_refused");
+    ck_assert_int_eq(st.reasons[0].n, 2);
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.TradesTS"), 18);
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.ingest_rejects "
                                        "WHERE reason = 'pg_refused'"),
@@ -423,6 +431,7 @@ START_TEST(test_manager_only_when_newer) {
     ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
     flush_ok(&st);
     ck_assert_int_eq(st.inserted[EXECREC_KIND_ORDER_MANAGER], 1);
+    ck_assert_int_eq(st.updated[EXECREC_KIND_ORDER_MANAGER], 0);
 
     /* An older intent arriving later does not regress the row. */
     m.offset = 1;
@@ -431,6 +440,7 @@ START_TEST(test_manager_only_when_newer) {
     flush_ok(&st);
     ck_assert_int_eq(st.inserted[EXECREC_KIND_ORDER_MANAGER], 0);
     ck_assert_int_eq(st.duplicates[EXECREC_KIND_ORDER_MANAGER], 1);
+    ck_assert_int_eq(st.updated[EXECREC_KIND_ORDER_MANAGER], 0);
     char *v = tu_pg_scalar(conn, "SELECT status FROM execution.OrderManager");
     ck_assert_str_eq(v, "active");
     free(v);
@@ -443,6 +453,10 @@ START_TEST(test_manager_only_when_newer) {
     make_manager(&rec, "M-1", "active", "2026-11-21 10:00:03+00");
     ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
     flush_ok(&st);
+    /* The newest replaces the recorded row: counted as inserted and as updated. */
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_ORDER_MANAGER], 1);
+    ck_assert_int_eq(st.updated[EXECREC_KIND_ORDER_MANAGER], 1);
+    ck_assert_int_eq(st.duplicates[EXECREC_KIND_ORDER_MANAGER], 1);
     v = tu_pg_scalar(conn, "SELECT status || ' ' || kafka_offset FROM execution.OrderManager");
     ck_assert_str_eq(v, "stopped 2");
     free(v);
