@@ -34,6 +34,7 @@ AS $fn$
 DECLARE
     owner_role name;
     r          name;
+    f          regprocedure;
 BEGIN
     IF to_regrole('execrec_writer') IS NULL OR to_regrole('execrec_reader') IS NULL THEN
         RAISE EXCEPTION 'execution.grant_roles: the roles execrec_writer and execrec_reader must exist'
@@ -61,13 +62,22 @@ BEGIN
     GRANT SELECT, INSERT, UPDATE ON execution.OrderManager, execution.ingest_offsets
         TO execrec_writer;
     GRANT USAGE ON SEQUENCE execution.ingest_rejects_id_seq TO execrec_writer;
+    -- The rejects' INSERT returns the reason of each row it wrote (the metrics count
+    -- rejects by reason), and RETURNING needs SELECT on what it returns: that column
+    -- only, so a writer still cannot read payloads back.
+    GRANT SELECT (reason) ON execution.ingest_rejects TO execrec_writer;
     GRANT SELECT ON execution.schema_migrations TO execrec_writer;
 
-    -- Maintenance is the owner's: not PUBLIC's, not the reader's.
-    REVOKE EXECUTE ON FUNCTION execution.ensure_partitions(date, date),
-                               execution.apply_partitions(integer, interval),
-                               execution.grant_roles()
-        FROM PUBLIC, execrec_writer, execrec_reader;
+    -- Maintenance is the owner's: not PUBLIC's, not the reader's. By name, so that a
+    -- maintenance function of a later migration (delete_rejects, 0010: the rejects'
+    -- retention) is covered once it exists.
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+              WHERE p.pronamespace = 'execution'::regnamespace
+                AND p.proname IN ('ensure_partitions', 'apply_partitions', 'grant_roles',
+                                  'delete_rejects') LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, execrec_writer, '
+                       'execrec_reader', f);
+    END LOOP;
 
     -- Objects created later: by the schema's owner and by whoever runs this.
     FOREACH r IN ARRAY ARRAY[owner_role, current_user]::name[] LOOP

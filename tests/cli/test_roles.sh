@@ -151,6 +151,7 @@ for sql in "CREATE TABLE execution.evil (x int)" \
     "SELECT execution.ensure_partitions('2041-05-01', '2041-05-01')" \
     "SELECT * FROM execution.apply_partitions()" \
     "SELECT execution.grant_roles()" \
+    "SELECT execution.delete_rejects(now(), 10)" \
     "TRUNCATE execution.TradesTS" \
     "DELETE FROM execution.TradesTS" \
     "DELETE FROM execution.ingest_offsets" \
@@ -233,11 +234,11 @@ PGUSER=rreader psql -X -q -v ON_ERROR_STOP=1 -c "$reader_check" >"$work/reader.o
 n_rel=$(q "SELECT count(*) FROM pg_class WHERE relnamespace = 'execution'::regnamespace AND relkind IN ('r', 'p', 'v', 'm')")
 n_tab=$(q "SELECT count(*) FROM pg_class WHERE relnamespace = 'execution'::regnamespace AND relkind IN ('r', 'p')")
 n_fn=$(q "SELECT count(*) FROM pg_proc WHERE pronamespace = 'execution'::regnamespace")
-check "$(grep -o 'relations .*' "$work/reader.out")" "relations $n_rel functions $((n_fn - 3)) refused-writes $((n_tab * 4))" \
-    "the reader reads every table and view, calls every function but 3, and every write is refused"
+check "$(grep -o 'relations .*' "$work/reader.out")" "relations $n_rel functions $((n_fn - 4)) refused-writes $((n_tab * 4))" \
+    "the reader reads every table and view, calls every function but the 4 maintenance ones, and every write is refused"
 check "$(grep -c 'WRITABLE\|DENIED' "$work/reader.out")" 0 "the reader: nothing writable, nothing denied ($(grep 'WRITABLE\|DENIED' "$work/reader.out" | head -3))"
 check "$(q "SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc WHERE pronamespace = 'execution'::regnamespace
-            AND NOT has_function_privilege('rreader', oid, 'EXECUTE')")" "apply_partitions,ensure_partitions,grant_roles" \
+            AND NOT has_function_privilege('rreader', oid, 'EXECUTE')")" "apply_partitions,delete_rejects,ensure_partitions,grant_roles" \
     "the reader may not call the maintenance functions"
 check "$(role_sqlstate rreader "SELECT nextval('execution.ingest_rejects_id_seq')")" 42501 "the reader cannot take a sequence value"
 check "$(role_sqlstate rreader "CREATE TABLE execution.evil (x int)")" 42501 "the reader cannot create"
