@@ -16,7 +16,8 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 
-#define KAFKA_TIMEOUT_MS 10000
+/* How long the cluster is waited for: broker_timeout_ms, else this. */
+#define KAFKA_TIMEOUT_MS(bc) ((int)((bc)->broker_timeout_ms > 0 ? (bc)->broker_timeout_ms : 30000))
 #define SHUTDOWN_GRACE_MS 30000
 #define BAR_REFRESH_MS 250
 /* Never committed: an assign-only consumer needs a group.id for nothing else. */
@@ -84,8 +85,11 @@ static execrec_err_t list_parts(bf_t *b, char *errstr, size_t errstr_size) {
     for (int t = 0; t < bc->ntopics; t++) {
         int32_t *ids;
         int n;
-        execrec_err_t err = execrec_kafka_partitions(b->rk, bc->topics[t], KAFKA_TIMEOUT_MS, &ids,
-                                                     &n, errstr, errstr_size);
+        execrec_err_t err = execrec_kafka_partitions(b->rk, bc->topics[t], KAFKA_TIMEOUT_MS(bc),
+                                                     &ids, &n, errstr, errstr_size);
+        if (err == EXECREC_ERR_KAFKA)
+            execrec_kafka_give_up(b->rk, "cannot read the topics", KAFKA_TIMEOUT_MS(bc), errstr,
+                                  errstr_size);
         if (err)
             return err;
         for (int i = 0; bc->partitions && i < bc->npartitions; i++) {
@@ -115,7 +119,7 @@ static execrec_err_t list_parts(bf_t *b, char *errstr, size_t errstr_size) {
             p->kind = bc->kinds[t];
             p->partition = ids[j];
             rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
-                b->rk, p->topic, p->partition, &p->lo, &p->hi, KAFKA_TIMEOUT_MS);
+                b->rk, p->topic, p->partition, &p->lo, &p->hi, KAFKA_TIMEOUT_MS(bc));
             if (kerr) {
                 snprintf(errstr, errstr_size,
                          "%s [%" PRId32 "]: cannot read the watermarks "
@@ -141,7 +145,7 @@ static int read_one(bf_t *b, const part_t *p, int64_t offset, int64_t *at, int64
     rd_kafka_topic_partition_list_destroy(l);
     if (err)
         return -1;
-    int64_t deadline = execrec_time_monotonic_ms() + KAFKA_TIMEOUT_MS;
+    int64_t deadline = execrec_time_monotonic_ms() + KAFKA_TIMEOUT_MS(b->bc);
     while (execrec_time_monotonic_ms() < deadline && !*b->bc->stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(b->rk, 100);
         if (!m)
@@ -195,7 +199,7 @@ static execrec_err_t resolve_time(bf_t *b, int64_t ts_ms, int64_t *out, char *er
     for (int i = 0; i < b->nparts; i++)
         rd_kafka_topic_partition_list_add(l, b->parts[i].topic, b->parts[i].partition)->offset =
             ts_ms;
-    rd_kafka_resp_err_t kerr = rd_kafka_offsets_for_times(b->rk, l, KAFKA_TIMEOUT_MS);
+    rd_kafka_resp_err_t kerr = rd_kafka_offsets_for_times(b->rk, l, KAFKA_TIMEOUT_MS(b->bc));
     if (kerr) {
         snprintf(errstr, errstr_size, "cannot resolve a time to offsets: %s",
                  rd_kafka_err2str(kerr));
@@ -432,6 +436,16 @@ static int all_done(const bf_t *b) {
     return 1;
 }
 
+/* Whether the cluster answers a metadata request (a sign of life while no message
+ * arrives). */
+static int cluster_answers(rd_kafka_t *rk) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, 1000);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
     const execrec_backfill_conf_t *bc = b->bc;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(b->nparts);
@@ -446,11 +460,23 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
         return EXECREC_ERR_KAFKA;
     }
     b->started_ms = b->last_report_ms = execrec_time_monotonic_ms();
+    int64_t heard = b->started_ms; /* the cluster's last sign of life */
     execrec_err_t err = EXECREC_OK;
     while (!all_done(b) && !*bc->stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(
             b->rk,
             execrec_kafka_poll_timeout(b->batch_opened_ms ? b->batch_opened_ms + bc->batch_ms : 0));
+        if (m || execrec_time_monotonic_ms() - heard < KAFKA_TIMEOUT_MS(bc)) {
+            if (m)
+                heard = execrec_time_monotonic_ms();
+        } else if (cluster_answers(b->rk)) {
+            heard = execrec_time_monotonic_ms();
+        } else {
+            execrec_kafka_give_up(NULL, "the replay stopped", KAFKA_TIMEOUT_MS(bc), errstr,
+                                  errstr_size);
+            err = EXECREC_ERR_KAFKA;
+            break;
+        }
         if (m) {
             err = on_message(b, m, errstr, errstr_size);
             rd_kafka_message_destroy(m);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli/cli.h"
 #include "base/log.h"
+#include "kafka/kafka.h"
 #include "cli_common.h"
 
 /* Applies log.level. @returns 0, or -1 (reason printed) for an unknown level. */
@@ -21,6 +22,28 @@ static int apply_log_level(const execrec_config_t *conf, const char *cmd) {
     return 0;
 }
 
+/* For a command that talks to Kafka: every -X checked before anything connects,
+ * and --brokers embedded only where an in-process broker means something.
+ * @returns 0, or -1 (reason printed). */
+static int check_kafka(const execrec_config_t *conf, const char *cmd, const char *const *keys) {
+    if (!execrec_config_takes_kafka(keys))
+        return 0;
+    char errstr[768];
+    if (execrec_kafka_check_props(conf, NULL, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+        return -1;
+    }
+    const char *brokers = execrec_config_get(conf, "brokers");
+    if (brokers && !strcmp(brokers, CLI_BROKERS_EMBEDDED) && strcmp(cmd, "run")) {
+        fprintf(stderr,
+                "execrec %s: --brokers embedded starts a broker inside `execrec run` only; "
+                "give the address `execrec broker` prints\n",
+                cmd);
+        return -1;
+    }
+    return 0;
+}
+
 execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *const *keys, int argc,
                             char **argv, char ***rest, int *nrest, int *exit_code) {
     execrec_config_t *conf = execrec_config_new();
@@ -30,7 +53,7 @@ execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *co
         return NULL;
     }
     int prc = execrec_config_parse_args(conf, cmd, summary, keys, argc, argv, rest, nrest);
-    if (prc || apply_log_level(conf, cmd) < 0) {
+    if (prc || apply_log_level(conf, cmd) < 0 || check_kafka(conf, cmd, keys) < 0) {
         execrec_config_destroy(conf);
         *exit_code = prc == 1 ? EXECREC_EXIT_OK : EXECREC_EXIT_USAGE;
         return NULL;

@@ -21,10 +21,14 @@ typedef struct cli_codec_s {
     execrec_format_t format;  /* the format configured for the kind */
 } cli_codec_t;
 
+/* The value of --brokers that starts the embedded broker in `execrec run`. */
+#define CLI_BROKERS_EMBEDDED "embedded"
+
 /** The prologue of every subcommand: a new configuration filled from argv through
  *  the config table (the flags of keys, --config FILE, EXECREC_* environment, -X,
  *  --help; see execrec_config_parse_args, whose rest/nrest these are), then log.level
- *  applied. @returns the configuration, which the caller destroys; or NULL with
+ *  applied; for a command that talks to Kafka (it takes brokers) every -X is
+ *  checked (execrec_kafka_check_props) and --brokers embedded refused but in run. @returns the configuration, which the caller destroys; or NULL with
  *  *exit_code the handler's return value: EXECREC_EXIT_OK after --help (usage
  *  printed), EXECREC_EXIT_USAGE on misuse or an unknown log level, EXECREC_EXIT_FAIL
  *  out of memory (reason printed in both cases). */

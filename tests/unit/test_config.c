@@ -9,7 +9,7 @@
 #include "execrec/config.h"
 #include "testutil.h"
 
-static const char *const keys[] = {"dsn", "batch.size", "format", "log.level", NULL};
+static const char *const keys[] = {"dsn", "batch.size", "format", "log.level", "brokers", NULL};
 
 static int parse(execrec_config_t *conf, int argc, char **argv, char ***rest, int *nrest) {
     FILE *saved = stdout;
