@@ -27,10 +27,10 @@ expect_within() {
 }
 
 # --- 1. run without --brokers refuses (it used to record an in-memory broker) ---
-expect_status 2 "run without --brokers" "$bin" run "${dead_dsn[@]}"
+expect_status 2 "run without --brokers" timeout -s KILL 60 "$bin" run "${dead_dsn[@]}"
 expect_out "--brokers is required" "run without --brokers: says what to give"
 expect_out "'embedded'" "run without --brokers: names --brokers embedded"
-expect_status 2 "run --brokers ''" "$bin" run --brokers '' "${dead_dsn[@]}"
+expect_status 2 "run --brokers ''" timeout -s KILL 60 "$bin" run --brokers '' "${dead_dsn[@]}"
 for args in "status --brokers embedded" "backfill --brokers embedded --topic trades" \
     "publish --brokers embedded --kind trade /dev/null"; do
     # shellcheck disable=SC2086 # the command and its arguments
@@ -39,21 +39,21 @@ for args in "status --brokers embedded" "backfill --brokers embedded --topic tra
 done
 
 # --- 2. -X is checked before anything connects (the dsn is dead: exit 2, not 1) ---
-expect_status 2 "run -X unknown property" "$bin" run -b 127.0.0.1:1 "${dead_dsn[@]}" -X no.such.prop=1
+expect_status 2 "run -X unknown property" timeout -s KILL 60 "$bin" run --brokers 127.0.0.1:1 "${dead_dsn[@]}" -X no.such.prop=1
 expect_out "-X no.such.prop" "run -X unknown: names the key"
-expect_status 2 "run -X bad value" "$bin" run -b 127.0.0.1:1 "${dead_dsn[@]}" -X fetch.wait.max.ms=soon
+expect_status 2 "run -X bad value" timeout -s KILL 60 "$bin" run --brokers 127.0.0.1:1 "${dead_dsn[@]}" -X fetch.wait.max.ms=soon
 expect_out "-X fetch.wait.max.ms" "run -X bad value: names the key"
-expect_status 2 "run -X group.id" "$bin" run -b 127.0.0.1:1 "${dead_dsn[@]}" -X group.id=other
+expect_status 2 "run -X group.id" timeout -s KILL 60 "$bin" run --brokers 127.0.0.1:1 "${dead_dsn[@]}" -X group.id=other
 expect_out "--group" "run -X group.id: names --group"
-expect_status 2 "run -X enable.auto.commit" "$bin" run -b 127.0.0.1:1 "${dead_dsn[@]}" -X enable.auto.commit=true
+expect_status 2 "run -X enable.auto.commit" timeout -s KILL 60 "$bin" run --brokers 127.0.0.1:1 "${dead_dsn[@]}" -X enable.auto.commit=true
 expect_out "-X enable.auto.commit" "run -X enable.auto.commit: named"
-expect_status 2 "run -X bootstrap.servers" "$bin" run -b 127.0.0.1:1 "${dead_dsn[@]}" -X bootstrap.servers=x:1
+expect_status 2 "run -X bootstrap.servers" timeout -s KILL 60 "$bin" run --brokers 127.0.0.1:1 "${dead_dsn[@]}" -X bootstrap.servers=x:1
 expect_out "--brokers" "run -X bootstrap.servers: names --brokers"
-expect_status 2 "status -X unknown property" "$bin" status -b 127.0.0.1:1 "${dead_dsn[@]}" -X no.such.prop=1
-expect_status 2 "publish -X bad value" "$bin" publish -b 127.0.0.1:1 --kind trade -X linger.ms=never /dev/null
+expect_status 2 "status -X unknown property" "$bin" status --brokers 127.0.0.1:1 "${dead_dsn[@]}" -X no.such.prop=1
+expect_status 2 "publish -X bad value" "$bin" publish --brokers 127.0.0.1:1 --kind trade -X linger.ms=never /dev/null
 expect_out "-X linger.ms" "publish -X bad value: named"
-expect_status 2 "publish -X enable.idempotence" "$bin" publish -b 127.0.0.1:1 --kind trade -X enable.idempotence=false /dev/null
-expect_status 2 "backfill -X auto.offset.reset" "$bin" backfill -b 127.0.0.1:1 --topic trades "${dead_dsn[@]}" -X auto.offset.reset=latest
+expect_status 2 "publish -X enable.idempotence" "$bin" publish --brokers 127.0.0.1:1 --kind trade -X enable.idempotence=false /dev/null
+expect_status 2 "backfill -X auto.offset.reset" "$bin" backfill --brokers 127.0.0.1:1 --topic trades "${dead_dsn[@]}" -X auto.offset.reset=latest
 expect_out "-X auto.offset.reset" "backfill -X auto.offset.reset: named"
 for cmd in reconcile partitions migrate load decode; do
     expect_status 2 "$cmd -X (no Kafka)" "$bin" "$cmd" -X linger.ms=5 --kind trade /dev/null
@@ -61,21 +61,21 @@ for cmd in reconcile partitions migrate load decode; do
 done
 
 # --- 3. integer bounds; errors name the flag as typed, or the variable or file line ---
-expect_status 2 "run --batch-size 0" "$bin" run -b embedded --batch-size 0
+expect_status 2 "run --batch-size 0" timeout -s KILL 60 "$bin" run --brokers embedded --batch-size 0 "${dead_dsn[@]}"
 check "$(cat "$out")" "execrec run: --batch-size must be at least 1, not '0'" "run --batch-size 0: message"
-expect_status 2 "backfill --batch-size 0" "$bin" backfill -b 127.0.0.1:1 --topic trades --batch-size 0
+expect_status 2 "backfill --batch-size 0" "$bin" backfill --brokers 127.0.0.1:1 --topic trades --batch-size 0
 expect_out "--batch-size must be at least 1" "backfill --batch-size 0: message"
 expect_status 2 "load EXECREC_BATCH_SIZE=0" env EXECREC_BATCH_SIZE=0 "$bin" load --kind trade /dev/null
 expect_out "EXECREC_BATCH_SIZE must be at least 1, not '0'" "EXECREC_BATCH_SIZE=0: names the variable"
 printf 'batch.size = 0\n' >"$work/zero.conf"
 expect_status 2 "load batch.size = 0 in a file" "$bin" load --kind trade --config "$work/zero.conf" /dev/null
 expect_out "zero.conf:1: batch.size must be at least 1" "batch.size = 0 in a file: names the line"
-expect_status 2 "run --max-message-bytes 0" "$bin" run -b embedded --max-message-bytes 0
+expect_status 2 "run --max-message-bytes 0" timeout -s KILL 60 "$bin" run --brokers embedded --max-message-bytes 0 "${dead_dsn[@]}"
 expect_status 2 "broker --partitions 1001" "$bin" broker --partitions 1001
 expect_out "--partitions must be between 1 and 1000, not '1001'" "broker --partitions 1001: message"
-expect_status 2 "status --broker-timeout-ms 0" "$bin" status -b 127.0.0.1:1 --broker-timeout-ms 0
+expect_status 2 "status --broker-timeout-ms 0" "$bin" status --brokers 127.0.0.1:1 --broker-timeout-ms 0
 expect_out "--broker-timeout-ms must be at least 1" "--broker-timeout-ms 0: message"
-expect_status 2 "run --batch-ms x" "$bin" run -b embedded --batch-ms x
+expect_status 2 "run --batch-ms x" timeout -s KILL 60 "$bin" run --brokers embedded --batch-ms x
 check "$(cat "$out")" "execrec run: --batch-ms must be a non-negative integer, not 'x'" "run --batch-ms x: the flag as typed"
 
 # --- 4. --help in each command's own words ---
@@ -88,7 +88,7 @@ expect_out "the topics to replay" "backfill --help: --topic in backfill's words"
 expect_status 0 "publish --help" "$bin" publish --help
 expect_out "the topic to produce to" "publish --help: --topic in publish's words"
 grep -q 'replay' "$out" && fail "publish --help talks about backfill: $(grep replay "$out")"
-expect_status 0 "run --help" "$bin" run --help
+expect_status 0 "run --help" timeout -s KILL 60 "$bin" run --help
 expect_out "'embedded'" "run --help: --brokers embedded"
 for cmd in reconcile partitions migrate load decode broker; do
     expect_status 0 "$cmd --help" "$bin" "$cmd" --help
@@ -99,21 +99,21 @@ done
 for where in 127.0.0.1:1 nonexistent.invalid:9092; do
     want="Connection refused"
     [ "$where" == 127.0.0.1:1 ] || want="Failed to resolve"
-    expect_within 20 1 "run --exit-at-end against $where" "$bin" run -b "$where" --exit-at-end --broker-timeout-ms 2000
+    expect_within 20 1 "run --exit-at-end against $where" "$bin" run --brokers "$where" --exit-at-end --broker-timeout-ms 2000
     expect_out "no answer from the Kafka cluster within 2000 ms (--broker-timeout-ms); last error: " "run --exit-at-end $where: the give-up"
     grep "no answer from the Kafka cluster" "$out" | grep -qF "$want" || fail "run --exit-at-end $where: the error does not name '$want': $(cat "$out")"
-    expect_within 20 1 "status against $where" "$bin" status -b "$where" --broker-timeout-ms 2000
+    expect_within 20 1 "status against $where" "$bin" status --brokers "$where" --broker-timeout-ms 2000
     check "$(grep -c "^execrec status: .*no answer from the Kafka cluster within 2000 ms.*$want" "$out")" 1 "status $where: one error line naming '$want'"
-    expect_within 20 1 "backfill against $where" "$bin" backfill -b "$where" --topic trades --broker-timeout-ms 2000
+    expect_within 20 1 "backfill against $where" "$bin" backfill --brokers "$where" --topic trades --broker-timeout-ms 2000
     check "$(grep -c "^execrec backfill: .*no answer from the Kafka cluster within 2000 ms.*$want" "$out")" 1 "backfill $where: one error line naming '$want'"
     echo '{"trade_id":"T1","order_id":"O1","quantity":"1","price":"1","trade_time":"2026-11-21T09:30:00Z"}' >"$work/one.json"
-    expect_within 20 1 "publish against $where" "$bin" publish -b "$where" --kind trade --broker-timeout-ms 2000 "$work/one.json"
+    expect_within 20 1 "publish against $where" "$bin" publish --brokers "$where" --kind trade --broker-timeout-ms 2000 "$work/one.json"
     check "$(grep -c "^execrec publish: 1 message(s) not delivered within 2000 ms (--broker-timeout-ms); last error from the cluster: .*$want" "$out")" 1 "publish $where: the give-up names '$want'"
 done
 
 # The daemon keeps retrying (a WARN with the cause), and stops cleanly on SIGTERM.
-rl_start_recorder daemon -b 127.0.0.1:1 --broker-timeout-ms 1000
-# rl_start_recorder gives --brokers $BROKER first; the -b after it wins. No broker yet.
+rl_start_recorder daemon --brokers 127.0.0.1:1 --broker-timeout-ms 1000
+# rl_start_recorder gives --brokers $BROKER (empty: no broker yet) first; the later one wins.
 sleep 5
 rl_alive "${rec_pid[daemon]}" && pass || fail "the daemon gave up on an unreachable cluster"
 grep -q "WARN .*Connection refused" "$work/daemon.log" && pass || fail "the daemon logs no WARN with the cause: $(tail -5 "$work/daemon.log")"
@@ -124,13 +124,13 @@ check "$RL_RC" 0 "the retrying daemon exits 0 on SIGTERM"
 
 # --- 6. topics: run and status refuse a topic the cluster does not have ---
 rl_start_broker --partitions 2
-expect_within 30 1 "run with a mistyped topic" "$bin" run -b "$BROKER" --exit-at-end --topic-trades trdaes
+expect_within 30 1 "run with a mistyped topic" "$bin" run --brokers "$BROKER" --exit-at-end --topic-trades trdaes
 expect_out "the Kafka cluster has no topic 'trdaes' (--topic-trades)" "run: names the missing topic and its flag"
-expect_status 1 "status with a mistyped topic" "$bin" status -b "$BROKER" --topic-trades trdaes
+expect_status 1 "status with a mistyped topic" "$bin" status --brokers "$BROKER" --topic-trades trdaes
 expect_out "no topic 'trdaes' (--topic-trades)" "status: names the missing topic and its flag"
 expect_out "orders " "status: the table of the other topics is still printed"
-kcat -L -b "$BROKER" 2>/dev/null | grep -q '"trdaes"' && fail "the missing topic was created"
-expect_status 0 "status with -b" "$bin" status -b "$BROKER"
+kcat -L --brokers "$BROKER" 2>/dev/null | grep -q '"trdaes"' && fail "the missing topic was created"
+expect_status 0 "status with -b (as kcat)" "$bin" status -b "$BROKER"
 
 # --- 7. the run totals add up ---
 {
