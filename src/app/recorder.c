@@ -587,9 +587,11 @@ static int cluster_answers(rec_t *r, int timeout_ms) {
 
 /* Every configured topic must be on the cluster: subscribing to a missing one (a
  * typo, or a cluster with auto-creation off; librdkafka's consumer does not ask
- * for topics to be created, allow.auto.create.topics=false) would wait for it silently. The metadata of all
- * topics is asked for, which creates none. While the cluster does not answer this
- * is retried: until broker_timeout_ms with exit_at_end, else until a signal.
+ * for topics to be created, allow.auto.create.topics=false) would wait for it
+ * silently. The metadata of all topics is asked for, which creates none. While the
+ * cluster does not answer this is retried: until broker_timeout_ms with
+ * exit_at_end, else until a signal (a WARN every 10 s; the client's own errors are
+ * WARNs too, execrec_kafka_log_error).
  * @returns 0 all there, 1 stopped by a signal, -1 errstr (a missing topic, or
  * the cluster did not answer). */
 static int check_topics(rec_t *r, char *errstr, size_t errstr_size) {

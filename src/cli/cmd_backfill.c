@@ -22,7 +22,7 @@ static const char *const backfill_keys[] = {
     "to.offset",    "from.time",    "to.time",        "dsn",          "topic.orders",
     "topic.events", "topic.trades", "topic.managers", "format",       "avro.schema",
     "registry",     "max.message.bytes", "batch.size", "batch.ms",    "stats.interval.ms",
-    "log.level",    "broker.timeout.ms", NULL};
+    "log.level",    "broker.timeout.ms", "registry.map", "registry.timeout.ms", NULL};
 /* clang-format on */
 
 /* Splits a comma list into *items (pointers into the copy *buf, which the caller

@@ -21,7 +21,8 @@
 /* The keys this command takes (config.c has their help), laid out by hand. */
 /* clang-format off */
 static const char *const load_keys[] = {"dsn", "kind", "format", "avro.schema", "registry",
-                                        "max.message.bytes", "batch.size", "log.level", NULL};
+                                        "max.message.bytes", "batch.size", "log.level",
+                                        "registry.map", "registry.timeout.ms", NULL};
 /* clang-format on */
 
 typedef struct load_s {

@@ -90,6 +90,12 @@ expect_out "the topic to produce to" "publish --help: --topic in publish's words
 grep -q 'replay' "$out" && fail "publish --help talks about backfill: $(grep replay "$out")"
 expect_status 0 "run --help" timeout -s KILL 60 "$bin" run --help
 expect_out "'embedded'" "run --help: --brokers embedded"
+# load and backfill open a registry as decode and run do: they take its flags too.
+for cmd in load backfill; do
+    expect_status 0 "$cmd --help" "$bin" "$cmd" --help
+    expect_out "--registry-map VALUE" "$cmd --help: --registry-map, which it uses"
+    expect_out "--registry-timeout-ms VALUE" "$cmd --help: --registry-timeout-ms, which it uses"
+done
 for cmd in reconcile partitions migrate load decode broker; do
     expect_status 0 "$cmd --help" "$bin" "$cmd" --help
     grep -q -- '-X KEY' "$out" && fail "$cmd --help offers -X, and $cmd does not use Kafka"
