@@ -71,7 +71,7 @@ void execrec_config_kafka_get(const execrec_config_t *conf, int i, const char **
  *  command accepts, each asserted to be in the table (each becomes --<key with dots
  *  as dashes> VALUE, or a plain --flag for booleans); also --config FILE, --help,
  *  and for a command that talks to Kafka (execrec_config_takes_kafka) -X key=value
- *  and -b (--brokers). Errors name a value's source as the user gave it
+ *  and -b (--brokers), and -t (--topic) if it takes topic, as in kcat. Errors name a value's source as the user gave it
  *  (--batch-size, EXECREC_BATCH_SIZE, file:line); integer keys with bounds
  *  (batch.size >= 1, ...) are checked. Positional arguments are returned in *rest / *nrest (pointers
  *  into argv).
@@ -92,7 +92,8 @@ void execrec_config_command_usage(FILE *out, const char *cmd, const char *const 
  *  config.c has one, else the table's (cmd NULL: the table's). */
 const char *execrec_config_help(const char *cmd, const char *key);
 /** @returns 1 when a command with these keys talks to Kafka (it takes brokers):
- *  it accepts -b HOST:PORT and -X, 0 otherwise (-X is then misuse). */
+ *  it accepts -b HOST:PORT, -X (and -t TOPIC with topic), 0 otherwise (-X is then
+ *  misuse). */
 int execrec_config_takes_kafka(const char *const *keys);
 
 #endif

@@ -437,11 +437,15 @@ const char *execrec_config_help(const char *cmd, const char *key) {
     return table[i].help;
 }
 
-int execrec_config_takes_kafka(const char *const *keys) {
+static int has_key(const char *const *keys, const char *key) {
     for (int k = 0; keys[k]; k++)
-        if (!strcmp(keys[k], "brokers"))
+        if (!strcmp(keys[k], key))
             return 1;
     return 0;
+}
+
+int execrec_config_takes_kafka(const char *const *keys) {
+    return has_key(keys, "brokers");
 }
 
 void execrec_config_command_usage(FILE *out, const char *cmd, const char *const *keys) {
@@ -452,8 +456,13 @@ void execrec_config_command_usage(FILE *out, const char *cmd, const char *const 
         char flag[128], env[128], left[160];
         flag_name(table[i].key, flag, sizeof(flag));
         env_name(table[i].key, env, sizeof(env));
-        snprintf(left, sizeof(left), "%s--%s%s", strcmp(table[i].key, "brokers") ? "" : "-b, ",
-                 flag, table[i].type == EXECREC_CONF_BOOL ? "" : " VALUE");
+        int kafka = execrec_config_takes_kafka(keys);
+        const char *brief = !kafka                             ? ""
+                            : !strcmp(table[i].key, "brokers") ? "-b, "
+                            : !strcmp(table[i].key, "topic")   ? "-t, "
+                                                               : "";
+        snprintf(left, sizeof(left), "%s--%s%s", brief, flag,
+                 table[i].type == EXECREC_CONF_BOOL ? "" : " VALUE");
         fprintf(out, "  %-28s %s\n  %-28s (env %s%s%s%s)\n", left,
                 execrec_config_help(cmd, table[i].key), "", env, table[i].def ? ", default " : "",
                 table[i].def ? table[i].def : "", "");
@@ -526,12 +535,13 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
     opts[n++] = (struct option){"config", required_argument, NULL, 'c'};
     opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 
-    /* -b and -X as in kcat, for the commands that talk to Kafka. */
-    int kafka = execrec_config_takes_kafka(keys);
+    /* -b, -t and -X as in kcat, for the commands that talk to Kafka. */
+    int kafka = execrec_config_takes_kafka(keys), topic = kafka && has_key(keys, "topic");
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, kafka ? "+:X:b:c:h" : "+:X:c:h", opts, NULL)) != -1) {
+    const char *shorts = topic ? "+:X:b:t:c:h" : kafka ? "+:X:b:c:h" : "+:X:c:h";
+    while ((c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         if (c == 'h') {
             printf("usage: execrec %s [options]%s\n\n%s\n\noptions:\n", cmd,
                    rest ? " [FILE...]" : "", summary);
@@ -540,8 +550,8 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
             goto done;
         } else if (c == 'c') {
             config_file = optarg;
-        } else if (c == 'b') {
-            setkeys[nset] = "brokers";
+        } else if (c == 'b' || c == 't') {
+            setkeys[nset] = c == 'b' ? "brokers" : "topic";
             setvals[nset++] = optarg;
         } else if (c == 'X' && !kafka) {
             fprintf(stderr,

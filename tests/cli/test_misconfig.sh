@@ -137,6 +137,8 @@ expect_out "no topic 'trdaes' (--topic-trades)" "status: names the missing topic
 expect_out "orders " "status: the table of the other topics is still printed"
 kcat -L --brokers "$BROKER" 2>/dev/null | grep -q '"trdaes"' && fail "the missing topic was created"
 expect_status 0 "status with -b (as kcat)" "$bin" status -b "$BROKER"
+expect_status 0 "backfill with -b and -t (as kcat)" "$bin" backfill -b "$BROKER" -t trades -t orders
+expect_out "read 0 messages (0 offsets in 0 partitions)" "backfill -t trades -t orders: both topics, empty"
 
 # --- 7. the run totals add up ---
 {

@@ -221,6 +221,17 @@ START_TEST(test_kafka_flags) {
     ck_assert_str_eq(execrec_config_get(conf, "brokers"), "k1:9092");
     ck_assert_int_eq(execrec_config_kafka_count(conf), 1);
     execrec_config_destroy(conf);
+    /* -t is --topic where the command takes topic; a list key: repeats join. */
+    static const char *const topic_keys[] = {"brokers", "topic", NULL};
+    conf = execrec_config_new();
+    char *targv[] = {"test", "-t", "a", "-b", "k", "-t", "b", NULL};
+    ck_assert_int_eq(execrec_config_parse_args(conf, "test", "A test command.", topic_keys, 7,
+                                               targv, NULL, NULL),
+                     0);
+    ck_assert_str_eq(execrec_config_get(conf, "topic"), "a,b");
+    execrec_config_destroy(conf);
+    char *t[] = {"test", "-t", "a", NULL};
+    ck_assert_int_eq(parse_err(keys, 3, t, err, sizeof(err)), 2); /* no topic key */
     /* A command without brokers does not use Kafka: -X and -b are misuse. */
     static const char *const pg_keys[] = {"dsn", "log.level", NULL};
     ck_assert_int_eq(execrec_config_takes_kafka(pg_keys), 0);
