@@ -682,7 +682,8 @@ static int all_at_end(const rec_t *r) {
     return 1;
 }
 
-/* The totals add up: every message consumed was inserted, already recorded,
+/* The totals add up: every message consumed was inserted (an OrderManager intent:
+ * inserted, or updated the row of an older one), already recorded,
  * rejected (or its reject already recorded), is in the open batch, or was consumed
  * again after its batch was rolled back or abandoned (uncounted). */
 static void log_totals(rec_t *r, const char *what) {
@@ -697,15 +698,16 @@ static void log_totals(rec_t *r, const char *what) {
             lag += hi - p->next;
     }
     execrec_log_info("%s: consumed %" PRId64 " = inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
-                     ", %s %" PRId64 ", %s %" PRId64
-                     " inserted or updated) + already recorded %" PRId64 " + rejected %" PRId64
+                     ", %s %" PRId64 ", %s %" PRId64 " of which %" PRId64
+                     " updated) + already recorded %" PRId64 " + rejected %" PRId64
                      " + rejects already recorded %" PRId64 " + in the open batch %" PRId64
                      " + rolled back or abandoned %" PRId64 "; lag %" PRId64 " over %d partitions",
                      what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
                      r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
                      r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
                      r->total.inserted[EXECREC_KIND_TRADE], kind_label(EXECREC_KIND_ORDER_MANAGER),
-                     r->total.inserted[EXECREC_KIND_ORDER_MANAGER], dup, r->total.rejected,
+                     r->total.inserted[EXECREC_KIND_ORDER_MANAGER],
+                     r->total.updated[EXECREC_KIND_ORDER_MANAGER], dup, r->total.rejected,
                      r->total.rejects_duplicate, r->writer ? execrec_writer_pending(r->writer) : 0,
                      r->uncounted, lag, r->nparts);
 }

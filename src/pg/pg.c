@@ -146,11 +146,22 @@ static execrec_pg_class_t failed(PGconn *conn, const PGresult *res, char *errstr
 execrec_pg_class_t execrec_pg_run(PGconn *conn, const char *sql, int nparams,
                                   const char *const *params, int64_t *affected, char *errstr,
                                   size_t errstr_size) {
+    return execrec_pg_run_flagged(conn, sql, nparams, params, affected, NULL, errstr, errstr_size);
+}
+
+execrec_pg_class_t execrec_pg_run_flagged(PGconn *conn, const char *sql, int nparams,
+                                          const char *const *params, int64_t *affected,
+                                          int64_t *flagged, char *errstr, size_t errstr_size) {
     PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType s = PQresultStatus(res);
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
         if (affected)
             *affected = atoll(PQcmdTuples(res));
+        if (flagged) {
+            *flagged = 0;
+            for (int i = 0; s == PGRES_TUPLES_OK && i < PQntuples(res); i++)
+                *flagged += !strcmp(PQgetvalue(res, i, 0), "t");
+        }
         PQclear(res);
         return EXECREC_PG_OK;
     }

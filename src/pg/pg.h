@@ -67,6 +67,13 @@ execrec_pg_class_t execrec_pg_run(PGconn *conn, const char *sql, int nparams,
                                   const char *const *params, int64_t *affected, char *errstr,
                                   size_t errstr_size) EXECREC_MUSTCHECK;
 
+/** As execrec_pg_run, for a statement that RETURNS a boolean first column:
+ *  *flagged gets the number of rows returned with it true. */
+execrec_pg_class_t execrec_pg_run_flagged(PGconn *conn, const char *sql, int nparams,
+                                          const char *const *params, int64_t *affected,
+                                          int64_t *flagged, char *errstr,
+                                          size_t errstr_size) EXECREC_MUSTCHECK;
+
 /** Starts the COPY ... FROM STDIN statement sql: OK once the server waits for data. */
 execrec_pg_class_t execrec_pg_copy_start(PGconn *conn, const char *sql, char *errstr,
                                          size_t errstr_size) EXECREC_MUSTCHECK;

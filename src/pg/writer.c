@@ -148,7 +148,9 @@ static int build_sql(execrec_writer_t *w, execrec_kind_t kind) {
                              "kafka_timestamp = excluded.kafka_timestamp, "
                              "kafka_key = excluded.kafka_key, ingested_at = now() "
                              "WHERE (excluded.as_of, excluded.kafka_offset) > "
-                             "(t.as_of, t.kafka_offset)");
+                             "(t.as_of, t.kafka_offset) "
+                             /* xmax is 0 in a row this statement inserted */
+                             "RETURNING xmax <> 0");
     } else {
         execrec_buf_puts(&b, "ORDER BY n ON CONFLICT DO NOTHING");
     }
@@ -397,6 +399,7 @@ void execrec_writer_stats_add(execrec_writer_stats_t *a, const execrec_writer_st
     for (int k = 0; k < EXECREC_KIND__CNT; k++) {
         a->inserted[k] += b->inserted[k];
         a->duplicates[k] += b->duplicates[k];
+        a->updated[k] += b->updated[k];
     }
     a->rejected += b->rejected;
     a->rejects_duplicate += b->rejects_duplicate;
@@ -462,14 +465,16 @@ static st_t insert_range(execrec_writer_t *w, execrec_kind_t kind, int32_t lo, i
     snprintf(lobuf, sizeof(lobuf), "%" PRId32, lo);
     snprintf(hibuf, sizeof(hibuf), "%" PRId32, hi);
     const char *params[2] = {lobuf, hibuf};
-    int64_t affected = 0;
+    int64_t affected = 0, updated = 0;
 
     st_t st = exec(w->conn, "SAVEPOINT execrec_rows", 0, NULL, NULL, errstr, errstr_size);
     if (st != ST_OK)
         return EXECREC_PG_FAILED;
-    st = exec(w->conn, w->insert_sql[kind], 2, params, &affected, why, sizeof(why));
+    st = execrec_pg_run_flagged(w->conn, w->insert_sql[kind], 2, params, &affected, &updated, why,
+                                sizeof(why));
     if (st == ST_OK) {
         stats->inserted[kind] += affected;
+        stats->updated[kind] += updated;
         stats->duplicates[kind] += (hi - lo + 1) - affected;
         return exec(w->conn, "RELEASE SAVEPOINT execrec_rows", 0, NULL, NULL, errstr,
                     errstr_size) == ST_OK

@@ -47,6 +47,8 @@ typedef struct execrec_msgmeta_s {
 typedef struct execrec_writer_stats_s {
     int64_t messages;                      /* records + rejects added */
     int64_t inserted[EXECREC_KIND__CNT];   /* new rows (OrderManager: inserted or updated) */
+    int64_t updated[EXECREC_KIND__CNT];    /* of inserted: OrderManager rows replaced by a
+                                                newer intent */
     int64_t duplicates[EXECREC_KIND__CNT]; /* already recorded (same natural key), or an
                                                 older OrderManager intent */
     int64_t rejected;                      /* rows written to ingest_rejects in this batch */

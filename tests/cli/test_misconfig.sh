@@ -151,7 +151,7 @@ expect_out "read 0 messages (0 offsets in 0 partitions)" "backfill -t trades -t 
 rl_produce trades "$work/trades.keyed" -K '|'
 rl_run_to_end totals 60 --topic-orders '' --topic-events '' --topic-managers ''
 expect_out_file() { grep -qF -- "$1" "$work/$2.log" && pass || fail "$3: no '$1' in $(grep totals "$work/$2.log")"; }
-expect_out_file "final totals: consumed 5 = inserted 3 (orders 0, events 0, trades 3, managers 0 inserted or updated) + already recorded 1 + rejected 1 + rejects already recorded 0 + in the open batch 0 + rolled back or abandoned 0" \
+expect_out_file "final totals: consumed 5 = inserted 3 (orders 0, events 0, trades 3, managers 0 of which 0 updated) + already recorded 1 + rejected 1 + rejects already recorded 0 + in the open batch 0 + rolled back or abandoned 0" \
     totals "the final totals add up"
 
 cli_finish
