@@ -154,4 +154,18 @@ expect_out_file() { grep -qF -- "$1" "$work/$2.log" && pass || fail "$3: no '$1'
 expect_out_file "final totals: consumed 5 = inserted 3 (orders 0, events 0, trades 3, managers 0 of which 0 updated) + already recorded 1 + rejected 1 + rejects already recorded 0 + in the open batch 0 + rolled back or abandoned 0" \
     totals "the final totals add up"
 
+# --- 8. the cluster goes away after the recorder subscribed: --exit-at-end gives up ---
+# The mock cluster assigns about 3 s after the subscription; the broker is killed
+# as soon as the recorder has subscribed, so nothing is ever assigned.
+RL_POLL=0.05
+rl_start_recorder gone --exit-at-end --broker-timeout-ms 2000 --group gone
+rl_wait_for 30 "the recorder to subscribe" grep -q "subscribed to" "$work/gone.log" || die "no subscription"
+kill -KILL "$broker_pid"
+note "broker killed"
+rl_wait_exit gone 40
+check "$RL_RC" 1 "run --exit-at-end whose cluster went away: exit status (124: still running)"
+grep -q "assigned " "$work/gone.log" && fail "the recorder was assigned before the broker was killed (the check raced)"
+grep -q "ERROR --exit-at-end: no answer from the Kafka cluster within 2000 ms (--broker-timeout-ms); last error: .*Connection refused" \
+    "$work/gone.log" && pass || fail "the give-up does not name the timeout and the transport error: $(tail -3 "$work/gone.log")"
+
 cli_finish
