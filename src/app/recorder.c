@@ -599,6 +599,7 @@ static int check_topics(rec_t *r, char *errstr, size_t errstr_size) {
     int64_t start = now_ms(), warned = 0;
     for (;;) {
         const struct rd_kafka_metadata *md = NULL;
+        int64_t asked = now_ms();
         rd_kafka_resp_err_t kerr = rd_kafka_metadata(r->rk, 1, NULL, &md, 1000);
         execrec_kafka_serve(r->rk); /* its error events: logged, and the last one kept */
         if (!kerr) {
@@ -625,6 +626,10 @@ static int check_topics(rec_t *r, char *errstr, size_t errstr_size) {
                          ": create it, or correct the flag (the recorder never creates topics)");
             return len ? -1 : 0;
         }
+        /* An error that comes back at once is asked again a second later, not in a
+         * busy loop (the short sleeps see a signal). */
+        while (!*rc->stop && now_ms() - asked < 1000)
+            execrec_time_sleep_ms(50);
         if (*rc->stop)
             return 1;
         int64_t now = now_ms();
