@@ -29,7 +29,8 @@ static int check_kafka(const execrec_config_t *conf, const char *cmd, const char
     if (!execrec_config_takes_kafka(keys))
         return 0;
     char errstr[768];
-    if (execrec_kafka_check_props(conf, NULL, errstr, sizeof(errstr))) {
+    rd_kafka_type_t type = strcmp(cmd, "publish") ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER;
+    if (execrec_kafka_check_props(conf, NULL, type, errstr, sizeof(errstr))) {
         fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
         return -1;
     }

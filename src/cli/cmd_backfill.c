@@ -126,7 +126,7 @@ int execrec_cli_backfill(int argc, char **argv) {
      * silent jump (backfill.c). */
     static const char *const owned[] = {
         "auto.offset.reset", "backfill reads exactly the range asked for (--from-*, --to-*)", NULL};
-    if (execrec_kafka_check_props(conf, owned, errstr, sizeof(errstr))) {
+    if (execrec_kafka_check_props(conf, owned, RD_KAFKA_CONSUMER, errstr, sizeof(errstr))) {
         fprintf(stderr, "execrec backfill: %s\n", errstr);
         goto done;
     }

@@ -59,8 +59,12 @@ static execrec_err_t check_owned(const char *key, const char *const *more, int v
     return EXECREC_OK;
 }
 
+static void discard_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk, (void)level, (void)fac, (void)buf;
+}
+
 execrec_err_t execrec_kafka_check_props(const execrec_config_t *props, const char *const *more,
-                                        char *errstr, size_t errstr_size) {
+                                        rd_kafka_type_t type, char *errstr, size_t errstr_size) {
     rd_kafka_conf_t *scratch = rd_kafka_conf_new();
     if (!scratch) {
         execrec_errstr(errstr, errstr_size, "out of memory");
@@ -80,7 +84,25 @@ execrec_err_t execrec_kafka_check_props(const execrec_config_t *props, const cha
             err = EXECREC_ERR_INVALID;
         }
     }
-    rd_kafka_conf_destroy(scratch);
+    /* What only a client checks (properties that must go together, files such as
+     * ssl.ca.location): a client with no brokers, which never connects. */
+    if (!err && execrec_config_kafka_count(props) > 0) {
+        char why[512];
+        rd_kafka_conf_set_log_cb(scratch, discard_log);
+        /* execrec's one producer (publish.c) is idempotent: acks=1 does not go with it */
+        if (type == RD_KAFKA_PRODUCER)
+            rd_kafka_conf_set(scratch, "enable.idempotence", "true", why, sizeof(why));
+        rd_kafka_t *rk = rd_kafka_new(type, scratch, why, sizeof(why));
+        if (rk) {
+            scratch = NULL; /* the client owns it */
+            rd_kafka_destroy(rk);
+        } else {
+            execrec_errstr(errstr, errstr_size, "the -X properties are refused: %s", why);
+            err = EXECREC_ERR_INVALID;
+        }
+    }
+    if (scratch)
+        rd_kafka_conf_destroy(scratch);
     return err;
 }
 

@@ -75,10 +75,13 @@ void execrec_kafka_serve(rd_kafka_t *rk);
 /** Checks every -X property (props' pass-through properties) before any client
  *  exists: each must be one librdkafka knows, with a value it takes, and none may be
  *  one execrec sets itself (bootstrap.servers, group.id, enable.auto.commit, ...;
- *  more: further key, hint pairs the caller sets, may be NULL).
+ *  more: further key, hint pairs the caller sets, may be NULL); then a client of
+ *  type with no brokers is created and destroyed (it never connects), for what
+ *  librdkafka checks only there (properties that must go together, files).
  *  @returns EXECREC_OK, or EXECREC_ERR_INVALID with "-X <key>: <why>" in errstr. */
 execrec_err_t execrec_kafka_check_props(const execrec_config_t *props, const char *const *more,
-                                        char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
+                                        rd_kafka_type_t type, char *errstr,
+                                        size_t errstr_size) EXECREC_MUSTCHECK;
 
 /** The reason of the last error any client reported through
  *  execrec_kafka_log_error (all brokers down aside), "" when none. */

@@ -55,6 +55,16 @@ expect_out "-X linger.ms" "publish -X bad value: named"
 expect_status 2 "publish -X enable.idempotence" "$bin" publish --brokers 127.0.0.1:1 --kind trade -X enable.idempotence=false /dev/null
 expect_status 2 "backfill -X auto.offset.reset" "$bin" backfill --brokers 127.0.0.1:1 --topic trades "${dead_dsn[@]}" -X auto.offset.reset=latest
 expect_out "-X auto.offset.reset" "backfill -X auto.offset.reset: named"
+# What librdkafka checks only when a client is made: before anything connects too.
+expect_status 2 "backfill -X fetch.max.bytes below message.max.bytes" "$bin" backfill --brokers 127.0.0.1:1 \
+    --topic trades "${dead_dsn[@]}" -X fetch.max.bytes=1024
+expect_out "fetch.max.bytes" "-X properties that do not go together: named"
+expect_status 2 "run -X ssl.ca.location missing" timeout -s KILL 60 "$bin" run --brokers 127.0.0.1:1 \
+    "${dead_dsn[@]}" -X security.protocol=ssl -X ssl.ca.location=/nonexistent/ca.pem
+expect_out "ssl.ca.location" "-X ssl.ca.location of a missing file: named"
+expect_status 2 "publish -X acks=1 (the producer is idempotent)" "$bin" publish --brokers 127.0.0.1:1 \
+    --kind trade -X acks=1 /dev/null
+expect_out "acks" "publish -X acks=1: named"
 for cmd in reconcile partitions migrate load decode; do
     expect_status 2 "$cmd -X (no Kafka)" "$bin" "$cmd" -X linger.ms=5 --kind trade /dev/null
     expect_out "does not use Kafka" "$cmd -X: the reason"
