@@ -87,11 +87,15 @@ void execrec_config_kafka_get(const execrec_config_t *conf, int i, const char **
 
 /** Parses a subcommand's command line. keys lists the configuration keys this
  *  command accepts, each asserted to be in the table (each becomes --<key with dots
- *  as dashes> VALUE, or a plain --flag for booleans); also --config FILE, -X
- *  key=value, --help. Positional arguments are returned in *rest / *nrest (pointers
- *  into argv). Once copied, secrets are overwritten in argv itself (the passwords
- *  of --dsn, the values of -X properties that hold one: execrec_secret_kafka_key),
- *  so that ps and /proc/PID/cmdline no longer show them.
+ *  as dashes> VALUE, or a plain --flag for booleans); also --config FILE, --help,
+ *  and for a command that talks to Kafka (execrec_config_takes_kafka) -X key=value
+ *  and -b (--brokers), and -t (--topic) if it takes topic, as in kcat. Errors name a
+ *  value's source as the user gave it (--batch-size, EXECREC_BATCH_SIZE,
+ *  file:line); integer keys with bounds (batch.size >= 1, ...) are checked.
+ *  Positional arguments are returned in *rest / *nrest (pointers into argv). Once
+ *  copied, secrets are overwritten in argv itself (the passwords of --dsn, the
+ *  values of -X properties that hold one: execrec_secret_kafka_key), so that ps
+ *  and /proc/PID/cmdline no longer show them.
  *  @returns 0 ok, 1 --help was given (usage printed to stdout), 2 misuse (a
  *  one-line reason printed to stderr). The file and environment are applied
  *  before the flags whatever their order on the line. */
@@ -100,7 +104,17 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
                               int *nrest);
 
 /** Prints "--flag VALUE  help (default)" lines for keys (each asserted to be in the
- *  table). */
+ *  table), with the table's help. */
 void execrec_config_usage(FILE *out, const char *const *keys);
+/** The same for command cmd: each key's help in that command's words
+ *  (execrec_config_help), and -b / -X only when the command talks to Kafka. */
+void execrec_config_command_usage(FILE *out, const char *cmd, const char *const *keys);
+/** @returns key's help line for command cmd: the command's own wording where
+ *  config.c has one, else the table's (cmd NULL: the table's). */
+const char *execrec_config_help(const char *cmd, const char *key);
+/** @returns 1 when a command with these keys talks to Kafka (it takes brokers):
+ *  it accepts -b HOST:PORT, -X (and -t TOPIC with topic), 0 otherwise (-X is then
+ *  misuse). */
+int execrec_config_takes_kafka(const char *const *keys);
 
 #endif

@@ -16,7 +16,8 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 
-#define KAFKA_TIMEOUT_MS 10000
+/* How long the cluster is waited for: broker_timeout_ms, else this. */
+#define KAFKA_TIMEOUT_MS(bc) ((int)((bc)->broker_timeout_ms > 0 ? (bc)->broker_timeout_ms : 30000))
 #define BAR_REFRESH_MS 250
 /* Never committed: an assign-only consumer needs a group.id for nothing else. */
 #define BACKFILL_GROUP "execrec-backfill"
@@ -85,8 +86,11 @@ static execrec_err_t list_parts(bf_t *b, char *errstr, size_t errstr_size) {
     for (int t = 0; t < bc->ntopics; t++) {
         int32_t *ids;
         int n;
-        execrec_err_t err = execrec_kafka_partitions(b->rk, bc->topics[t], KAFKA_TIMEOUT_MS, &ids,
-                                                     &n, errstr, errstr_size);
+        execrec_err_t err = execrec_kafka_partitions(b->rk, bc->topics[t], KAFKA_TIMEOUT_MS(bc),
+                                                     &ids, &n, errstr, errstr_size);
+        if (err == EXECREC_ERR_KAFKA)
+            execrec_kafka_give_up(b->rk, "cannot read the topics", KAFKA_TIMEOUT_MS(bc), errstr,
+                                  errstr_size);
         if (err)
             return err;
         for (int i = 0; bc->partitions && i < bc->npartitions; i++) {
@@ -116,7 +120,7 @@ static execrec_err_t list_parts(bf_t *b, char *errstr, size_t errstr_size) {
             p->kind = bc->kinds[t];
             p->partition = ids[j];
             rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
-                b->rk, p->topic, p->partition, &p->lo, &p->hi, KAFKA_TIMEOUT_MS);
+                b->rk, p->topic, p->partition, &p->lo, &p->hi, KAFKA_TIMEOUT_MS(bc));
             if (kerr) {
                 snprintf(errstr, errstr_size,
                          "%s [%" PRId32 "]: cannot read the watermarks "
@@ -143,7 +147,7 @@ static execrec_err_t resolve_time(bf_t *b, int64_t ts_ms, int64_t *out, char *er
     for (int i = 0; i < b->nparts && !err && !*b->bc->stop; i++) {
         const part_t *p = &b->parts[i];
         err = execrec_kafka_offset_for_time(b->rk, p->topic, p->partition, p->lo, p->hi, ts_ms,
-                                            KAFKA_TIMEOUT_MS, &out[i], errstr, errstr_size);
+                                            KAFKA_TIMEOUT_MS(b->bc), &out[i], errstr, errstr_size);
     }
     if (!err && *b->bc->stop) {
         snprintf(errstr, errstr_size, "interrupted while resolving a time to offsets");
@@ -370,6 +374,16 @@ static void metrics_tick(bf_t *b) {
     execrec_ingest_probe(b->ingest);
 }
 
+/* Whether the cluster answers a metadata request (a sign of life while no message
+ * arrives). */
+static int cluster_answers(rd_kafka_t *rk) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, 1000);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
     const execrec_backfill_conf_t *bc = b->bc;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(b->nparts);
@@ -384,12 +398,24 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
         return EXECREC_ERR_KAFKA;
     }
     b->started_ms = b->last_report_ms = execrec_time_monotonic_ms();
+    int64_t heard = b->started_ms; /* the cluster's last sign of life */
     execrec_err_t err = EXECREC_OK;
     while (!all_done(b) && !*bc->stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(
             b->rk,
             execrec_kafka_poll_timeout(b->batch_opened_ms ? b->batch_opened_ms + bc->batch_ms : 0));
         metrics_tick(b);
+        if (m || execrec_time_monotonic_ms() - heard < KAFKA_TIMEOUT_MS(bc)) {
+            if (m)
+                heard = execrec_time_monotonic_ms();
+        } else if (cluster_answers(b->rk)) {
+            heard = execrec_time_monotonic_ms();
+        } else {
+            execrec_kafka_give_up(NULL, "the replay stopped", KAFKA_TIMEOUT_MS(bc), errstr,
+                                  errstr_size);
+            err = EXECREC_ERR_KAFKA;
+            break;
+        }
         if (m) {
             err = on_message(b, m, errstr, errstr_size);
             rd_kafka_message_destroy(m);

@@ -37,6 +37,7 @@ typedef struct execrec_backfill_conf_s {
     int64_t reject_payload_max;       /* payload bytes a reject stores (writer.h) */
     int64_t batch_ms;                 /* longest a batch stays open */
     int64_t stats_interval_ms;        /* progress log lines when not on a terminal */
+    int64_t broker_timeout_ms;        /* give up on a cluster silent this long (0: 30 s) */
     int progress_bar;                 /* redraw a progress bar on stderr (a terminal) */
     execrec_codec_t *codec;           /* borrowed */
     volatile sig_atomic_t *stop;      /* 1: commit the open batch and stop;
@@ -63,7 +64,8 @@ typedef struct execrec_backfill_result_s {
  *           EXECREC_ERR_RANGE: a range is not (or no longer) on the broker: errstr
  *             names each such partition and what the broker has, nothing written;
  *             also when retention deletes messages while they are being read;
- *           EXECREC_ERR_KAFKA: the broker did not answer; EXECREC_ERR_PG: PostgreSQL
+ *           EXECREC_ERR_KAFKA: the broker did not answer within broker_timeout_ms
+ *             (errstr names its last error); EXECREC_ERR_PG: PostgreSQL
  *             unreachable at start, or a second signal while retrying;
  *           EXECREC_ERR_MIGRATE (or the migrator's other classes): migrations
  *             refused, nothing written;

@@ -76,9 +76,11 @@ typedef struct rec_s {
     int64_t consumed;
     /* Messages and offsets not recorded, by cause, since start (the totals line;
      * per partition in part_t while assigned). */
-    int64_t skipped; /* offsets passed over: retention removed them first */
-    int64_t stale;   /* re-deliveries below a partition's next offset */
-    int64_t ignored; /* messages of a partition not consumed (fenced, blocked, unknown) */
+    int64_t skipped;   /* offsets passed over: retention removed them first */
+    int64_t stale;     /* re-deliveries below a partition's next offset */
+    int64_t ignored;   /* messages of a partition not consumed (fenced, blocked, unknown) */
+    int64_t uncounted; /* consumed, then rolled back (conflict) or abandoned */
+    int64_t heard_ms;  /* exit_at_end: when the cluster last gave a sign of life */
     execrec_writer_stats_t total;
     int stop_seen;    /* the stop signal was logged */
     int hups;         /* SIGHUPs logged so far */
@@ -306,6 +308,7 @@ static execrec_err_t batch_conflict(void *opaque, char *errstr, size_t errstr_si
         if (p->batch_start >= 0 && stored[i] == p->next && p->next != p->expected)
             landed = 1;
     }
+    r->uncounted += execrec_writer_pending(r->writer);
     if (landed) {
         execrec_log_warn("the previous attempt to commit this batch had succeeded (its "
                          "acknowledgement was lost); it is recorded, nothing is replayed");
@@ -672,6 +675,7 @@ static void on_revoke(rec_t *r) {
         execrec_log_warn("abandoning the open batch of %" PRId64 " messages (%s). Nothing of "
                          "it was committed; the partitions' next owner records them.",
                          pending, pg_cause(r, cause, sizeof(cause)));
+        r->uncounted += pending;
         execrec_writer_clear(r->writer);
         r->batch_opened_ms = 0;
     }
@@ -776,6 +780,80 @@ static rd_kafka_t *consumer_new(rec_t *r, char *errstr, size_t errstr_size) {
     return rk;
 }
 
+/* Whether the cluster answers a metadata request within timeout_ms (a sign of life
+ * while nothing else arrives). */
+static int cluster_answers(rec_t *r, int timeout_ms) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(r->rk, 0, NULL, &md, timeout_ms);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Every configured topic must be on the cluster: subscribing to a missing one (a
+ * typo, or a cluster with auto-creation off; librdkafka's consumer does not ask
+ * for topics to be created, allow.auto.create.topics=false) would wait for it
+ * silently. The metadata of all topics is asked for, which creates none. While the
+ * cluster does not answer this is retried: until broker_timeout_ms with
+ * exit_at_end, else until a signal (a WARN every 10 s; the client's own errors are
+ * WARNs too, execrec_kafka_log_error).
+ * @returns 0 all there, 1 stopped by a signal, -1 errstr (a missing topic, or
+ * the cluster did not answer). */
+static int check_topics(rec_t *r, char *errstr, size_t errstr_size) {
+    const execrec_recorder_conf_t *rc = r->rc;
+    int64_t start = now_ms(), warned = 0;
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+        int64_t asked = now_ms();
+        rd_kafka_resp_err_t kerr = rd_kafka_metadata(r->rk, 1, NULL, &md, 1000);
+        execrec_kafka_serve(r->rk); /* its error events: logged, and the last one kept */
+        if (!kerr) {
+            size_t len = 0;
+            errstr[0] = '\0';
+            for (int k = 0; k < EXECREC_KIND__CNT; k++) {
+                const char *t = rc->topic[k];
+                int found = 0;
+                for (int i = 0; t && *t && i < md->topic_cnt; i++)
+                    found |= !strcmp(md->topics[i].topic, t) &&
+                             md->topics[i].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+                if (!t || !*t || found || len >= errstr_size)
+                    continue;
+                char flag[64];
+                snprintf(flag, sizeof(flag), "--%s", execrec_kind_topic_key((execrec_kind_t)k));
+                for (char *c = flag; *c; c++)
+                    *c = *c == '.' ? '-' : *c;
+                len += (size_t)snprintf(errstr + len, errstr_size - len, "%s'%s' (%s)",
+                                        len ? ", " : "the Kafka cluster has no topic ", t, flag);
+            }
+            rd_kafka_metadata_destroy(md);
+            if (len && len < errstr_size)
+                snprintf(errstr + len, errstr_size - len,
+                         ": create it, or correct the flag (the recorder never creates topics)");
+            return len ? -1 : 0;
+        }
+        /* An error that comes back at once is asked again a second later, not in a
+         * busy loop (the short sleeps see a signal). */
+        while (!*rc->stop && now_ms() - asked < 1000)
+            execrec_time_sleep_ms(50);
+        if (*rc->stop)
+            return 1;
+        int64_t now = now_ms();
+        if (rc->exit_at_end && rc->broker_timeout_ms && now - start >= rc->broker_timeout_ms) {
+            execrec_kafka_give_up(r->rk, "cannot check the topics", rc->broker_timeout_ms, errstr,
+                                  errstr_size);
+            return -1;
+        }
+        if (now - warned >= 10000) {
+            char last[512];
+            execrec_kafka_last_error(last, sizeof(last));
+            execrec_log_warn("the Kafka cluster does not answer (%s; last error: %s); still "
+                             "trying",
+                             rd_kafka_err2str(kerr), *last ? last : "none reported");
+            warned = now;
+        }
+    }
+}
+
 static int subscribe(rec_t *r, char *errstr, size_t errstr_size) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(EXECREC_KIND__CNT);
     char names[512] = "";
@@ -814,6 +892,10 @@ static int all_at_end(const rec_t *r) {
     return 1;
 }
 
+/* The totals add up: every message consumed was inserted (an OrderManager intent:
+ * inserted, or updated the row of an older one), already recorded,
+ * rejected (or its reject already recorded), is in the open batch, or was consumed
+ * again after its batch was rolled back or abandoned (uncounted). */
 static void log_totals(rec_t *r, const char *what) {
     int64_t ins, dup, lag = 0;
     char blocked[1024];
@@ -827,22 +909,27 @@ static void log_totals(rec_t *r, const char *what) {
             hi > p->next)
             lag += hi - p->next;
     }
-    execrec_log_kv(EXECREC_LOG_INFO,
-                   EXECREC_LOG_FIELDS(
-                       EXECREC_LF_INT("consumed", r->consumed), EXECREC_LF_INT("inserted", ins),
-                       EXECREC_LF_INT("duplicates", dup),
-                       EXECREC_LF_INT("rejected", r->total.rejected), EXECREC_LF_INT("lag", lag),
-                       EXECREC_LF_INT("blocked", nblocked), EXECREC_LF_INT("skipped", r->skipped)),
-                   "%s: consumed %" PRId64 ", inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
-                   ", %s %" PRId64 ", %s %" PRId64 "), duplicates %" PRId64 ", rejected %" PRId64
-                   ", lag %" PRId64 " over %d partitions, blocked %d, skipped %" PRId64
-                   " (never recorded), stale %" PRId64 ", ignored %" PRId64,
-                   what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
-                   r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
-                   r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
-                   r->total.inserted[EXECREC_KIND_TRADE], kind_label(EXECREC_KIND_ORDER_MANAGER),
-                   r->total.inserted[EXECREC_KIND_ORDER_MANAGER], dup, r->total.rejected, lag,
-                   r->nparts, nblocked, r->skipped, r->stale, r->ignored);
+    execrec_log_kv(
+        EXECREC_LOG_INFO,
+        EXECREC_LOG_FIELDS(EXECREC_LF_INT("consumed", r->consumed), EXECREC_LF_INT("inserted", ins),
+                           EXECREC_LF_INT("duplicates", dup),
+                           EXECREC_LF_INT("rejected", r->total.rejected),
+                           EXECREC_LF_INT("lag", lag), EXECREC_LF_INT("blocked", nblocked),
+                           EXECREC_LF_INT("skipped", r->skipped)),
+        "%s: consumed %" PRId64 " = inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
+        ", %s %" PRId64 ", %s %" PRId64 " of which %" PRId64 " updated) + already recorded %" PRId64
+        " + rejected %" PRId64 " + rejects already recorded %" PRId64
+        " + in the open batch %" PRId64 " + rolled back or abandoned %" PRId64 "; lag %" PRId64
+        " over %d partitions; blocked %d, skipped %" PRId64 " (never recorded), stale %" PRId64
+        ", ignored %" PRId64,
+        what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
+        r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
+        r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
+        r->total.inserted[EXECREC_KIND_TRADE], kind_label(EXECREC_KIND_ORDER_MANAGER),
+        r->total.inserted[EXECREC_KIND_ORDER_MANAGER], r->total.updated[EXECREC_KIND_ORDER_MANAGER],
+        dup, r->total.rejected, r->total.rejects_duplicate,
+        r->writer ? execrec_writer_pending(r->writer) : 0, r->uncounted, lag, r->nparts, nblocked,
+        r->skipped, r->stale, r->ignored);
     if (nblocked)
         execrec_log_warn("%d blocked partition(s), not consumed until an operator resets "
                          "them (execrec offsets reset, docs/offsets.md): %s",
@@ -913,6 +1000,27 @@ static void metrics_tick(rec_t *r) {
     }
 }
 
+/* With exit_at_end, a cluster that gives no sign of life (a message, or an answer
+ * to a metadata request asked for once nothing has come for broker_timeout_ms) is
+ * given up: the run could never reach its end. @returns 1 given up (fatal). */
+static int give_up(rec_t *r, int heard) {
+    int64_t now = now_ms();
+    if (heard || !r->heard_ms) {
+        r->heard_ms = now;
+        return 0;
+    }
+    if (now - r->heard_ms < r->rc->broker_timeout_ms)
+        return 0;
+    if (cluster_answers(r, 1000)) {
+        r->heard_ms = now_ms();
+        return 0;
+    }
+    char why[768];
+    execrec_kafka_give_up(NULL, "--exit-at-end", r->rc->broker_timeout_ms, why, sizeof(why));
+    fatal(r, "%s", why);
+    return 1;
+}
+
 static int run_loop(rec_t *r) {
     const execrec_recorder_conf_t *rc = r->rc;
     int64_t last_stats = now_ms();
@@ -935,6 +1043,8 @@ static int run_loop(rec_t *r) {
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, execrec_kafka_poll_timeout(deadline));
         metrics_tick(r);
+        if (rc->exit_at_end && rc->broker_timeout_ms && give_up(r, m != NULL))
+            return 0;
         if (m) {
             int rc_msg = on_message(r, m);
             rd_kafka_message_destroy(m);
@@ -1025,7 +1135,12 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
         err = EXECREC_ERR_KAFKA;
         goto out;
     }
-    if (subscribe(&r, errstr, errstr_size) < 0) {
+    int topics = check_topics(&r, errstr, errstr_size);
+    if (topics > 0) {
+        execrec_log_info("stopping before subscribing: nothing was consumed");
+        goto out;
+    }
+    if (topics < 0 || subscribe(&r, errstr, errstr_size) < 0) {
         err = EXECREC_ERR_KAFKA;
         goto out;
     }
@@ -1055,6 +1170,7 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
                                  : "the end of the run",
                   pg_cause(&r, cause, sizeof(cause)));
             err = EXECREC_ERR_PG;
+            r.uncounted += execrec_writer_pending(r.writer);
             execrec_writer_clear(r.writer);
         } else if (f == 0) {
             err = EXECREC_OK;

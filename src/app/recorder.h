@@ -46,6 +46,8 @@ typedef struct execrec_recorder_conf_s {
                                                   long (0: when caught up) */
     int64_t stats_interval_ms;            /* 0: no periodic totals */
     int exit_at_end;                      /* stop at the ends seen on assignment */
+    int64_t broker_timeout_ms;            /* exit_at_end: give up when the cluster has
+                                                  not answered for this long (0: never) */
     const execrec_config_t *kafka;        /* -X pass-through properties (borrowed) */
     execrec_codec_t *codec;               /* borrowed */
     volatile sig_atomic_t *stop;          /* set by a signal handler: 1 = stop,
@@ -74,7 +76,9 @@ execrec_err_t execrec_recorder_check(const execrec_recorder_conf_t *rc, char *er
  *             not be committed before shutdown; EXECREC_ERR_MIGRATE (or the
  *             migrator's class): migrations failed, or (a writer) the schema is not
  *             at this execrec's version; EXECREC_ERR_KAFKA: the consumer
- *             could not be created or failed fatally; EXECREC_ERR_NOMEM;
+ *             could not be created or failed fatally, a configured topic is not on
+ *             the cluster, or (exit_at_end) the cluster did not answer for
+ *             broker_timeout_ms; EXECREC_ERR_NOMEM;
  *           EXECREC_ERR_RANGE: exit_at_end, and the run ended with blocked
  *             partitions (start offset past the log's end, docs/offsets.md): every
  *             other partition reached its end and was committed; errstr names them.

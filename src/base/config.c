@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,8 +26,7 @@ static const execrec_confdef_t table[] = {
     {"kind", EXECREC_CONF_STRING, NULL,
      "message kind of the input: order, order_event, trade, order_manager"},
     {"format", EXECREC_CONF_STRING, "auto",
-     "wire format: auto (JSON object or Confluent Avro), json, avro (plain, needs --avro-schema); "
-     "publish: json or avro (Confluent, needs --registry)"},
+     "wire format: auto (JSON object or Confluent Avro), json, avro (plain, needs --avro-schema)"},
     {"avro.schema", EXECREC_CONF_STRING, NULL, "Avro schema (.avsc) for plain Avro input"},
     {"registry", EXECREC_CONF_STRING, NULL,
      "schema registry for Confluent Avro: a URL (http://host:8081, Confluent's API) or an "
@@ -57,9 +57,10 @@ static const execrec_confdef_t table[] = {
      "seconds from the first SIGTERM/SIGINT to exit: the open batch is committed if it can "
      "be by then, else left uncommitted (replayed on the next start) and the exit status is 1"},
     /* run, broker */
-    {"brokers", EXECREC_CONF_STRING, NULL,
-     "Kafka bootstrap servers (host:port,...); unset: run starts the embedded broker "
-     "in-process, publish refuses to start"},
+    {"brokers", EXECREC_CONF_STRING, NULL, "Kafka bootstrap servers (host:port,...); required"},
+    {"broker.timeout.ms", EXECREC_CONF_INT, "30000",
+     "how long to wait for the Kafka cluster before giving up, in milliseconds (the error "
+     "names the last transport error)"},
     {"group", EXECREC_CONF_STRING, "execrec",
      "Kafka consumer group (also the key of the "
      "offsets stored in PostgreSQL)"},
@@ -94,10 +95,7 @@ static const execrec_confdef_t table[] = {
      "and delete the rejects recorded before it; unset: drop nothing"},
     {"dry.run", EXECREC_CONF_BOOL, "false", "print what would be done, change nothing"},
     /* publish, backfill, status */
-    {"topic", EXECREC_CONF_LIST, NULL,
-     "publish: the topic to produce to (default: the kind's --topic-* key); backfill: the "
-     "topics to replay (repeat the flag or separate with commas). A topic's kind is --kind "
-     "when given, else the kind whose --topic-* key names it"},
+    {"topic", EXECREC_CONF_LIST, NULL, "topics (repeat the flag or separate with commas)"},
     {"partition", EXECREC_CONF_LIST, NULL,
      "partitions to replay (repeat the flag or separate with commas); unset: every partition"},
     {"from.offset", EXECREC_CONF_INT, NULL, "first offset to replay (inclusive)"},
@@ -123,6 +121,68 @@ static const execrec_confdef_t table[] = {
     {"status", EXECREC_CONF_BOOL, "false",
      "list each migration's state and change nothing (exit 1 if one is changed or unknown)"},
     {NULL, 0, NULL, NULL},
+};
+
+/* Bounds of the integer keys that have them, checked wherever a value comes from;
+ * other integer keys take any non-negative value. max 0: no upper bound. */
+static const struct {
+    const char *key;
+    int64_t min, max;
+} bounds[] = {
+    {"batch.size", 1, 0},          {"max.message.bytes", 1, 0}, {"partitions", 1, 1000},
+    {"registry.timeout.ms", 1, 0}, {"broker.timeout.ms", 1, 0}, {NULL, 0, 0},
+};
+
+/* A key's help in one command's words, where the table's line would talk about
+ * another command's use of it (--help and the man page read both). */
+static const struct {
+    const char *cmd, *key, *help;
+} command_help[] = {
+    {"run", "brokers",
+     "Kafka bootstrap servers (host:port,...), or 'embedded': an in-memory broker started "
+     "in-process, for development and tests (its messages are gone at exit); required"},
+    {"run", "broker.timeout.ms",
+     "with --exit-at-end: give up when the Kafka cluster has not answered for this long, in "
+     "milliseconds (without it the recorder keeps retrying, with a WARN saying why)"},
+    {"run", "partitions", "partitions per topic of the embedded broker (--brokers embedded)"},
+    {"status", "brokers",
+     "Kafka bootstrap servers (host:port,...) of the group's cluster; required"},
+    {"status", "group", "the consumer group to report on"},
+    {"status", "topic.orders", "topic of orders (empty: not shown)"},
+    {"status", "topic.events", "topic of order events (empty: not shown)"},
+    {"status", "topic.trades", "topic of trades (empty: not shown)"},
+    {"status", "topic.managers", "topic of order-manager intents (empty: not shown)"},
+    {"backfill", "brokers",
+     "Kafka bootstrap servers (host:port,...) of the cluster holding the topics; required"},
+    {"backfill", "topic",
+     "the topics to replay (repeat the flag or separate with commas); a topic's kind is --kind "
+     "when given, else the kind whose --topic-* key names it"},
+    {"backfill", "topic.orders", "topic of orders: --topic naming it replays orders"},
+    {"backfill", "topic.events", "topic of order events: --topic naming it replays order events"},
+    {"backfill", "topic.trades", "topic of trades: --topic naming it replays trades"},
+    {"backfill", "topic.managers",
+     "topic of order-manager intents: --topic naming it replays intents"},
+    {"backfill", "stats.interval.ms",
+     "how often a progress line is logged when stderr is not a terminal; 0: never"},
+    {"publish", "brokers",
+     "Kafka bootstrap servers (host:port,...) to produce to; required (`execrec broker` "
+     "starts a development broker and prints its address)"},
+    {"publish", "broker.timeout.ms",
+     "a message not delivered within this many milliseconds fails (librdkafka's "
+     "message.timeout.ms; -X message.timeout.ms overrides it)"},
+    {"publish", "format",
+     "wire format produced: json (each line as given) or avro (Confluent, needs --registry)"},
+    {"publish", "topic", "the topic to produce to (default: the kind's --topic-* key)"},
+    {"publish", "topic.orders", "topic orders are produced to (unless --topic is given)"},
+    {"publish", "topic.events", "topic order events are produced to (unless --topic is given)"},
+    {"publish", "topic.trades", "topic trades are produced to (unless --topic is given)"},
+    {"publish", "topic.managers",
+     "topic order-manager intents are produced to (unless --topic is given)"},
+    {"broker", "topic.orders", "topic of orders to create (empty: none)"},
+    {"broker", "topic.events", "topic of order events to create (empty: none)"},
+    {"broker", "topic.trades", "topic of trades to create (empty: none)"},
+    {"broker", "topic.managers", "topic of order-manager intents to create (empty: none)"},
+    {NULL, NULL, NULL},
 };
 
 typedef struct kv_s {
@@ -201,6 +261,23 @@ static int parse_int(const char *s, int64_t *v) {
     return 0;
 }
 
+/* Where a value came from, as the user gave it: a flag ("--batch-size") or
+ * environment variable ("EXECREC_BATCH_SIZE") is named alone, a file line
+ * ("file:3") with the key. */
+static void value_name(const char *key, const char *source, char *out, size_t size) {
+    if (source && (!strncmp(source, "--", 2) || !strncmp(source, "EXECREC_", 8)))
+        snprintf(out, size, "%s", source);
+    else
+        snprintf(out, size, "%s%s%s", source ? source : "", source ? ": " : "", key);
+}
+
+static int find_bounds(const char *key) {
+    for (int b = 0; bounds[b].key; b++)
+        if (!strcmp(bounds[b].key, key))
+            return b;
+    return -1;
+}
+
 execrec_err_t execrec_config_set(execrec_config_t *conf, const char *key, const char *value,
                                  const char *source, char *errstr, size_t errstr_size) {
     assert(conf && key && value);
@@ -212,12 +289,24 @@ execrec_err_t execrec_config_set(execrec_config_t *conf, const char *key, const 
     }
     int b;
     int64_t n;
+    char name[256];
+    value_name(key, source, name, sizeof(name));
     if ((table[i].type == EXECREC_CONF_INT && parse_int(value, &n) < 0) ||
         (table[i].type == EXECREC_CONF_BOOL && parse_bool(value, &b) < 0)) {
-        snprintf(errstr, errstr_size, "%s%s'%s' must be %s, not '%s'", source ? source : "",
-                 source ? ": " : "", key,
+        snprintf(errstr, errstr_size, "%s must be %s, not '%s'", name,
                  table[i].type == EXECREC_CONF_INT ? "a non-negative integer" : "true or false",
                  value);
+        return EXECREC_ERR_INVALID;
+    }
+    int bi = table[i].type == EXECREC_CONF_INT ? find_bounds(key) : -1;
+    if (bi >= 0 && (n < bounds[bi].min || (bounds[bi].max && n > bounds[bi].max))) {
+        if (bounds[bi].max)
+            snprintf(errstr, errstr_size,
+                     "%s must be between %" PRId64 " and %" PRId64 ", not '%s'", name,
+                     bounds[bi].min, bounds[bi].max, value);
+        else
+            snprintf(errstr, errstr_size, "%s must be at least %" PRId64 ", not '%s'", name,
+                     bounds[bi].min, value);
         return EXECREC_ERR_INVALID;
     }
     char *copy = strdup(value);
@@ -415,7 +504,28 @@ static void flag_name(const char *key, char *out, size_t size) {
     out[n] = '\0';
 }
 
-void execrec_config_usage(FILE *out, const char *const *keys) {
+const char *execrec_config_help(const char *cmd, const char *key) {
+    int i = known_key(key);
+    if (i < 0)
+        return "";
+    for (int h = 0; cmd && command_help[h].cmd; h++)
+        if (!strcmp(command_help[h].cmd, cmd) && !strcmp(command_help[h].key, key))
+            return command_help[h].help;
+    return table[i].help;
+}
+
+static int has_key(const char *const *keys, const char *key) {
+    for (int k = 0; keys[k]; k++)
+        if (!strcmp(keys[k], key))
+            return 1;
+    return 0;
+}
+
+int execrec_config_takes_kafka(const char *const *keys) {
+    return has_key(keys, "brokers");
+}
+
+void execrec_config_command_usage(FILE *out, const char *cmd, const char *const *keys) {
     for (int k = 0; keys[k]; k++) {
         int i = known_key(keys[k]);
         if (i < 0)
@@ -423,16 +533,30 @@ void execrec_config_usage(FILE *out, const char *const *keys) {
         char flag[128], env[128], left[160];
         flag_name(table[i].key, flag, sizeof(flag));
         env_name(table[i].key, env, sizeof(env));
-        snprintf(left, sizeof(left), "--%s%s", flag,
+        int kafka = execrec_config_takes_kafka(keys);
+        const char *brief = !kafka                             ? ""
+                            : !strcmp(table[i].key, "brokers") ? "-b, "
+                            : !strcmp(table[i].key, "topic")   ? "-t, "
+                                                               : "";
+        snprintf(left, sizeof(left), "%s--%s%s", brief, flag,
                  table[i].type == EXECREC_CONF_BOOL ? "" : " VALUE");
-        fprintf(out, "  %-28s %s\n  %-28s (env %s%s%s%s)\n", left, table[i].help, "", env,
-                table[i].def ? ", default " : "", table[i].def ? table[i].def : "", "");
+        fprintf(out, "  %-28s %s\n  %-28s (env %s%s%s%s)\n", left,
+                execrec_config_help(cmd, table[i].key), "", env, table[i].def ? ", default " : "",
+                table[i].def ? table[i].def : "", "");
     }
+    int kafka = execrec_config_takes_kafka(keys);
     fprintf(out, "  %-28s %s\n", "--config FILE",
-            "properties file of 'key = value' lines (kafka.* keys go to librdkafka)");
-    fprintf(out, "  %-28s %s\n  %-28s %s\n", "-X KEY=VALUE", "librdkafka property, as in kcat", "",
-            "(env EXECREC_KAFKA_<KEY>, '_' for '.': EXECREC_KAFKA_SASL_PASSWORD)");
+            kafka ? "properties file of 'key = value' lines (kafka.* keys go to librdkafka)"
+                  : "properties file of 'key = value' lines");
+    if (kafka)
+        fprintf(out, "  %-28s %s\n  %-28s %s\n", "-X KEY=VALUE",
+                "librdkafka property, as in kcat (checked before anything connects)", "",
+                "(env EXECREC_KAFKA_<KEY>, '_' for '.': EXECREC_KAFKA_SASL_PASSWORD)");
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this help");
+}
+
+void execrec_config_usage(FILE *out, const char *const *keys) {
+    execrec_config_command_usage(out, NULL, keys);
 }
 
 /* For a list key: its flag values comma-joined into *joined (malloc'd) when flag i
@@ -542,18 +666,31 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
     opts[n++] = (struct option){"config", required_argument, NULL, 'c'};
     opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 
+    /* -b, -t and -X as in kcat, for the commands that talk to Kafka. */
+    int kafka = execrec_config_takes_kafka(keys), topic = kafka && has_key(keys, "topic");
     optind = 1;
     opterr = 0;
     int c, nkafka_before = conf->nkafka;
-    while ((c = getopt_long(argc, argv, "+:X:c:h", opts, NULL)) != -1) {
+    const char *shorts = topic ? "+:X:b:t:c:h" : kafka ? "+:X:b:c:h" : "+:X:c:h";
+    while ((c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         if (c == 'h') {
             printf("usage: execrec %s [options]%s\n\n%s\n\noptions:\n", cmd,
                    rest ? " [FILE...]" : "", summary);
-            execrec_config_usage(stdout, keys);
+            execrec_config_command_usage(stdout, cmd, keys);
             rc = 1;
             goto done;
         } else if (c == 'c') {
             config_file = optarg;
+        } else if (c == 'b' || c == 't') {
+            setkeys[nset] = c == 'b' ? "brokers" : "topic";
+            setvals[nset++] = optarg;
+        } else if (c == 'X' && !kafka) {
+            fprintf(stderr,
+                    "execrec %s: -X sets a librdkafka property, and %s does not use Kafka "
+                    "(see --help)\n",
+                    cmd, cmd);
+            rc = 2;
+            goto done;
         } else if (c == 'X') {
             if (execrec_config_set_kafka(conf, optarg, errstr, sizeof(errstr))) {
                 fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
@@ -595,7 +732,8 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
     }
     for (int i = 0; i < nset; i++) {
         char flag[160], *joined = NULL;
-        snprintf(flag, sizeof(flag), "--%s", setkeys[i]);
+        flag[0] = flag[1] = '-';
+        flag_name(setkeys[i], flag + 2, sizeof(flag) - 2);
         if (table[find_key(setkeys[i])].type == EXECREC_CONF_LIST) {
             int j = join_list(setkeys, setvals, nset, i, &joined);
             if (j == 0)

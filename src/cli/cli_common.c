@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "base/log.h"
 #include "base/secret.h"
+#include "kafka/kafka.h"
 #include "cli_common.h"
 
 /* Applies log.level. @returns 0, or -1 (reason printed) for an unknown level. */
@@ -114,6 +115,29 @@ static void warn_pgpass(void) {
     warn_exposed("PostgreSQL password file", path, ", so libpq ignores it");
 }
 
+/* For a command that talks to Kafka: every -X checked before anything connects,
+ * and --brokers embedded only where an in-process broker means something.
+ * @returns 0, or -1 (reason printed). */
+static int check_kafka(const execrec_config_t *conf, const char *cmd, const char *const *keys) {
+    if (!execrec_config_takes_kafka(keys))
+        return 0;
+    char errstr[768];
+    rd_kafka_type_t type = strcmp(cmd, "publish") ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER;
+    if (execrec_kafka_check_props(conf, NULL, type, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec %s: %s\n", cmd, errstr);
+        return -1;
+    }
+    const char *brokers = execrec_config_get(conf, "brokers");
+    if (brokers && !strcmp(brokers, CLI_BROKERS_EMBEDDED) && strcmp(cmd, "run")) {
+        fprintf(stderr,
+                "execrec %s: --brokers embedded starts a broker inside `execrec run` only; "
+                "give the address `execrec broker` prints\n",
+                cmd);
+        return -1;
+    }
+    return 0;
+}
+
 execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *const *keys, int argc,
                             char **argv, char ***rest, int *nrest, int *exit_code) {
     execrec_config_t *conf = execrec_config_new();
@@ -128,7 +152,7 @@ execrec_config_t *cli_begin(const char *cmd, const char *summary, const char *co
     int prc = execrec_config_parse_args(conf, cmd, summary, all, argc, argv, rest, nrest);
     int drc = 0;
     if (prc || apply_log_level(conf, cmd) < 0 || apply_log_format(conf, cmd) < 0 ||
-        (drc = read_dsn_file(conf, cmd))) {
+        check_kafka(conf, cmd, keys) < 0 || (drc = read_dsn_file(conf, cmd))) {
         execrec_config_destroy(conf);
         free(all);
         *exit_code = prc == 1 ? EXECREC_EXIT_OK : drc ? drc : EXECREC_EXIT_USAGE;

@@ -24,6 +24,9 @@ typedef struct cli_codec_s {
     execrec_format_t format;  /* the format configured for the kind */
 } cli_codec_t;
 
+/* The value of --brokers that starts the embedded broker in `execrec run`. */
+#define CLI_BROKERS_EMBEDDED "embedded"
+
 /** The prologue of every subcommand: a new configuration filled from argv through
  *  the config table (the flags of keys, plus log.format for every command and
  *  dsn.file where dsn is a key; --config FILE, EXECREC_* environment, -X, --help;
@@ -31,7 +34,9 @@ typedef struct cli_codec_s {
  *  overwritten there), then log.level and log.format applied, dsn.file read into dsn,
  *  and a WARN logged for each file holding a secret that others may read (the
  *  --config file, the --dsn-file, libpq's password file for commands with dsn,
- *  librdkafka's ssl.key.location and sasl.kerberos.keytab).
+ *  librdkafka's ssl.key.location and sasl.kerberos.keytab); for a command that talks
+ *  to Kafka (it takes brokers) every -X is checked (execrec_kafka_check_props) and
+ *  --brokers embedded refused but in run.
  *  @returns the configuration, which the caller destroys; or NULL with *exit_code
  *  the handler's return value: EXECREC_EXIT_OK after --help (usage printed),
  *  EXECREC_EXIT_USAGE on misuse, an unknown log level or format, a --dsn-file that

@@ -12,6 +12,7 @@
 #include "execrec/config.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "kafka/kafka.h"
 #include "cli_common.h"
 
 /* The keys this command takes (config.c has their help), laid out by hand. */
@@ -22,7 +23,8 @@ static const char *const backfill_keys[] = {
     "topic.events", "topic.trades", "topic.managers", "format",       "avro.schema",
     "registry",     "max.message.bytes", "batch.size", "batch.ms",    "stats.interval.ms",
     "log.level",    "shutdown.timeout", "batch.bytes",  "reject.payload.max",
-    "metrics.listen", "ready.max.age", NULL};
+    "metrics.listen", "ready.max.age", "broker.timeout.ms", "registry.map",
+    "registry.timeout.ms", NULL};
 /* clang-format on */
 
 /* Splits a comma list into *items (pointers into the copy *buf, which the caller
@@ -105,7 +107,9 @@ int execrec_cli_backfill(int argc, char **argv) {
                   "naming the offsets the broker has, before anything is written. Progress: a bar\n"
                   "on a terminal, else a log line every --stats-interval-ms. SIGINT/SIGTERM write\n"
                   "the open batch and stop (exit 1: the range is not complete; running the same\n"
-                  "command again finishes it). Exit 0 when the whole range was replayed.",
+                  "command again finishes it). A cluster that does not answer for\n"
+                  "--broker-timeout-ms is an error naming its last transport error. Exit 0 when\n"
+                  "the whole range was replayed.",
                   backfill_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
@@ -119,6 +123,14 @@ int execrec_cli_backfill(int argc, char **argv) {
     if (!bc.brokers || !*bc.brokers) {
         fprintf(stderr, "execrec backfill: --brokers is required (the topics to replay are on "
                         "a Kafka cluster)\n");
+        goto done;
+    }
+    /* auto.offset.reset=error: a range that retention deletes is an error, never a
+     * silent jump (backfill.c). */
+    static const char *const owned[] = {
+        "auto.offset.reset", "backfill reads exactly the range asked for (--from-*, --to-*)", NULL};
+    if (execrec_kafka_check_props(conf, owned, RD_KAFKA_CONSUMER, errstr, sizeof(errstr))) {
+        fprintf(stderr, "execrec backfill: %s\n", errstr);
         goto done;
     }
     int ntopics = split_list(execrec_config_get(conf, "topic"), &topic_buf, &topic_items);
@@ -189,12 +201,11 @@ int execrec_cli_backfill(int argc, char **argv) {
         goto done;
     }
     bc.batch_size = execrec_config_get_int(conf, "batch.size");
-    if (bc.batch_size < 1)
-        bc.batch_size = 1;
     bc.batch_ms = execrec_config_get_int(conf, "batch.ms");
     if (cli_batch_limits(conf, "backfill", &bc.batch_bytes, &bc.reject_payload_max))
         goto done;
     bc.stats_interval_ms = execrec_config_get_int(conf, "stats.interval.ms");
+    bc.broker_timeout_ms = execrec_config_get_int(conf, "broker.timeout.ms");
     bc.progress_bar = isatty(STDERR_FILENO);
     int crc = cli_codec_open(&cc, conf, have_kind ? given : EXECREC_KIND__CNT, "backfill");
     if (crc) {

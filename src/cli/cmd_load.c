@@ -22,7 +22,8 @@
 /* clang-format off */
 static const char *const load_keys[] = {"dsn", "kind", "format", "avro.schema", "registry",
                                         "max.message.bytes", "batch.size", "log.level",
-                                        "batch.bytes", "reject.payload.max", NULL};
+                                        "batch.bytes", "reject.payload.max",
+                                        "registry.map", "registry.timeout.ms", NULL};
 /* clang-format on */
 
 typedef struct load_s {

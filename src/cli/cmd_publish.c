@@ -2,6 +2,7 @@
  * contract and produced to Kafka as JSON or Confluent Avro, keyed by the natural
  * key. A thin loop over the publisher API (publish.h), which applications use too. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +10,12 @@
 #include "execrec/config.h"
 #include "base/log.h"
 #include "execrec/publish.h"
+#include "kafka/kafka.h"
 #include "cli_common.h"
 
-#define FLUSH_TIMEOUT_MS 120000 /* above message.timeout.ms's default here (30 s) */
+/* The flush waits for every delivery report: each comes within message.timeout.ms
+ * (--broker-timeout-ms), so this is only a guard. */
+#define FLUSH_TIMEOUT_MS(timeout) ((timeout) + 60000)
 
 static const char publish_summary[] =
     "Reads JSON lines (one record per line; stdin when no FILE or FILE is '-'),\n"
@@ -32,7 +36,9 @@ static const char publish_summary[] =
     "A line that breaks the contract is reported on stderr as FILE:LINE: reason and\n"
     "not produced; empty lines are skipped. A summary goes to stderr at the end.\n"
     "--brokers is required: `execrec broker` starts an embedded development broker\n"
-    "and prints its address. Exit status: 0 when every line was produced and\n"
+    "and prints its address. A message not delivered within --broker-timeout-ms\n"
+    "fails, and the error names the cluster's last transport error.\n"
+    "Exit status: 0 when every line was produced and\n"
     "delivered, 1 when a line was refused or a delivery failed, 2 on misuse.";
 
 /* The keys this command takes (config.c has their help), laid out by hand. */
@@ -49,6 +55,7 @@ static const char *const publish_keys[] = {"brokers",
                                            "topic.trades",
                                            "topic.managers",
                                            "log.level",
+                                           "broker.timeout.ms",
                                            NULL};
 /* clang-format on */
 
@@ -155,6 +162,26 @@ int execrec_cli_publish(int argc, char **argv) {
                         "or a map file such as schemas/registry.map)\n");
         goto out;
     }
+    /* A message is given up after --broker-timeout-ms: librdkafka's
+     * message.timeout.ms, unless -X sets that. */
+    int64_t timeout = execrec_config_get_int(conf, "broker.timeout.ms");
+    int own_timeout = 1;
+    for (int i = 0; i < execrec_config_kafka_count(conf); i++) {
+        const char *k, *v;
+        execrec_config_kafka_get(conf, i, &k, &v);
+        if (!strcmp(k, "message.timeout.ms")) {
+            own_timeout = 0;
+            timeout = strtoll(v, NULL, 10);
+        }
+    }
+    if (own_timeout) {
+        char kv[64];
+        snprintf(kv, sizeof(kv), "message.timeout.ms=%" PRId64, timeout);
+        if (execrec_config_set_kafka(conf, kv, errstr, sizeof(errstr))) {
+            fprintf(stderr, "execrec publish: %s\n", errstr);
+            goto out;
+        }
+    }
     pc.kafka = conf;
     pc.registry = http;
     pc.offline = offline;
@@ -165,7 +192,7 @@ int execrec_cli_publish(int argc, char **argv) {
     }
     run.stop = cli_stop_signals();
     int unread = cli_each_input("publish", files, nfiles, 1, run.stop, publish_input, &run);
-    execrec_err_t ferr = execrec_publisher_flush(run.pub, FLUSH_TIMEOUT_MS);
+    execrec_err_t ferr = execrec_publisher_flush(run.pub, FLUSH_TIMEOUT_MS(timeout));
     execrec_publish_stats_t st;
     execrec_publisher_stats(run.pub, &st);
     /* Messages still unconfirmed after the flush count as failed. */
@@ -176,6 +203,13 @@ int execrec_cli_publish(int argc, char **argv) {
             run.read, (long long)st.delivered, (long long)st.refused, (long long)failed,
             pc.topic[run.kind], pc.format == EXECREC_PUBLISH_AVRO ? "avro" : "json",
             *run.stop ? " (stopped by a signal)" : "");
+    char last[512];
+    execrec_kafka_last_error(last, sizeof(last));
+    if (failed && *last)
+        fprintf(stderr,
+                "execrec publish: %lld message(s) not delivered within %" PRId64
+                " ms (--broker-timeout-ms); last error from the cluster: %s\n",
+                (long long)failed, timeout, last);
     rc = !ferr && !unread && !st.refused && !failed && !*run.stop ? EXECREC_EXIT_OK
                                                                   : EXECREC_EXIT_FAIL;
 out:

@@ -1,6 +1,7 @@
 /* execrec reconcile: print the reconciliation checks of migrations/0005 (and the
  * views they build on) as a report. Exit 0 when every check is empty, 1 when there
- * are findings or the database cannot be read, 2 on misuse. Read-only: one
+ * are findings, 2 on misuse, 3 when the checks could not run (the database cannot
+ * be read), so that a script can tell findings from an error. Read-only: one
  * REPEATABLE READ READ ONLY transaction, so every check sees the same snapshot. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +127,7 @@ static long run_check(PGconn *conn, const check_t *chk, const char *tolerance,
 
 /* Checks that value casts to type and satisfies cond ($1 is the value). A value
  * PostgreSQL refuses (SQLSTATE class 22) is misuse. @returns 0 ok, EXECREC_EXIT_USAGE
- * or EXECREC_EXIT_FAIL (reason printed). */
+ * or EXECREC_EXIT_ERROR (reason printed). */
 static int check_value(PGconn *conn, const char *flag, const char *value, const char *sql,
                        const char *what) {
     PGresult *res = PQexecParams(conn, sql, 1, NULL, &value, NULL, NULL, 0);
@@ -139,7 +140,7 @@ static int check_value(PGconn *conn, const char *flag, const char *value, const 
             rc = EXECREC_EXIT_USAGE;
         } else {
             fprintf(stderr, "execrec reconcile: %s\n", errstr);
-            rc = EXECREC_EXIT_FAIL;
+            rc = EXECREC_EXIT_ERROR;
         }
     } else if (strcmp(PQgetvalue(res, 0, 0), "t")) {
         fprintf(stderr, "execrec reconcile: %s '%s' is not %s (see --help)\n", flag, value, what);
@@ -159,11 +160,12 @@ int execrec_cli_reconcile(int argc, char **argv) {
                   "orders with events but no order message; orders in a non-terminal state with\n"
                   "no event for longer than --stuck-after; order managers with no orders.\n"
                   "At most 50 rows are printed per check (the count is complete). Read-only.\n"
-                  "Exit status: 0 no findings, 1 findings (or an error), 2 misuse.",
+                  "Exit status: 0 no findings, 1 findings, 2 misuse, 3 the checks could not run\n"
+                  "(e.g. the database cannot be reached).",
                   reconcile_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
-    rc = EXECREC_EXIT_FAIL;
+    rc = EXECREC_EXIT_ERROR;
     PGconn *conn = NULL;
     char errstr[1024];
     const char *tolerance = execrec_config_get(conf, "tolerance");

@@ -1,5 +1,5 @@
 /* `execrec run`: the recorder daemon. Parses the configuration, starts the
- * embedded broker when no --brokers is given, installs the signal handlers and
+ * embedded broker for --brokers embedded, installs the signal handlers and
  * hands over to execrec_recorder_run (recorder.h). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@ static const char *const run_keys[] = {
     "batch.ms",     "batch.idle.ms", "exit.at.end",   "stats.interval.ms", "registry",
     "max.message.bytes", "partitions", "log.level",     "registry.map",
     "registry.timeout.ms", "shutdown.timeout", "batch.bytes", "reject.payload.max",
-    "metrics.listen", "ready.max.age", NULL};
+    "metrics.listen", "ready.max.age", "broker.timeout.ms", NULL};
 /* clang-format on */
 
 int execrec_cli_run(int argc, char **argv) {
@@ -43,12 +43,16 @@ int execrec_cli_run(int argc, char **argv) {
         "whose start is past the log's end (a recreated topic) is blocked, not consumed,\n"
         "until `execrec offsets reset` (docs/offsets.md); no offset is skipped silently.\n"
         "\n"
-        "Without --brokers an embedded broker (librdkafka's in-memory mock cluster, for\n"
-        "development and tests) is started in-process. SIGINT/SIGTERM commit the open\n"
-        "batch, leave the group and exit 0; if the batch cannot be committed within\n"
-        "--shutdown-timeout seconds (PostgreSQL down or refusing it), it is left\n"
-        "uncommitted, replayed on the next start, and the exit status is 1. A second\n"
-        "signal stops waiting at once. SIGHUP is logged and ignored.",
+        "--brokers embedded starts a broker in-process (librdkafka's in-memory mock\n"
+        "cluster, for development and tests). With --exit-at-end, a cluster that does\n"
+        "not answer for --broker-timeout-ms is an error (exit 1) naming the last\n"
+        "transport error; without it the recorder keeps retrying and says why at WARN.\n"
+        "A configured topic the cluster does not have is an error (exit 1).\n"
+        "SIGINT/SIGTERM commit the open batch, leave the group and exit 0; if the batch\n"
+        "cannot be committed within --shutdown-timeout seconds (PostgreSQL down or\n"
+        "refusing it), it is left uncommitted, replayed on the next start, and the exit\n"
+        "status is 1. A second signal stops waiting at once. SIGHUP is logged and\n"
+        "ignored.",
         run_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
@@ -72,6 +76,7 @@ int execrec_cli_run(int argc, char **argv) {
     r.batch_idle_ms = execrec_config_get_int(conf, "batch.idle.ms");
     r.stats_interval_ms = execrec_config_get_int(conf, "stats.interval.ms");
     r.exit_at_end = execrec_config_get_bool(conf, "exit.at.end");
+    r.broker_timeout_ms = execrec_config_get_int(conf, "broker.timeout.ms");
     r.kafka = conf;
     r.codec = cc.codec;
     if (!r.group || !*r.group) {
@@ -79,8 +84,6 @@ int execrec_cli_run(int argc, char **argv) {
         rc = EXECREC_EXIT_USAGE;
         goto done;
     }
-    if (r.batch_size < 1)
-        r.batch_size = 1;
     for (int k = 0; k < EXECREC_KIND__CNT; k++)
         for (int j = 0; j < k; j++)
             if (r.topic[k] && r.topic[j] && !strcmp(r.topic[k], r.topic[j])) {
@@ -97,16 +100,23 @@ int execrec_cli_run(int argc, char **argv) {
         goto done;
     }
     if (!r.brokers || !*r.brokers) {
+        fprintf(stderr, "execrec run: --brokers is required: HOST:PORT[,...] of the Kafka "
+                        "cluster, or 'embedded' for an in-memory broker started in-process "
+                        "(development and tests only)\n");
+        rc = EXECREC_EXIT_USAGE;
+        goto done;
+    }
+    if (!strcmp(r.brokers, CLI_BROKERS_EMBEDDED)) {
         int64_t partitions = execrec_config_get_int(conf, "partitions");
-        broker = execrec_broker_start(1, partitions > 1000 ? 1000 : (int)partitions, r.topic,
-                                      EXECREC_KIND__CNT, errstr, sizeof(errstr));
+        broker = execrec_broker_start(1, (int)partitions, r.topic, EXECREC_KIND__CNT, errstr,
+                                      sizeof(errstr));
         if (!broker) {
             fprintf(stderr, "execrec run: %s\n", errstr);
             goto done;
         }
         r.brokers = execrec_broker_bootstraps(broker);
-        execrec_log_info("no --brokers: started the embedded broker at %s (in memory, for "
-                         "development and tests; its messages are gone when execrec exits)",
+        execrec_log_info("--brokers embedded: started the embedded broker at %s (in memory, "
+                         "for development and tests; its messages are gone when execrec exits)",
                          r.brokers);
     }
     if ((r.shutdown_timeout_ms = cli_shutdown_timeout(conf, "run")) < 0) {

@@ -20,7 +20,6 @@
 #include "pg/pg.h"
 #include "cli_common.h"
 
-#define TIMEOUT_MS 10000
 #define NONE INT64_C(-1)
 
 /* The keys this command takes (config.c has their help), laid out by hand. */
@@ -28,7 +27,7 @@
 static const char *const status_keys[] = {"brokers",      "dsn",          "group",
                                           "topic.orders", "topic.events", "topic.trades",
                                           "topic.managers", "json",       "max.lag",
-                                          "log.level",      NULL};
+                                          "log.level",      "broker.timeout.ms", NULL};
 /* clang-format on */
 
 typedef struct row_s {
@@ -144,9 +143,11 @@ static int read_stored(const execrec_config_t *conf, const char *group, const ch
     return err ? -1 : 0;
 }
 
-/* Partitions, watermarks and committed offsets from the broker. */
+/* Partitions, watermarks and committed offsets from the broker; *missing counts
+ * the configured topics the cluster does not have (each named on stderr). */
 static int read_kafka(const execrec_config_t *conf, const char *group, const char *const *topics,
-                      rows_t *rs) {
+                      rows_t *rs, int *missing) {
+    int timeout = (int)execrec_config_get_int(conf, "broker.timeout.ms");
     const char *required[] = {"group.id", group, "enable.auto.commit", "false", NULL};
     execrec_kafka_client_t client = {.type = RD_KAFKA_CONSUMER,
                                      .brokers = execrec_config_get(conf, "brokers"),
@@ -166,11 +167,19 @@ static int read_kafka(const execrec_config_t *conf, const char *group, const cha
         int32_t *ids;
         int n;
         execrec_err_t err =
-            execrec_kafka_partitions(rk, topics[k], TIMEOUT_MS, &ids, &n, errstr, sizeof(errstr));
+            execrec_kafka_partitions(rk, topics[k], timeout, &ids, &n, errstr, sizeof(errstr));
         if (err == EXECREC_ERR_NOTFOUND) {
-            execrec_log_warn("%s", errstr); /* its stored rows, if any, still show */
+            /* its stored rows, if any, still show */
+            fprintf(stderr, "execrec status: %s (--%s)\n", errstr,
+                    k == EXECREC_KIND_ORDER         ? "topic-orders"
+                    : k == EXECREC_KIND_ORDER_EVENT ? "topic-events"
+                    : k == EXECREC_KIND_TRADE       ? "topic-trades"
+                                                    : "topic-managers");
+            (*missing)++;
             continue;
         }
+        if (err == EXECREC_ERR_KAFKA)
+            execrec_kafka_give_up(rk, "cannot read the topics", timeout, errstr, sizeof(errstr));
         if (err) {
             fprintf(stderr, "execrec status: %s\n", errstr);
             rc = -1;
@@ -184,7 +193,7 @@ static int read_kafka(const execrec_config_t *conf, const char *group, const cha
             }
             r->in_kafka = 1;
             rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(rk, r->topic, r->partition,
-                                                                        &r->lo, &r->hi, TIMEOUT_MS);
+                                                                        &r->lo, &r->hi, timeout);
             if (kerr) {
                 fprintf(stderr,
                         "execrec status: %s [%" PRId32 "]: cannot read the watermarks: "
@@ -197,7 +206,7 @@ static int read_kafka(const execrec_config_t *conf, const char *group, const cha
         free(ids);
     }
     if (!rc && l->cnt > 0) {
-        rd_kafka_resp_err_t kerr = rd_kafka_committed(rk, l, TIMEOUT_MS);
+        rd_kafka_resp_err_t kerr = rd_kafka_committed(rk, l, timeout);
         if (kerr) {
             fprintf(stderr, "execrec status: cannot read group %s's committed offsets: %s\n", group,
                     rd_kafka_err2str(kerr));
@@ -334,9 +343,11 @@ int execrec_cli_status(int argc, char **argv) {
         "A position past the log's end (the topic was recreated, or this is another\n"
         "cluster) has state PAST-END and no lag: the recorder blocks such a partition\n"
         "until `execrec offsets reset` (docs/offsets.md). A last line sums the lag.\n"
-        "With --max-lag N it exits 1 when a partition's lag exceeds N or one is\n"
-        "PAST-END (for cron and monitoring). Reads only: it never joins the group. The\n"
-        "broker and PostgreSQL are given 10 s each to answer.",
+        "Reads only: it never joins the group. The broker is given --broker-timeout-ms\n"
+        "to answer (the error names its last transport error), PostgreSQL 10 s. Exit\n"
+        "status: 0 ok; 1 a failure, a configured topic not on the cluster (named on\n"
+        "stderr; the table is still printed), or with --max-lag N a partition whose lag\n"
+        "exceeds N or one PAST-END (for cron and monitoring); 2 misuse.",
         status_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
@@ -356,7 +367,9 @@ int execrec_cli_status(int argc, char **argv) {
     const char *topics[EXECREC_KIND__CNT];
     cli_topics(conf, topics);
     rc = EXECREC_EXIT_FAIL;
-    if (read_stored(conf, group, topics, &rs) < 0 || read_kafka(conf, group, topics, &rs) < 0)
+    int missing = 0;
+    if (read_stored(conf, group, topics, &rs) < 0 ||
+        read_kafka(conf, group, topics, &rs, &missing) < 0)
         goto done;
     if (rs.n > 1)
         qsort(rs.row, (size_t)rs.n, sizeof(row_t), row_cmp);
@@ -365,7 +378,7 @@ int execrec_cli_status(int argc, char **argv) {
         fprintf(stderr, "execrec status: out of memory\n");
         goto done;
     }
-    rc = EXECREC_EXIT_OK;
+    rc = missing ? EXECREC_EXIT_FAIL : EXECREC_EXIT_OK;
     if (max_lag >= 0) {
         int over = over_max_lag(&rs, max_lag), ahead = past_end(&rs);
         if (over)

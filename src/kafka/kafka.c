@@ -1,5 +1,6 @@
 /* The librdkafka client factory and shared helpers, see kafka.h. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,91 @@ execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, con
         return EXECREC_ERR_INVALID;
     }
     return EXECREC_OK;
+}
+
+/* The properties execrec sets itself on its clients, which -X would not change:
+ * what to do instead. */
+static const char *const owned[] = {
+    "bootstrap.servers",
+    "give the cluster with --brokers (-b)",
+    "metadata.broker.list",
+    "give the cluster with --brokers (-b)",
+    "group.id",
+    "give the consumer group with --group",
+    "enable.auto.commit",
+    "the recorder commits offsets with its batches, in PostgreSQL",
+    "enable.auto.offset.store",
+    "the recorder commits offsets with its batches, in PostgreSQL",
+    "enable.partition.eof",
+    "execrec needs it to see where a partition ends",
+    "enable.idempotence",
+    "execrec publish always produces idempotently",
+    "log.queue",
+    "execrec logs librdkafka's lines from its own thread",
+    NULL,
+};
+
+/* Refuses key when owned or more (key, hint pairs; with values set, key, value
+ * pairs: the client's required properties) lists it. */
+static execrec_err_t check_owned(const char *key, const char *const *more, int values, char *errstr,
+                                 size_t errstr_size) {
+    for (int pass = 0; pass < 2; pass++)
+        for (const char *const *o = pass ? more : owned; o && o[0]; o += 2)
+            if (!strcmp(key, o[0])) {
+                execrec_errstr(errstr, errstr_size,
+                               pass && values ? "-X %s: execrec sets this property itself (to %s)"
+                                              : "-X %s: execrec sets this property itself: %s",
+                               key, o[1]);
+                return EXECREC_ERR_INVALID;
+            }
+    return EXECREC_OK;
+}
+
+static void discard_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk, (void)level, (void)fac, (void)buf;
+}
+
+execrec_err_t execrec_kafka_check_props(const execrec_config_t *props, const char *const *more,
+                                        rd_kafka_type_t type, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+    if (!scratch) {
+        execrec_errstr(errstr, errstr_size, "out of memory");
+        return EXECREC_ERR_NOMEM;
+    }
+    execrec_err_t err = EXECREC_OK;
+    for (int i = 0; !err && i < execrec_config_kafka_count(props); i++) {
+        const char *k, *v;
+        execrec_config_kafka_get(props, i, &k, &v);
+        err = check_owned(k, more, 0, errstr, errstr_size);
+        if (!err && execrec_kafka_conf_set(scratch, k, v, errstr, errstr_size)) {
+            char why[512];
+            snprintf(why, sizeof(why), "%s", errstr);
+            /* "kafka property K: reason" -> "-X K: reason" */
+            const char *reason = strstr(why, ": ");
+            execrec_errstr(errstr, errstr_size, "-X %s: %s", k, reason ? reason + 2 : why);
+            err = EXECREC_ERR_INVALID;
+        }
+    }
+    /* What only a client checks (properties that must go together, files such as
+     * ssl.ca.location): a client with no brokers, which never connects. */
+    if (!err && execrec_config_kafka_count(props) > 0) {
+        char why[512];
+        rd_kafka_conf_set_log_cb(scratch, discard_log);
+        /* execrec's one producer (publish.c) is idempotent: acks=1 does not go with it */
+        if (type == RD_KAFKA_PRODUCER)
+            rd_kafka_conf_set(scratch, "enable.idempotence", "true", why, sizeof(why));
+        rd_kafka_t *rk = rd_kafka_new(type, scratch, why, sizeof(why));
+        if (rk) {
+            scratch = NULL; /* the client owns it */
+            rd_kafka_destroy(rk);
+        } else {
+            execrec_errstr(errstr, errstr_size, "the -X properties are refused: %s", why);
+            err = EXECREC_ERR_INVALID;
+        }
+    }
+    if (scratch)
+        rd_kafka_conf_destroy(scratch);
+    return err;
 }
 
 void execrec_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
@@ -60,7 +146,10 @@ execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t
     for (int i = 0; !err && props && i < execrec_config_kafka_count(props); i++) {
         const char *k, *v;
         execrec_config_kafka_get(props, i, &k, &v);
-        err = execrec_kafka_conf_set(conf, k, v, errstr, errstr_size);
+        /* A -X of a required property would be overridden without a word. */
+        err = check_owned(k, required, 1, errstr, errstr_size);
+        if (!err)
+            err = execrec_kafka_conf_set(conf, k, v, errstr, errstr_size);
     }
     if (!err)
         err = execrec_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errstr_size);
@@ -121,7 +210,36 @@ void execrec_kafka_serve(rd_kafka_t *rk) {
         rd_kafka_message_destroy(m);
 }
 
+/* The last error a client reported (execrec_kafka_log_error), for the message of a
+ * command that gives up on the cluster. Process-wide: a command has one client. */
+static pthread_mutex_t last_error_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[512];
+
+void execrec_kafka_last_error(char *buf, size_t size) {
+    pthread_mutex_lock(&last_error_lock);
+    snprintf(buf, size, "%s", last_error);
+    pthread_mutex_unlock(&last_error_lock);
+}
+
+void execrec_kafka_give_up(rd_kafka_t *rk, const char *what, int64_t timeout_ms, char *errstr,
+                           size_t errstr_size) {
+    char last[512];
+    if (rk)
+        execrec_kafka_serve(rk); /* the error events waiting on its queue */
+    execrec_kafka_last_error(last, sizeof(last));
+    execrec_errstr(errstr, errstr_size,
+                   "%s: no answer from the Kafka cluster within %" PRId64
+                   " ms (--broker-timeout-ms); last error: %s",
+                   what, timeout_ms, *last ? last : "none reported");
+}
+
 int execrec_kafka_log_error(rd_kafka_t *rk, int err, const char *reason) {
+    /* "1/1 brokers are down" says less than the error that brought them down. */
+    if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        pthread_mutex_lock(&last_error_lock);
+        snprintf(last_error, sizeof(last_error), "%s", reason ? reason : "");
+        pthread_mutex_unlock(&last_error_lock);
+    }
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         char why[512];
         rd_kafka_fatal_error(rk, why, sizeof(why));

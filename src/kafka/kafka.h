@@ -30,7 +30,7 @@ execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, con
 
 /** Builds a client configuration: `defaults` (NULL-terminated key, value pairs)
  *  first, then every -X property of props (may be NULL), then bootstrap.servers =
- *  brokers, then `required` (key, value pairs that -X may not override). The log
+ *  brokers, then `required` (key, value pairs: a -X of one of them is refused). The log
  *  callback is execrec's (librdkafka's lines go through log.h).
  *  @returns EXECREC_OK with *confp (the caller owns it); EXECREC_ERR_INVALID (a bad
  *  property, errstr names it) or EXECREC_ERR_NOMEM, *confp NULL. */
@@ -71,6 +71,28 @@ rd_kafka_t *execrec_kafka_new(const execrec_kafka_client_t *client, char *errstr
 /** Serves what waits on rk's queue without blocking: log lines and callbacks (a
  *  consumer's message events, never expected where this is used, are dropped). */
 void execrec_kafka_serve(rd_kafka_t *rk);
+
+/** Checks every -X property (props' pass-through properties) before any client
+ *  exists: each must be one librdkafka knows, with a value it takes, and none may be
+ *  one execrec sets itself (bootstrap.servers, group.id, enable.auto.commit, ...;
+ *  more: further key, hint pairs the caller sets, may be NULL); then a client of
+ *  type with no brokers is created and destroyed (it never connects), for what
+ *  librdkafka checks only there (properties that must go together, files).
+ *  @returns EXECREC_OK, or EXECREC_ERR_INVALID with "-X <key>: <why>" in errstr. */
+execrec_err_t execrec_kafka_check_props(const execrec_config_t *props, const char *const *more,
+                                        rd_kafka_type_t type, char *errstr,
+                                        size_t errstr_size) EXECREC_MUSTCHECK;
+
+/** The reason of the last error any client reported through
+ *  execrec_kafka_log_error (all brokers down aside), "" when none. */
+void execrec_kafka_last_error(char *buf, size_t size);
+
+/** The message of a command that gives up waiting for the cluster: "<what>: no
+ *  answer from the Kafka cluster within <timeout_ms> ms (--broker-timeout-ms); last
+ *  error: <the last error reported>". Serves rk's queue first (may be NULL), so
+ *  that errors not yet seen by an error_cb are counted. */
+void execrec_kafka_give_up(rd_kafka_t *rk, const char *what, int64_t timeout_ms, char *errstr,
+                           size_t errstr_size);
 
 /** For an error_cb: logs err once, clearly. @returns 1 when the error is fatal (the
  *  handle is unusable; librdkafka's fatal reason is logged), else 0. */

@@ -550,12 +550,11 @@ static st_t insert_range(execrec_writer_t *w, execrec_kind_t kind, int32_t lo, i
     snprintf(lobuf, sizeof(lobuf), "%" PRId32, lo);
     snprintf(hibuf, sizeof(hibuf), "%" PRId32, hi);
     const char *params[2] = {lobuf, hibuf};
-    int64_t affected = 0;
+    int64_t affected = 0, updated = 0;
 
     st_t st = exec(w->conn, "SAVEPOINT execrec_rows", 0, NULL, NULL, errstr, errstr_size);
     if (st != ST_OK)
         return EXECREC_PG_FAILED;
-    int64_t updated = 0;
     if (kind == EXECREC_KIND_ORDER_MANAGER) {
         /* The upsert returns the inserted and the updated rows' counts apart. */
         PGresult *res;

@@ -65,17 +65,19 @@ expect_status 1 "run against an unreachable database" "$bin" run --brokers 127.0
     --dsn "host=127.0.0.1 port=1 user=u password=s3cret-dsn connect_timeout=2"
 grep -q "cannot connect to PostgreSQL" $out || fail "run: no clear error for a dead database"
 grep -q "s3cret" $out && fail "run printed the password of --dsn"
-# No --brokers: the embedded broker starts in-process; its topics are empty, so
-# --exit-at-end stops once the group has assigned them. Trust authentication
+# --brokers embedded: the embedded broker starts in-process; its topics are empty,
+# so --exit-at-end stops once the group has assigned them. Trust authentication
 # ignores the password; the log must show the conninfo without it.
 expect_status 0 "run with the in-process embedded broker" "$bin" run --exit-at-end \
-    --dsn "dbname=$db password=s3cret-dsn" -X session.timeout.ms=6000 --partitions 2
+    --brokers embedded --dsn "dbname=$db password=s3cret-dsn" -X session.timeout.ms=6000 --partitions 2
 grep -q "started the embedded broker at 127.0.0.1:" $out || fail "run does not say it started an embedded broker"
 grep -q "connected to PostgreSQL" $out || fail "run does not log its database"
 grep -q "s3cret" $out && fail "run logged the password: $(grep s3cret $out)"
 grep -q "assigned orders \[1\]" $out || fail "run: no assignment of orders [1] logged"
-expect_status 1 "run with a bad secret kafka property" "$bin" run --brokers 127.0.0.1:1 \
+# -X is checked before anything connects: exit 2 naming the property.
+expect_status 2 "run with a bad secret kafka property" "$bin" run --brokers 127.0.0.1:1 \
     -X sasl.password=s3cret-kafka -X no.such.property=1
+expect_out "-X no.such.property" "run: the bad -X is named"
 grep -q "s3cret" $out && fail "run printed a kafka password"
 
 # broker: prints its address and writes it to a file; SIGTERM stops it with 0.

@@ -2,7 +2,7 @@
 # execrec reconcile as a user runs it: exit 0 on a clean database, 1 with the
 # findings of tests/data/views (see its README: fill mismatch O6, orphan trade F8,
 # orphan events O99, stuck orders, idle manager M3), what the options change, 2 on
-# misuse, 1 with a clear reason before migrate. Needs PostgreSQL through PG*.
+# misuse, 3 with a clear reason before migrate or when the database is unreachable. Needs PostgreSQL through PG*.
 source "$(dirname "$0")/cli_lib.sh"
 cli_scratch
 data=$src/tests/data/views
@@ -22,9 +22,13 @@ expect_status 2 "zero interval" "$bin" reconcile --stuck-after '0 seconds'
 expect_status 2 "negative interval" "$bin" reconcile --stuck-after '-1 hour'
 expect_status 2 "stray argument" "$bin" reconcile extra
 expect_status 2 "bad tolerance from the environment" env EXECREC_TOLERANCE=x "$bin" reconcile
+expect_status 2 "-X (reconcile does not use Kafka)" "$bin" reconcile -X linger.ms=5
+expect_out "does not use Kafka" "-X refused with a reason"
+expect_status 3 "unreachable database" "$bin" reconcile --dsn "host=127.0.0.1 port=1 connect_timeout=2"
+expect_out "execrec reconcile:" "unreachable database: a reason"
 
-# Before migrate: exit 1, saying what to do.
-expect_status 1 "before migrate" "$bin" reconcile
+# Before migrate: exit 3 (the checks could not run, not findings), saying what to do.
+expect_status 3 "before migrate" "$bin" reconcile
 expect_out "execrec migrate" "before migrate: names the fix"
 
 expect_status 0 "migrate" "$bin" migrate

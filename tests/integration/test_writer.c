@@ -453,7 +453,8 @@ START_TEST(test_manager_only_when_newer) {
     make_manager(&rec, "M-1", "active", "2026-11-21 10:00:03+00");
     ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
     flush_ok(&st);
-    /* The newest replaces the recorded row: counted as inserted and as updated. */
+    /* The newest replaces the recorded row: inserted, of which updated; the other is
+     * already recorded (older). */
     ck_assert_int_eq(st.inserted[EXECREC_KIND_ORDER_MANAGER], 1);
     ck_assert_int_eq(st.updated[EXECREC_KIND_ORDER_MANAGER], 1);
     ck_assert_int_eq(st.duplicates[EXECREC_KIND_ORDER_MANAGER], 1);
@@ -461,6 +462,16 @@ START_TEST(test_manager_only_when_newer) {
     ck_assert_str_eq(v, "stopped 2");
     free(v);
     ck_assert_int_eq(tu_pg_count(conn, "SELECT count(*) FROM execution.OrderManager"), 1);
+    /* A new intent next to an update: one inserted, one updated. */
+    m.offset = 4;
+    make_manager(&rec, "M-1", "active", "2026-11-21 10:00:09+00");
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    m.offset = 5;
+    make_manager(&rec, "M-2", "active", "2026-11-21 10:00:09+00");
+    ck_assert_int_eq(execrec_writer_add(w, &m, &rec), EXECREC_OK);
+    flush_ok(&st);
+    ck_assert_int_eq(st.inserted[EXECREC_KIND_ORDER_MANAGER], 2);
+    ck_assert_int_eq(st.updated[EXECREC_KIND_ORDER_MANAGER], 1);
 }
 END_TEST
 

@@ -9,7 +9,7 @@
 #include "execrec/config.h"
 #include "testutil.h"
 
-static const char *const keys[] = {"dsn", "batch.size", "format", "log.level", NULL};
+static const char *const keys[] = {"dsn", "batch.size", "format", "log.level", "brokers", NULL};
 
 static int parse(execrec_config_t *conf, int argc, char **argv, char ***rest, int *nrest) {
     FILE *saved = stdout;
@@ -236,6 +236,121 @@ START_TEST(test_defaults_from_table) {
 }
 END_TEST
 
+/* Runs parse_args for keys with stderr captured into err (NUL-terminated). */
+static int parse_err(const char *const *ks, int argc, char **argv, char *err, size_t size) {
+    execrec_config_t *conf = execrec_config_new();
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *tmp = tmpfile();
+    dup2(fileno(tmp), 2);
+    FILE *out = stdout;
+    stdout = fopen("/dev/null", "w");
+    int rc = execrec_config_parse_args(conf, "test", "A test command.", ks, argc, argv, NULL, NULL);
+    fclose(stdout);
+    stdout = out;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    size_t n = fread(err, 1, size - 1, tmp);
+    err[n] = '\0';
+    fclose(tmp);
+    execrec_config_destroy(conf);
+    return rc;
+}
+
+START_TEST(test_bounds_and_names) {
+    char errstr[256], err[512];
+    execrec_config_t *conf = execrec_config_new();
+    /* --batch-size 0 used to become 1: refused wherever it comes from, named as given. */
+    ck_assert_int_eq(
+        execrec_config_set(conf, "batch.size", "0", "--batch-size", errstr, sizeof(errstr)),
+        EXECREC_ERR_INVALID);
+    ck_assert_str_eq(errstr, "--batch-size must be at least 1, not '0'");
+    ck_assert_int_eq(
+        execrec_config_set(conf, "batch.size", "0", "EXECREC_BATCH_SIZE", errstr, sizeof(errstr)),
+        EXECREC_ERR_INVALID);
+    ck_assert_str_eq(errstr, "EXECREC_BATCH_SIZE must be at least 1, not '0'");
+    ck_assert_int_eq(
+        execrec_config_set(conf, "batch.size", "0", "f.conf:3", errstr, sizeof(errstr)),
+        EXECREC_ERR_INVALID);
+    ck_assert_str_eq(errstr, "f.conf:3: batch.size must be at least 1, not '0'");
+    ck_assert_int_eq(
+        execrec_config_set(conf, "partitions", "1001", "--partitions", errstr, sizeof(errstr)),
+        EXECREC_ERR_INVALID);
+    ck_assert_str_eq(errstr, "--partitions must be between 1 and 1000, not '1001'");
+    ck_assert_int_eq(
+        execrec_config_set(conf, "partitions", "1000", "--partitions", errstr, sizeof(errstr)),
+        EXECREC_OK);
+    ck_assert_int_eq(execrec_config_set(conf, "batch.size", "1", NULL, errstr, sizeof(errstr)),
+                     EXECREC_OK);
+    ck_assert_int_eq(execrec_config_set(conf, "batch.idle.ms", "0", NULL, errstr, sizeof(errstr)),
+                     EXECREC_OK); /* no bounds: 0 is a value */
+    execrec_config_destroy(conf);
+
+    /* On the command line the flag is named as typed (it was --batch.size). */
+    char *argv[] = {"test", "--batch-size", "0", NULL};
+    ck_assert_int_eq(parse_err(keys, 3, argv, err, sizeof(err)), 2);
+    ck_assert_str_eq(err, "execrec test: --batch-size must be at least 1, not '0'\n");
+    char *argv2[] = {"test", "--batch-size", "lots", NULL};
+    ck_assert_int_eq(parse_err(keys, 3, argv2, err, sizeof(err)), 2);
+    ck_assert_str_eq(err,
+                     "execrec test: --batch-size must be a non-negative integer, not 'lots'\n");
+}
+END_TEST
+
+START_TEST(test_kafka_flags) {
+    char err[512];
+    /* -b is --brokers, as in kcat, for a command that talks to Kafka. */
+    execrec_config_t *conf = execrec_config_new();
+    char *argv[] = {"test", "-b", "k1:9092", "-X", "linger.ms=5", NULL};
+    ck_assert_int_eq(parse(conf, 5, argv, NULL, NULL), 0);
+    ck_assert_str_eq(execrec_config_get(conf, "brokers"), "k1:9092");
+    ck_assert_int_eq(execrec_config_kafka_count(conf), 1);
+    execrec_config_destroy(conf);
+    /* -t is --topic where the command takes topic; a list key: repeats join. */
+    static const char *const topic_keys[] = {"brokers", "topic", NULL};
+    conf = execrec_config_new();
+    char *targv[] = {"test", "-t", "a", "-b", "k", "-t", "b", NULL};
+    ck_assert_int_eq(execrec_config_parse_args(conf, "test", "A test command.", topic_keys, 7,
+                                               targv, NULL, NULL),
+                     0);
+    ck_assert_str_eq(execrec_config_get(conf, "topic"), "a,b");
+    execrec_config_destroy(conf);
+    char *t[] = {"test", "-t", "a", NULL};
+    ck_assert_int_eq(parse_err(keys, 3, t, err, sizeof(err)), 2); /* no topic key */
+    /* A command without brokers does not use Kafka: -X and -b are misuse. */
+    static const char *const pg_keys[] = {"dsn", "log.level", NULL};
+    ck_assert_int_eq(execrec_config_takes_kafka(pg_keys), 0);
+    ck_assert_int_eq(execrec_config_takes_kafka(keys), 1);
+    char *x[] = {"test", "-X", "linger.ms=5", NULL};
+    ck_assert_int_eq(parse_err(pg_keys, 3, x, err, sizeof(err)), 2);
+    ck_assert_ptr_nonnull(strstr(err, "does not use Kafka"));
+    char *b[] = {"test", "-b", "k1:9092", NULL};
+    ck_assert_int_eq(parse_err(pg_keys, 3, b, err, sizeof(err)), 2);
+}
+END_TEST
+
+START_TEST(test_help_in_each_command_words) {
+    /* A key's help names no other command where the command has its own line. */
+    ck_assert_ptr_null(strstr(execrec_config_help("status", "brokers"), "publish"));
+    ck_assert_ptr_nonnull(strstr(execrec_config_help("run", "brokers"), "embedded"));
+    ck_assert_ptr_null(strstr(execrec_config_help("publish", "topic"), "replay"));
+    ck_assert_ptr_nonnull(strstr(execrec_config_help("backfill", "topic"), "replay"));
+    ck_assert_ptr_null(strstr(execrec_config_help("backfill", "topic"), "produce"));
+    ck_assert_ptr_null(strstr(execrec_config_help("load", "format"), "publish"));
+    ck_assert_ptr_nonnull(strstr(execrec_config_help("publish", "format"), "--registry"));
+    ck_assert_str_eq(execrec_config_help("nosuch", "dsn"), execrec_config_help(NULL, "dsn"));
+    /* No line of the table speaks for another command ("publish: ...", "run starts"). */
+    const execrec_confdef_t *table = execrec_config_table();
+    for (int i = 0; table[i].key; i++) {
+        ck_assert_msg(!strstr(table[i].help, "publish:") && !strstr(table[i].help, "backfill:") &&
+                          !strstr(table[i].help, "run starts"),
+                      "%s: %s", table[i].key, table[i].help);
+    }
+}
+END_TEST
+
 #ifndef NDEBUG
 /* A key named in code that the table lacks is a bug: asserted (SIGABRT), not read as
  * unset. */
@@ -302,6 +417,9 @@ static Suite *config_suite(void) {
     tc = tcase_create("cli");
     tcase_add_test(tc, test_exit_codes);
     tcase_add_test(tc, test_list_flags_join);
+    tcase_add_test(tc, test_bounds_and_names);
+    tcase_add_test(tc, test_kafka_flags);
+    tcase_add_test(tc, test_help_in_each_command_words);
     suite_add_tcase(s, tc);
     return s;
 }
