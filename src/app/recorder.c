@@ -760,11 +760,13 @@ static rd_kafka_t *consumer_new(rec_t *r, char *errstr, size_t errstr_size) {
         "auto.offset.reset", "error",
         NULL};
     /* clang-format on */
+    static const char *const interpreted[] = {"auto.offset.reset", NULL};
     execrec_kafka_client_t client = {.type = RD_KAFKA_CONSUMER,
                                      .brokers = rc->brokers,
                                      .props = rc->kafka,
                                      .defaults = defaults,
                                      .required = required,
+                                     .interpreted = interpreted,
                                      .opaque = r,
                                      .error_cb = error_cb,
                                      .rebalance_cb = rebalance_cb};

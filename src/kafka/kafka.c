@@ -133,7 +133,8 @@ static execrec_err_t set_pairs(rd_kafka_conf_t *conf, const char *const *kv, cha
 
 execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t *props,
                                      const char *const *defaults, const char *const *required,
-                                     rd_kafka_conf_t **confp, char *errstr, size_t errstr_size) {
+                                     const char *const *interpreted, rd_kafka_conf_t **confp,
+                                     char *errstr, size_t errstr_size) {
     *confp = NULL;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (!conf) {
@@ -146,8 +147,13 @@ execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t
     for (int i = 0; !err && props && i < execrec_config_kafka_count(props); i++) {
         const char *k, *v;
         execrec_config_kafka_get(props, i, &k, &v);
-        /* A -X of a required property would be overridden without a word. */
-        err = check_owned(k, required, 1, errstr, errstr_size);
+        /* A -X of a required property would be overridden without a word, unless the
+         * caller reads it itself. */
+        int read = 0;
+        for (const char *const *ik = interpreted; ik && *ik && !read; ik++)
+            read = !strcmp(*ik, k);
+        if (!read)
+            err = check_owned(k, required, 1, errstr, errstr_size);
         if (!err)
             err = execrec_kafka_conf_set(conf, k, v, errstr, errstr_size);
     }
@@ -173,7 +179,7 @@ rd_kafka_t *execrec_kafka_new(const execrec_kafka_client_t *client, char *errstr
                               size_t errstr_size) {
     rd_kafka_conf_t *conf;
     if (execrec_kafka_conf_new(client->brokers, client->props, client->defaults, client->required,
-                               &conf, errstr, errstr_size))
+                               client->interpreted, &conf, errstr, errstr_size))
         return NULL;
     if (execrec_kafka_conf_set(conf, "log.queue", "true", errstr, errstr_size)) {
         rd_kafka_conf_destroy(conf);

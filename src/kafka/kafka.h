@@ -30,14 +30,16 @@ execrec_err_t execrec_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, con
 
 /** Builds a client configuration: `defaults` (NULL-terminated key, value pairs)
  *  first, then every -X property of props (may be NULL), then bootstrap.servers =
- *  brokers, then `required` (key, value pairs: a -X of one of them is refused). The log
+ *  brokers, then `required` (key, value pairs: a -X of one of them is refused, unless
+ *  `interpreted` (NULL-terminated keys, may be NULL) names it: the caller reads that
+ *  -X value itself and acts on it, as the recorder does with auto.offset.reset). The log
  *  callback is execrec's (librdkafka's lines go through log.h).
  *  @returns EXECREC_OK with *confp (the caller owns it); EXECREC_ERR_INVALID (a bad
  *  property, errstr names it) or EXECREC_ERR_NOMEM, *confp NULL. */
 execrec_err_t execrec_kafka_conf_new(const char *brokers, const execrec_config_t *props,
                                      const char *const *defaults, const char *const *required,
-                                     rd_kafka_conf_t **confp, char *errstr,
-                                     size_t errstr_size) EXECREC_MUSTCHECK;
+                                     const char *const *interpreted, rd_kafka_conf_t **confp,
+                                     char *errstr, size_t errstr_size) EXECREC_MUSTCHECK;
 
 typedef void(execrec_kafka_error_cb)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 typedef void(execrec_kafka_rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -52,6 +54,7 @@ typedef struct execrec_kafka_client_s {
     const execrec_config_t *props;
     const char *const *defaults;
     const char *const *required;
+    const char *const *interpreted; /* -X keys of required the caller reads itself */
     void *opaque;
     execrec_kafka_error_cb *error_cb;
     execrec_kafka_rebalance_cb *rebalance_cb; /* consumers */

@@ -42,7 +42,7 @@ expect_out "invalid PostgreSQL connection string" "an unparseable connection str
 no_secret "$out" "the unparseable connection string's error"
 
 # (debug=conf: librdkafka lists its configuration in the log, secrets "[redacted]".)
-"$bin" run --dsn "$conn password=$pw" --group secrets -X "sasl.password=$kpw" \
+"$bin" run --dsn "$conn password=$pw" --brokers embedded --group secrets -X "sasl.password=$kpw" \
     -X "ssl.key.password=$kpw" -X session.timeout.ms=6000 --log-level debug -X debug=conf \
     >"$work/rec.out" 2>"$work/rec.log" &
 rec_pid[rec]=$!
@@ -113,12 +113,12 @@ grep -q WARN "$out" && fail "a --config file without a secret draws a warning: $
 printf 'not really a key\n' >"$work/kafka.key"
 chmod 644 "$work/kafka.key"
 expect_status 0 "-X ssl.key.location= a file others may read" \
-    "$bin" migrate --dsn "$conn password=$pw" -X "ssl.key.location=$work/kafka.key"
+    "$bin" run --brokers embedded --exit-at-end --dsn "$conn password=$pw" -X "ssl.key.location=$work/kafka.key"
 expect_out "WARN  Kafka's ssl.key.location $work/kafka.key holds a secret and is readable by others (mode 0644): chmod 600 $work/kafka.key" \
     "an exposed ssl.key.location draws a warning"
 chmod 600 "$work/kafka.key"
 expect_status 0 "-X ssl.key.location= mode 600" \
-    "$bin" migrate --dsn "$conn password=$pw" -X "ssl.key.location=$work/kafka.key"
+    "$bin" run --brokers embedded --exit-at-end --dsn "$conn password=$pw" -X "ssl.key.location=$work/kafka.key"
 grep -q WARN "$out" && fail "a mode 600 ssl.key.location draws a warning: $(cat "$out")" || pass
 
 # libpq's password file: used as libpq does; one that others may read is ignored by
@@ -135,11 +135,11 @@ expect_out "WARN  PostgreSQL password file $work/pgpass holds a secret and is re
 no_secret "$out" "migrate's output (PGPASSFILE)"
 
 # EXECREC_KAFKA_<KEY>: a librdkafka property from the environment; -X wins over it.
-expect_status 1 "EXECREC_KAFKA_SECURITY_PROTOCOL=bogus" env EXECREC_KAFKA_SECURITY_PROTOCOL=bogus \
-    "$bin" run --dsn "$conn password=$pw" --exit-at-end
-expect_out "kafka property security.protocol" "the environment's property reaches librdkafka"
+expect_status 2 "EXECREC_KAFKA_SECURITY_PROTOCOL=bogus" env EXECREC_KAFKA_SECURITY_PROTOCOL=bogus \
+    "$bin" run --dsn "$conn password=$pw" --brokers embedded --exit-at-end
+expect_out "security.protocol" "the environment's property reaches librdkafka (checked before anything connects)"
 expect_status 0 "-X over EXECREC_KAFKA_*" env EXECREC_KAFKA_SECURITY_PROTOCOL=bogus \
-    EXECREC_KAFKA_SASL_PASSWORD="$kpw" "$bin" run --dsn "$conn password=$pw" --exit-at-end \
+    EXECREC_KAFKA_SASL_PASSWORD="$kpw" "$bin" run --dsn "$conn password=$pw" --brokers embedded --exit-at-end \
     -X security.protocol=plaintext -X session.timeout.ms=6000
 no_secret "$out" "run's output (EXECREC_KAFKA_SASL_PASSWORD)"
 
