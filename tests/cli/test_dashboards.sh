@@ -115,7 +115,7 @@ python3 -c "import urllib.request; urllib.request.urlopen('$url/-/ready', timeou
 
 expect_status 0 "PromQL of the ingest dashboard and alerts.yml accepted" \
     python3 "$helper" promql "$url" "$ingest" "$alerts"
-expect_out "41 Prometheus expressions checked" "every expression sent"
+expect_out "42 Prometheus expressions checked" "every expression sent"
 expect_status 0 "the ingest dashboard covers throughput, lag, commit latency, rejects, retries" \
     python3 "$helper" cover "$ingest" execrec_messages_consumed_total execrec_consumer_lag_messages \
     execrec_batch_commit_duration_seconds execrec_rejects_total execrec_retries_total \
@@ -141,7 +141,7 @@ expect_out "rule ExecrecPostgresDown: Prometheus refused" "broken rule named"
 
 # ---- promtool: the rules file, and the alerts' unit tests
 expect_status 0 "promtool check rules alerts.yml" promtool check rules "$alerts"
-expect_out "SUCCESS: 10 rules found" "every rule checked"
+expect_out "SUCCESS: 11 rules found" "every rule checked"
 expect_status 0 "promtool test rules alerts_test.yml" promtool test rules "$src/tests/deploy/alerts_test.yml"
 expect_status 1 "promtool check rules refuses a broken rule" promtool check rules "$tmp/alerts_bad.yml"
 # The unit tests fail when an alert's threshold moves: a copy of the tree's two

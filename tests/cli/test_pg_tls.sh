@@ -65,7 +65,7 @@ rl_wait_for 60 "200 trades recorded over TLS" rl_count_is 240 execution.TradesTS
 rl_check_trades R 0 200 "recorded over TLS"
 check "$(q "SELECT string_agg(DISTINCT s.ssl::text || ' ' || (s.version LIKE 'TLS%')::text, ',')
             FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
-            WHERE a.usename = 'execrec_tls' AND a.application_name LIKE 'execrec run: %'")" \
+            WHERE a.usename = 'execrec_tls' AND a.application_name = 'execrec run: tls'")" \
     "true true" "pg_stat_ssl: the recorder's session uses TLS"
 rl_stop rec TERM
 check "$RL_RC" 0 "the recorder stops on SIGTERM"

@@ -20,15 +20,21 @@ expect_out "deploy recipes: every offline check passed" "checker's summary"
 sed "s|/etc/prometheus/alerts.yml|$src/deploy/prometheus/alerts.yml|" \
     "$src/deploy/prometheus/prometheus.yml" >"$tmp/prometheus.yml"
 expect_status 0 "promtool check config deploy/prometheus/prometheus.yml" promtool check config "$tmp/prometheus.yml"
-expect_out "SUCCESS: 10 rules found" "alerts.yml loaded through prometheus.yml"
+expect_out "SUCCESS: 11 rules found" "alerts.yml loaded through prometheus.yml"
 
-# A scratch tree: deploy/ and docs/ copied (the plants edit them), the rest linked.
+# A scratch tree: deploy/, docs/, tests/deploy/ and src/app/ copied (the plants
+# edit them), the rest linked.
 tree=$tmp/tree
 fresh() {
-    rm -rf "$tree" && mkdir -p "$tree" && cp -r "$src/deploy" "$src/docs" "$tree/" || exit 1
+    rm -rf "$tree" && mkdir -p "$tree/tests" "$tree/src" &&
+        cp -r "$src/deploy" "$src/docs" "$tree/" && cp -r "$src/tests/deploy" "$tree/tests/" &&
+        cp -r "$src/src/app" "$tree/src/" || exit 1
     local d
-    for d in CMakeLists.txt cmake include src migrations schemas tests; do
+    for d in CMakeLists.txt cmake include migrations schemas; do
         ln -s "$src/$d" "$tree/$d"
+    done
+    for d in "$src"/tests/* "$src"/src/*; do
+        [ -e "$tree/${d#"$src"/}" ] || ln -s "$d" "$tree/${d#"$src"/}"
     done
 }
 edit() { # file (in the tree), python statement on its text s
@@ -134,5 +140,27 @@ plant "a runbook link to no heading" \
     docs/operations.md "s = s.replace('### PostgreSQL down', '### PostgreSQL unreachable')"
 plant "a k8s file the README does not describe" "deploy/README.md's k8s/ table and deploy/k8s disagree on podmonitor.yaml" \
     deploy/README.md "s = s.replace('| \`podmonitor.yaml\` |', '| podmonitor |')"
+
+# The metrics: src/app/telemetry.c, docs/metrics.md, docs/operations.md, dashboards.py
+plant "a registered metric not documented" "docs/metrics.md does not document execrec_kafka_up" \
+    docs/metrics.md "s = s.replace('| \`execrec_kafka_up\` |', '| \`execrec_kafka_reachable\` |')"
+plant "a documented metric not registered" "docs/metrics.md documents execrec_kafka_reachable, which execrec does not export" \
+    docs/metrics.md "s = s.replace('| \`execrec_kafka_up\` |', '| \`execrec_kafka_reachable\` |')"
+plant "a label missing from docs/metrics.md" \
+    "docs/metrics.md: execrec_messages_skipped_total has labels reason,topic, not \`topic\`" \
+    docs/metrics.md "s = s.replace('| counter | \`topic\`, \`reason\` |', '| counter | \`topic\` |')"
+plant "a metric's type wrong" "docs/metrics.md: execrec_retries_total is a counter, not a gauge" \
+    docs/metrics.md "s = s.replace('| \`execrec_retries_total\` | counter |', '| \`execrec_retries_total\` | gauge |')"
+plant "a label the code dropped" "docs/metrics.md: execrec_blocked_partitions has labels none, not \`reason\`" \
+    src/app/telemetry.c "s = s.replace('\"assigned partitions not being recorded, by reason\", \"reason\"', '\"assigned partitions not being recorded, by reason\", NULL')"
+plant "operations.md names a metric that does not exist" \
+    "docs/operations.md names metric execrec_retry_total, which execrec does not export" \
+    docs/operations.md "s = s.replace('| \`execrec_retries_total\` |', '| \`execrec_retry_total\` |')"
+plant "operations.md's labels wrong" "docs/operations.md: execrec_consumer_lag_messages has labels partition,topic, not topic" \
+    docs/operations.md "s = s.replace('| \`execrec_consumer_lag_messages\` | topic, partition |', '| \`execrec_consumer_lag_messages\` | topic |')"
+plant "operations.md's table misses a metric" "docs/operations.md's metrics table does not name execrec_rows_updated_total" \
+    docs/operations.md "s = s.replace('| \`execrec_rows_updated_total\` | kind |', '| rows updated | kind |')"
+plant "dashboards.py's list stale" "tests/deploy/dashboards.py's metric lists differ from src/app/telemetry.c's" \
+    tests/deploy/dashboards.py "s = s.replace('\"execrec_kafka_up\",', '')"
 
 cli_finish

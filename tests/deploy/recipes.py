@@ -25,6 +25,11 @@ Secret's keys, and is scraped (PodMonitor or annotations); a CronJob runs
 `execrec partitions` as the owner; a Job runs `execrec migrate`.
 docs/operations.md: every alert of deploy/prometheus/alerts.yml is explained and
 every runbook link points at one of its headings.
+metrics: the families src/app/telemetry.c and src/app/backfill.c register (name,
+type, labels) are exactly the rows of docs/metrics.md's tables, with the same
+type and labels; docs/operations.md's metrics table names only those, each of
+telemetry.c's at least once, with the same labels (a row of type histogram says
+so instead); tests/deploy/dashboards.py's lists are telemetry.c's.
 """
 import glob
 import json
@@ -459,6 +464,86 @@ def check_operations(root):
             fail("docs/operations.md has no runbook heading for '%s'" % rb)
 
 
+METRIC_TYPES = {"C": "counter", "G": "gauge", "H": "histogram",
+                "EXECREC_METRIC_COUNTER": "counter", "EXECREC_METRIC_GAUGE": "gauge",
+                "EXECREC_METRIC_HISTOGRAM": "histogram"}
+
+
+def registered_metrics(path):
+    """name -> (type, labels) of every execrec_metrics_add call of a C file."""
+    out = {}
+    text = read(path)
+    for m in re.finditer(r"execrec_metrics_add\(\s*\w+,\s*(\w+),\s*\"(execrec_\w+)\",\s*"
+                         r"(?:\"(?:[^\"\\]|\\.)*\"\s*)+,\s*(NULL|\"[^\"]*\")", text):
+        labels = m.group(3).strip('"')
+        out[m.group(2)] = (METRIC_TYPES.get(m.group(1), m.group(1)),
+                           frozenset(labels.split(",")) if labels != "NULL" else frozenset())
+    return out
+
+
+def doc_tables(text):
+    """The rows of the markdown tables whose first header cell is 'metric', as
+    dicts header -> cell."""
+    rows = []
+    header = None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells if cells and cells[0] == "metric" else []
+        elif header and not set("".join(cells)) <= set("-: "):
+            rows.append(dict(zip(header, cells)))
+    return rows
+
+
+def label_set(cell):
+    return frozenset(x.strip(" `") for x in cell.split(",") if x.strip(" `"))
+
+
+def check_metrics(root):
+    code = registered_metrics(os.path.join(root, "src", "app", "telemetry.c"))
+    backfill = registered_metrics(os.path.join(root, "src", "app", "backfill.c"))
+    if not code or not backfill:
+        fail("no execrec_metrics_add call found in src/app/telemetry.c or backfill.c")
+        return
+    every = dict(code, **backfill)
+    documented = {}
+    for row in doc_tables(read(os.path.join(root, "docs", "metrics.md"))):
+        name = row["metric"].strip("`")
+        documented[name] = row
+        if name not in every:
+            fail("docs/metrics.md documents %s, which execrec does not export" % name)
+            continue
+        kind, labels = every[name]
+        if row.get("type") != kind:
+            fail("docs/metrics.md: %s is a %s, not a %s" % (name, kind, row.get("type")))
+        if "labels" in row and label_set(row["labels"]) != labels:
+            fail("docs/metrics.md: %s has labels %s, not %s"
+                 % (name, ",".join(sorted(labels)) or "none", row["labels"] or "none"))
+    for name in sorted(set(every) - set(documented)):
+        fail("docs/metrics.md does not document %s" % name)
+    seen = set()
+    for row in doc_tables(read(os.path.join(root, "docs", "operations.md"))):
+        for name in re.findall(r"`(execrec_\w+)`", row["metric"]):
+            seen.add(name)
+            if name not in every:
+                fail("docs/operations.md names metric %s, which execrec does not export" % name)
+            elif row.get("labels") != "histogram" and label_set(row.get("labels", "")) != every[name][1]:
+                fail("docs/operations.md: %s has labels %s, not %s"
+                     % (name, ",".join(sorted(every[name][1])) or "none", row.get("labels") or "none"))
+    for name in sorted(set(code) - seen):
+        fail("docs/operations.md's metrics table does not name %s" % name)
+    ns = {}
+    exec(compile(re.search(r"^COUNTERS_GAUGES = \{.*?^\}\nHISTOGRAMS = \{.*?^\}",
+                           read(os.path.join(root, "tests", "deploy", "dashboards.py")),
+                           re.M | re.S).group(0), "dashboards.py", "exec"), ns)
+    want = {n for n, (k, _) in code.items() if k != "histogram"}
+    if ns["COUNTERS_GAUGES"] != want or ns["HISTOGRAMS"] != set(code) - want:
+        fail("tests/deploy/dashboards.py's metric lists differ from src/app/telemetry.c's")
+
+
 def main(argv):
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -470,6 +555,7 @@ def main(argv):
     check_dockerfile(root)
     check_k8s(root)
     check_operations(root)
+    check_metrics(root)
     if not failures:
         print("deploy recipes: every offline check passed")
     return 1 if failures else 0
