@@ -39,7 +39,7 @@ static int split_listen(const char *listen, char *host, size_t host_size, char *
     } else {
         colon = strrchr(listen, ':');
         if (!colon) {
-            execrec_errstr(errstr, errstr_size, "'%s' is not HOST:PORT (e.g. 127.0.0.1:9464)",
+            execrec_errstr(errstr, errstr_size, "'%s' is not HOST:PORT (e.g. 127.0.0.1:9750)",
                            listen);
             return -1;
         }

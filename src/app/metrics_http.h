@@ -20,7 +20,7 @@
 
 typedef struct execrec_http_s execrec_http_t;
 
-/** Checks a HOST:PORT listen address ("127.0.0.1:9464", "[::1]:9464", ":9464" for
+/** Checks a HOST:PORT listen address ("127.0.0.1:9750", "[::1]:9750", ":9750" for
  *  every address; PORT 0 picks a free port) without binding it.
  *  @returns EXECREC_OK, or EXECREC_ERR_INVALID with the reason in errstr. */
 execrec_err_t execrec_http_check_listen(const char *listen, char *errstr,

@@ -219,9 +219,9 @@ static void block_part(rec_t *r, part_t *p, int64_t start, const char *from, int
                       "or is this another cluster? Nothing of it is consumed until an operator "
                       "decides; the other partitions go on. To record this log from its start: "
                       "execrec offsets reset --group %s --topic %s --partition %" PRId32
-                      " --to earliest (see docs/offsets.md)",
+                      " --to earliest --brokers %s (see docs/offsets.md)",
                       p->topic, p->partition, start, from, hi, range, r->rc->group, p->topic,
-                      p->partition);
+                      p->partition, r->rc->brokers);
 }
 
 /* The blocked partitions as "topic [p] (offset S past the end H)", comma-separated,

@@ -70,7 +70,10 @@ execrec_telemetry_t *execrec_telemetry_new(int64_t ready_max_age_ms) {
                                       "topic", NULL, 0);
     execrec_metric_t *skipped = t->skipped = execrec_metrics_add(
         r, C, "execrec_messages_skipped_total",
-        "messages consumed but not recorded on purpose, by reason", "topic,reason", NULL, 0);
+        "offsets passed over unrecorded, by reason: retention (gone from the broker before "
+        "they were read: never recorded), stale (a re-delivery of what is recorded or "
+        "batched), not_owned (a partition fenced, blocked or not assigned here)",
+        "topic,reason", NULL, 0);
     t->inserted =
         execrec_metrics_add(r, C, "execrec_rows_inserted_total",
                             "new rows written to the fact tables, by kind", "kind", NULL, 0);

@@ -75,7 +75,7 @@ static const execrec_confdef_t table[] = {
     {"stats.interval.ms", EXECREC_CONF_INT, "10000",
      "how often totals (consumed, inserted, duplicates, rejected, lag) are logged; 0: never"},
     {"metrics.listen", EXECREC_CONF_STRING, NULL,
-     "serve /metrics, /healthz and /readyz over HTTP on HOST:PORT (e.g. 127.0.0.1:9464); "
+     "serve /metrics, /healthz and /readyz over HTTP on HOST:PORT (e.g. 127.0.0.1:9750); "
      "unset: off"},
     {"ready.max.age", EXECREC_CONF_INT, "60",
      "/readyz fails when there is lag and no batch has committed for this many seconds"},

@@ -569,8 +569,8 @@ done:
 
 static void usage(FILE *out) {
     fprintf(out, "usage: execrec offsets list [options]\n"
-                 "       execrec offsets reset --group G --topic T [--partition P] "
-                 "--to earliest|latest|OFFSET|TIME [--dry-run]\n"
+                 "       execrec offsets reset --brokers HOSTS --group G --topic T "
+                 "[--partition P] --to earliest|latest|OFFSET|TIME [--dry-run]\n"
                  "\n"
                  "The consumer positions stored in PostgreSQL: list them, or reset them (as\n"
                  "kafka-consumer-groups does for Kafka's). 'execrec offsets list --help' and\n"

@@ -231,7 +231,7 @@ static void cell(char *buf, size_t size, int64_t v) {
         snprintf(buf, size, "%" PRId64, v);
 }
 
-static void print_table(const char *group, const rows_t *rs) {
+static void print_table(const char *group, const char *brokers, const rows_t *rs) {
     int64_t lag_total;
     int lag_known;
     lag_sum(rs, &lag_total, &lag_known);
@@ -260,9 +260,10 @@ static void print_table(const char *group, const rows_t *rs) {
             printf("%s [%" PRId32 "]: the %s offset %" PRId64 " is past the log's end %" PRId64
                    ": was the topic recreated? The recorder does not consume it until an "
                    "operator decides: execrec offsets reset --group %s --topic %s --partition "
-                   "%" PRId32 " --to earliest (docs/offsets.md)\n",
+                   "%" PRId32 " --to earliest --brokers %s (docs/offsets.md)\n",
                    r->topic, r->partition, r->stored >= 0 ? "stored" : "committed",
-                   r->stored >= 0 ? r->stored : r->committed, r->hi, group, r->topic, r->partition);
+                   r->stored >= 0 ? r->stored : r->committed, r->hi, group, r->topic, r->partition,
+                   brokers);
     }
 }
 
@@ -374,7 +375,7 @@ int execrec_cli_status(int argc, char **argv) {
     if (rs.n > 1)
         qsort(rs.row, (size_t)rs.n, sizeof(row_t), row_cmp);
     if (execrec_config_get_bool(conf, "json") ? print_json(group, &rs, max_lag) < 0
-                                              : (print_table(group, &rs), 0)) {
+                                              : (print_table(group, brokers, &rs), 0)) {
         fprintf(stderr, "execrec status: out of memory\n");
         goto done;
     }

@@ -24,15 +24,18 @@ execrec_err_t execrec_offsets_read(PGconn *conn, const char *group, execrec_offs
     return err;
 }
 
-execrec_err_t execrec_offsets_cas(PGconn *conn, const char *group, const char *topic,
-                                  int32_t partition, int64_t expected, int64_t next_offset,
-                                  char *errstr, size_t errstr_size) {
-    assert(expected >= -1 && next_offset > expected && partition >= 0);
-    char part[16], next[24], exp[24];
+/* The one compare-and-set on ingest_offsets: the row moves to next_offset only if it
+ * still holds expected (-1: no row yet, inserted). *exp_text gets expected as text
+ * for the caller's conflict message. @returns EXECREC_OK; EXECREC_ERR_PG (errstr);
+ * EXECREC_ERR_CONFLICT, errstr untouched: the row no longer held expected. */
+static execrec_err_t compare_and_set(PGconn *conn, const char *group, const char *topic,
+                                     int32_t partition, int64_t expected, int64_t next_offset,
+                                     char exp_text[24], char *errstr, size_t errstr_size) {
+    char part[16], next[24];
     snprintf(part, sizeof(part), "%" PRId32, partition);
     snprintf(next, sizeof(next), "%" PRId64, next_offset);
-    snprintf(exp, sizeof(exp), "%" PRId64, expected);
-    const char *params[5] = {group, topic, part, next, exp};
+    snprintf(exp_text, 24, "%" PRId64, expected);
+    const char *params[5] = {group, topic, part, next, exp_text};
     int64_t affected = 0;
     execrec_pg_class_t c;
     if (expected < 0)
@@ -49,14 +52,22 @@ execrec_err_t execrec_offsets_cas(PGconn *conn, const char *group, const char *t
                            5, params, &affected, errstr, errstr_size);
     if (c != EXECREC_PG_OK)
         return EXECREC_ERR_PG;
-    if (affected != 1) {
+    return affected == 1 ? EXECREC_OK : EXECREC_ERR_CONFLICT;
+}
+
+execrec_err_t execrec_offsets_cas(PGconn *conn, const char *group, const char *topic,
+                                  int32_t partition, int64_t expected, int64_t next_offset,
+                                  char *errstr, size_t errstr_size) {
+    assert(expected >= -1 && next_offset > expected && partition >= 0);
+    char exp[24];
+    execrec_err_t err = compare_and_set(conn, group, topic, partition, expected, next_offset, exp,
+                                        errstr, errstr_size);
+    if (err == EXECREC_ERR_CONFLICT)
         snprintf(errstr, errstr_size,
                  "offset of %s [%" PRId32 "] for group %s is no longer %s: another recorder "
                  "moved it; batch rolled back",
                  topic, partition, group, expected < 0 ? "unset" : exp);
-        return EXECREC_ERR_CONFLICT;
-    }
-    return EXECREC_OK;
+    return err;
 }
 
 execrec_err_t execrec_offsets_list(PGconn *conn, const char *group, int for_update,
@@ -89,36 +100,17 @@ execrec_err_t execrec_offsets_list(PGconn *conn, const char *group, int for_upda
 execrec_err_t execrec_offsets_reset(PGconn *conn, const char *group, const char *topic,
                                     int32_t partition, int64_t expected, int64_t next_offset,
                                     char *errstr, size_t errstr_size) {
+    /* Unlike the recorder's, a reset may move the offset backwards. */
     assert(expected >= -1 && next_offset >= 0 && partition >= 0);
-    char part[16], next[24], exp[24];
-    snprintf(part, sizeof(part), "%" PRId32, partition);
-    snprintf(next, sizeof(next), "%" PRId64, next_offset);
-    snprintf(exp, sizeof(exp), "%" PRId64, expected);
-    const char *params[5] = {group, topic, part, next, exp};
-    int64_t affected = 0;
-    execrec_pg_class_t c;
-    if (expected < 0)
-        c = execrec_pg_run(conn,
-                           "INSERT INTO execution.ingest_offsets (consumer_group, topic, "
-                           "partition, next_offset, updated_at) VALUES ($1, $2, $3, $4, now()) "
-                           "ON CONFLICT DO NOTHING",
-                           4, params, &affected, errstr, errstr_size);
-    else
-        c = execrec_pg_run(conn,
-                           "UPDATE execution.ingest_offsets SET next_offset = $4, "
-                           "updated_at = now() WHERE consumer_group = $1 AND topic = $2 "
-                           "AND partition = $3 AND next_offset = $5",
-                           5, params, &affected, errstr, errstr_size);
-    if (c != EXECREC_PG_OK)
-        return EXECREC_ERR_PG;
-    if (affected != 1) {
+    char exp[24];
+    execrec_err_t err = compare_and_set(conn, group, topic, partition, expected, next_offset, exp,
+                                        errstr, errstr_size);
+    if (err == EXECREC_ERR_CONFLICT)
         snprintf(errstr, errstr_size,
                  "the stored offset of %s [%" PRId32 "] for group %s is no longer %s: a "
                  "recorder moved it while resetting",
                  topic, partition, group, expected < 0 ? "unset" : exp);
-        return EXECREC_ERR_CONFLICT;
-    }
-    return EXECREC_OK;
+    return err;
 }
 
 void execrec_offsets_app_name(const char *group, char *out, size_t out_size) {
