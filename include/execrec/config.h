@@ -72,6 +72,9 @@ int execrec_config_get_bool(const execrec_config_t *conf, const char *key);
 /** @returns key's built-in default (the table's def: NULL when it has none); key is
  *  asserted to be a key of the table. */
 const char *execrec_config_default(const char *key);
+/** Writes key's flag name, without the leading dashes ("topic.trades" ->
+ *  "topic-trades"), into out (cut to size). */
+void execrec_config_flag_name(const char *key, char *out, size_t size);
 
 /** @returns the properties file that set a secret (a SECRET key such as dsn, or a
  *  kafka.* property that holds one), or NULL: the caller warns when others may

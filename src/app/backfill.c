@@ -374,16 +374,6 @@ static void metrics_tick(bf_t *b) {
     execrec_ingest_probe(b->ingest);
 }
 
-/* Whether the cluster answers a metadata request (a sign of life while no message
- * arrives). */
-static int cluster_answers(rd_kafka_t *rk) {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, 1000);
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    return err == RD_KAFKA_RESP_ERR_NO_ERROR;
-}
-
 static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
     const execrec_backfill_conf_t *bc = b->bc;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(b->nparts);
@@ -408,7 +398,7 @@ static execrec_err_t replay(bf_t *b, char *errstr, size_t errstr_size) {
         if (m || execrec_time_monotonic_ms() - heard < KAFKA_TIMEOUT_MS(bc)) {
             if (m)
                 heard = execrec_time_monotonic_ms();
-        } else if (cluster_answers(b->rk)) {
+        } else if (execrec_kafka_answers(b->rk, 1000)) {
             heard = execrec_time_monotonic_ms();
         } else {
             execrec_kafka_give_up(NULL, "the replay stopped", KAFKA_TIMEOUT_MS(bc), errstr,

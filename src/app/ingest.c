@@ -12,7 +12,6 @@
 #include "execrec/config.h"
 #include "pg/migrate.h"
 #include "pg/pg.h"
-#include "base/timeutil.h"
 
 struct execrec_ingest_s {
     execrec_ingest_conf_t conf;

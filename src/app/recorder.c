@@ -56,8 +56,6 @@ typedef struct part_s {
     int fenced;          /* dropped after a compare-and-set mismatch */
     int blocked;         /* start offset past the log's end: not consumed until reset */
     int64_t blocked_hi;  /* the log's end when it was blocked */
-    int64_t skipped;     /* offsets passed over unrecorded (retention gaps) */
-    int64_t stale;       /* messages below next, already in the batch or recorded */
 } part_t;
 
 typedef struct rec_s {
@@ -74,8 +72,7 @@ typedef struct rec_s {
     int64_t batch_opened_ms; /* when the open batch got its first message; 0: empty */
     int64_t last_added_ms;   /* when the open batch got its last message */
     int64_t consumed;
-    /* Messages and offsets not recorded, by cause, since start (the totals line;
-     * per partition in part_t while assigned). */
+    /* Messages and offsets not recorded, by cause, since start (the totals line). */
     int64_t skipped;   /* offsets passed over: retention removed them first */
     int64_t stale;     /* re-deliveries below a partition's next offset */
     int64_t ignored;   /* messages of a partition not consumed (fenced, blocked, unknown) */
@@ -377,6 +374,20 @@ static int flush_batch(rec_t *r, int64_t deadline) {
 
 /* ---- messages ------------------------------------------------------------------- */
 
+/* Offsets from..lo-1 of p are gone from the broker (retention) before they were
+ * read: logged with their coordinates and counted (never silent); how: "starting"
+ * (at assignment) or "going on" (while consuming). @returns lo, where consuming
+ * goes on. */
+static int64_t skip_gone(rec_t *r, const part_t *p, int64_t from, int64_t lo, const char *how) {
+    execrec_log_error("%s [%" PRId32 "]: offsets %" PRId64 "..%" PRId64
+                      " are no longer on the broker (retention): those %" PRId64
+                      " messages were never recorded; %s at %" PRId64,
+                      p->topic, p->partition, from, lo - 1, lo - from, how, lo);
+    r->skipped += lo - from;
+    execrec_telemetry_skipped(r->rc->telemetry, p->topic, "retention", lo - from);
+    return lo;
+}
+
 /* Restarts fetching where each consumed partition stands (p->next), with one
  * rd_kafka_assign: a partition whose fetch failed out of range is stopped in
  * librdkafka (auto.offset.reset=error) and cannot be seek'ed; the others only
@@ -426,14 +437,7 @@ static void out_of_range(rec_t *r, part_t *p, const char *why) {
     }
     int64_t from = p->next;
     if (from < lo) {
-        execrec_log_error("%s [%" PRId32 "]: offsets %" PRId64 "..%" PRId64
-                          " are no longer on the broker (retention): those %" PRId64
-                          " messages were never recorded; going on at %" PRId64,
-                          p->topic, p->partition, from, lo - 1, lo - from, lo);
-        p->skipped += lo - from;
-        r->skipped += lo - from;
-        execrec_telemetry_skipped(r->rc->telemetry, p->topic, "retention", lo - from);
-        from = p->next = lo;
+        from = p->next = skip_gone(r, p, from, lo, "going on");
     } else {
         execrec_log_warn("%s [%" PRId32 "]: %s; the offset %" PRId64
                          " is on the broker again (%" PRId64 "..%" PRId64 "): fetching from it",
@@ -476,7 +480,6 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
     if (m->offset < p->next) {
         /* A re-delivery: prefetched before a seek back, or already in the open
          * batch. Not a loss, but counted and shown. */
-        p->stale++;
         r->stale++;
         execrec_telemetry_skipped(r->rc->telemetry, topic, "stale", 1);
         execrec_log_debug("%s [%" PRId32 "] offset %" PRId64
@@ -623,16 +626,8 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
             start = r->reset_latest ? hi : lo;
             from = r->reset_latest ? "auto.offset.reset=latest" : "auto.offset.reset=earliest";
         }
-        if (start < lo) {
-            execrec_log_error("%s [%" PRId32 "]: offsets %" PRId64 "..%" PRId64
-                              " are no longer on the broker (retention): those %" PRId64
-                              " messages were never recorded; starting at %" PRId64,
-                              p->topic, p->partition, start, lo - 1, lo - start, lo);
-            p->skipped += lo - start;
-            r->skipped += lo - start;
-            execrec_telemetry_skipped(r->rc->telemetry, p->topic, "retention", lo - start);
-            start = lo;
-        }
+        if (start < lo)
+            start = skip_gone(r, p, start, lo, "starting");
         p->expected = stored[i];
         p->next = start;
         p->end = hi;
@@ -782,16 +777,6 @@ static rd_kafka_t *consumer_new(rec_t *r, char *errstr, size_t errstr_size) {
     return rk;
 }
 
-/* Whether the cluster answers a metadata request within timeout_ms (a sign of life
- * while nothing else arrives). */
-static int cluster_answers(rec_t *r, int timeout_ms) {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(r->rk, 0, NULL, &md, timeout_ms);
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    return err == RD_KAFKA_RESP_ERR_NO_ERROR;
-}
-
 /* Every configured topic must be on the cluster: subscribing to a missing one (a
  * typo, or a cluster with auto-creation off; librdkafka's consumer does not ask
  * for topics to be created, allow.auto.create.topics=false) would wait for it
@@ -821,10 +806,9 @@ static int check_topics(rec_t *r, char *errstr, size_t errstr_size) {
                 if (!t || !*t || found || len >= errstr_size)
                     continue;
                 char flag[64];
-                snprintf(flag, sizeof(flag), "--%s", execrec_kind_topic_key((execrec_kind_t)k));
-                for (char *c = flag; *c; c++)
-                    *c = *c == '.' ? '-' : *c;
-                len += (size_t)snprintf(errstr + len, errstr_size - len, "%s'%s' (%s)",
+                execrec_config_flag_name(execrec_kind_topic_key((execrec_kind_t)k), flag,
+                                         sizeof(flag));
+                len += (size_t)snprintf(errstr + len, errstr_size - len, "%s'%s' (--%s)",
                                         len ? ", " : "the Kafka cluster has no topic ", t, flag);
             }
             rd_kafka_metadata_destroy(md);
@@ -993,12 +977,9 @@ static void metrics_tick(rec_t *r) {
     execrec_telemetry_blocked(t, past_end, fenced);
     execrec_ingest_probe(r->ingest);
     if (!execrec_telemetry_kafka_is_up(t) && now - r->kafka_probe_ms >= 2000) {
-        const struct rd_kafka_metadata *md = NULL;
         r->kafka_probe_ms = now;
-        if (rd_kafka_metadata(r->rk, 0, NULL, &md, 500) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        if (execrec_kafka_answers(r->rk, 500))
             execrec_telemetry_kafka_up(t, 1);
-        if (md)
-            rd_kafka_metadata_destroy(md);
     }
 }
 
@@ -1013,7 +994,7 @@ static int give_up(rec_t *r, int heard) {
     }
     if (now - r->heard_ms < r->rc->broker_timeout_ms)
         return 0;
-    if (cluster_answers(r, 1000)) {
+    if (execrec_kafka_answers(r->rk, 1000)) {
         r->heard_ms = now_ms();
         return 0;
     }

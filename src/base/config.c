@@ -497,7 +497,7 @@ void execrec_config_kafka_get(const execrec_config_t *conf, int i, const char **
     *value = conf->kafka[i].value;
 }
 
-static void flag_name(const char *key, char *out, size_t size) {
+void execrec_config_flag_name(const char *key, char *out, size_t size) {
     size_t n = 0;
     for (; *key && n + 1 < size; key++)
         out[n++] = *key == '.' ? '-' : *key;
@@ -531,7 +531,7 @@ void execrec_config_command_usage(FILE *out, const char *cmd, const char *const 
         if (i < 0)
             continue;
         char flag[128], env[128], left[160];
-        flag_name(table[i].key, flag, sizeof(flag));
+        execrec_config_flag_name(table[i].key, flag, sizeof(flag));
         env_name(table[i].key, env, sizeof(env));
         int kafka = execrec_config_takes_kafka(keys);
         const char *brief = !kafka                             ? ""
@@ -656,7 +656,7 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
         int i = known_key(keys[k]);
         if (i < 0)
             continue;
-        flag_name(table[i].key, names[n], sizeof(names[n]));
+        execrec_config_flag_name(table[i].key, names[n], sizeof(names[n]));
         opts[n].name = names[n];
         opts[n].has_arg =
             table[i].type == EXECREC_CONF_BOOL ? optional_argument : required_argument;
@@ -733,7 +733,7 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
     for (int i = 0; i < nset; i++) {
         char flag[160], *joined = NULL;
         flag[0] = flag[1] = '-';
-        flag_name(setkeys[i], flag + 2, sizeof(flag) - 2);
+        execrec_config_flag_name(setkeys[i], flag + 2, sizeof(flag) - 2);
         if (table[find_key(setkeys[i])].type == EXECREC_CONF_LIST) {
             int j = join_list(setkeys, setvals, nset, i, &joined);
             if (j == 0)

@@ -392,3 +392,11 @@ execrec_err_t execrec_kafka_offset_for_time(rd_kafka_t *rk, const char *topic, i
                  partition);
     return err;
 }
+
+int execrec_kafka_answers(rd_kafka_t *rk, int timeout_ms) {
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}

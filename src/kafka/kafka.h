@@ -86,6 +86,10 @@ execrec_err_t execrec_kafka_check_props(const execrec_config_t *props, const cha
                                         rd_kafka_type_t type, char *errstr,
                                         size_t errstr_size) EXECREC_MUSTCHECK;
 
+/** Whether the cluster answers a metadata request (of no topic) within timeout_ms:
+ *  a sign of life while no message arrives. @returns 1 it answered, 0 not. */
+int execrec_kafka_answers(rd_kafka_t *rk, int timeout_ms);
+
 /** The reason of the last error any client reported through
  *  execrec_kafka_log_error (all brokers down aside), "" when none. */
 void execrec_kafka_last_error(char *buf, size_t size);
