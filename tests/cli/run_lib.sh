@@ -364,6 +364,24 @@ rl_private_pg() {
     note "private PostgreSQL on $PGHOST:$PGPORT"
 }
 
+# rl_refuse_offsets_when_blocked: PostgreSQL up but refusing a batch as a whole, as
+# a revoked grant would: while public.block has a row, a trigger on
+# execution.ingest_offsets raises insufficient_privilege (42501) with its text.
+# Insert a row to start refusing, delete it to stop. Needs the schema (migrate).
+rl_refuse_offsets_when_blocked() {
+    q "CREATE TABLE public.block (why text);
+       CREATE FUNCTION public.refuse_offsets() RETURNS trigger LANGUAGE plpgsql AS \$\$
+       BEGIN
+           IF EXISTS (SELECT 1 FROM public.block) THEN
+               RAISE EXCEPTION 'permission denied (test: %)', (SELECT why FROM public.block LIMIT 1)
+                   USING ERRCODE = '42501';
+           END IF;
+           RETURN NEW;
+       END \$\$;
+       CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON execution.ingest_offsets
+           FOR EACH ROW EXECUTE FUNCTION public.refuse_offsets();" >/dev/null
+}
+
 # rl_slow_inserts TABLE SECONDS: a trigger in this test's database makes each row
 # inserted into execution.TABLE take SECONDS more, so that a signal or an outage
 # can land in the middle of a run.

@@ -18,17 +18,7 @@ slack_ms=2500
 rl_private_pg
 rl_db shutdown
 "$bin" migrate >"$work/migrate.log" 2>&1 || die "execrec migrate: $(cat "$work/migrate.log")"
-q "CREATE TABLE public.block (why text);
-   CREATE FUNCTION public.refuse_offsets() RETURNS trigger LANGUAGE plpgsql AS \$\$
-   BEGIN
-       IF EXISTS (SELECT 1 FROM public.block) THEN
-           RAISE EXCEPTION 'permission denied (test: %)', (SELECT why FROM public.block LIMIT 1)
-               USING ERRCODE = '42501';
-       END IF;
-       RETURN NEW;
-   END \$\$;
-   CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON execution.ingest_offsets
-       FOR EACH ROW EXECUTE FUNCTION public.refuse_offsets();" >/dev/null
+rl_refuse_offsets_when_blocked
 rl_start_broker --partitions 2
 args=(--group sd --batch-size 50 --batch-ms 100 --shutdown-timeout "$timeout_s")
 trades=execution.TradesTS
