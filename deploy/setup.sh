@@ -9,11 +9,14 @@ set -euo pipefail
 # promtool the metrics, alert-rule and dashboard tests use. python3-yaml: the offline
 # checks of the compose and Kubernetes recipes. dpkg-dev, fakeroot: the Debian
 # package test. openssl: the TLS test's self-signed CA. systemd: systemd-analyze.
+# python3-confluent-kafka, python3-psycopg2: the benchmark's Python peer (what a user
+# would write instead). libclang-rt-14-dev: libFuzzer's runtime, for the fuzzers CI runs.
 PACKAGES=(build-essential clang clang-format cmake pkg-config
           librdkafka-dev libavro-dev libjansson-dev libpq-dev libcurl4-openssl-dev check libsubunit-dev
           libmicrohttpd-dev libssl-dev
           postgresql postgresql-contrib kcat python3 python3-yaml openssl
-          prometheus dpkg-dev fakeroot systemd)
+          prometheus dpkg-dev fakeroot systemd
+          python3-confluent-kafka python3-psycopg2 libclang-rt-14-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
