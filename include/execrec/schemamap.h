@@ -35,8 +35,9 @@ typedef execrec_avro_schema_t *(*execrec_schemamap_fetch_cb)(void *opaque, int32
 void execrec_schemamap_set_fetch(execrec_schemamap_t *map, execrec_schemamap_fetch_cb cb,
                                  void *opaque);
 /** @returns the schema for id: from the entries, else from the fetch hook (then
- *  cached in map, which is why a const map may still grow; not thread-safe),
- *  or NULL with the reason in errstr (may be NULL). */
+ *  cached in map, which is why a const map may still grow), or NULL with the
+ *  reason in errstr (may be NULL). Thread-safe: threads may look up in one map
+ *  (one fetch per missing id; the fetch hook is called under the map's lock). */
 const execrec_avro_schema_t *execrec_schemamap_lookup(const execrec_schemamap_t *map, int32_t id,
                                                       char *errstr, size_t errstr_size);
 /** @returns execrec_schemamap_lookup(map, id, NULL, 0). */

@@ -17,11 +17,12 @@ struct execrec_ingest_s {
     execrec_ingest_conf_t conf;
     execrec_writer_t *writer;
     execrec_arena_t *arena;
-    int64_t stop_deadline; /* the shutdown deadline; -1 until a stop signal is seen */
-    int month_checked;     /* UTC year * 12 + month of the last partition check; 0: none */
-    int checks;            /* partition checks made */
-    char missing[512];     /* months the last check found missing, "" if none */
-    int64_t probed_ms;     /* the last execrec_ingest_probe */
+    int64_t stop_deadline;        /* the shutdown deadline; -1 until a stop signal is seen */
+    int month_checked;            /* UTC year * 12 + month of the last partition check; 0: none */
+    int checks;                   /* partition checks made */
+    char missing[512];            /* months the last check found missing, "" if none */
+    int64_t probed_ms;            /* the last execrec_ingest_probe */
+    execrec_telemetry_batch_t tb; /* the open batch's timestamps, for the latency */
 };
 
 static volatile sig_atomic_t never_stopped;
@@ -61,6 +62,7 @@ void execrec_ingest_destroy(execrec_ingest_t *in) {
         return;
     execrec_writer_destroy(in->writer);
     execrec_arena_destroy(in->arena);
+    execrec_telemetry_batch_free(&in->tb);
     free(in);
 }
 
@@ -73,6 +75,8 @@ execrec_writer_t *execrec_ingest_writer(execrec_ingest_t *in) {
  * partition. Rows of such a month still go in (the DEFAULT partitions take them);
  * creating partitions is the owner's job, never the recorder's (docs/roles.md). */
 static void check_partitions(execrec_ingest_t *in) {
+    if (in->conf.no_partition_check)
+        return;
     time_t now = in->conf.clock ? (time_t)in->conf.clock() : time(NULL);
     struct tm tm;
     if (!gmtime_r(&now, &tm))
@@ -147,7 +151,7 @@ execrec_err_t execrec_ingest_add(execrec_ingest_t *in, execrec_kind_t kind,
     execrec_record_t rec;
     execrec_reject_t rej;
     execrec_arena_reset(in->arena);
-    execrec_telemetry_added(in->conf.telemetry, meta->timestamp_ms,
+    execrec_telemetry_added(in->conf.telemetry, &in->tb, meta->timestamp_ms,
                             execrec_writer_pending(in->writer) == 0);
     execrec_err_t err = execrec_codec_decode(in->conf.codec, kind, meta->value, meta->value_len,
                                              in->arena, &rec, &rej);
@@ -224,7 +228,7 @@ execrec_err_t execrec_ingest_flush(execrec_ingest_t *in, int64_t deadline,
         if (err == EXECREC_OK) {
             assert(execrec_writer_pending(in->writer) == 0);
             check_partitions(in);
-            execrec_telemetry_committed(t, stats,
+            execrec_telemetry_committed(t, &in->tb, stats,
                                         (double)(execrec_time_monotonic_ms() - t0) / 1000.0);
             if (attempt > 0)
                 execrec_telemetry_retry(t, 0);

@@ -46,6 +46,9 @@ typedef struct execrec_ingest_conf_s {
                                                 (reject.payload.max, writer.h; 0: none);
                                                 < 0: the writer's default, 64 KiB */
     execrec_telemetry_t *telemetry;          /* NULL: no metrics. Borrowed */
+    int no_partition_check;                  /* 1: never check the monthly partitions
+                                                (another ingest of this process does:
+                                                one WARN, not one per writer) */
 } execrec_ingest_conf_t;
 
 typedef struct execrec_ingest_s execrec_ingest_t;

@@ -1,13 +1,28 @@
 /* The recorder, see recorder.h and docs/recorder.md.
  *
- * One thread. librdkafka calls the rebalance callback from inside
- * rd_kafka_consumer_poll() (and rd_kafka_consumer_close()), so the batch, the
- * partition table and the PostgreSQL connection are only ever touched here.
+ * Threads. The main thread owns the Kafka consumer's own queue: it polls it, so
+ * librdkafka calls the rebalance and error callbacks there (from inside
+ * rd_kafka_consumer_poll() and rd_kafka_consumer_close()). Each writer ("lane",
+ * --writers of them) is a thread with its own PostgreSQL connection (its ingest:
+ * writer, codec clone, arena) and its own librdkafka queue: every partition's fetch
+ * queue is forwarded to the queue of the lane that owns it (lane_of: a stable hash
+ * of topic and partition), so a lane polls only its own partitions' messages, in
+ * offset order, and writes them in batches of its own, each one transaction with
+ * the compare-and-set of its own partitions' offsets. docs/recorder.md ("Parallel
+ * writers") says why this model and not one thread driving N non-blocking
+ * connections.
+ *
+ * Who touches what. A partition's state (part_t) belongs to its lane while the
+ * lanes run; the main thread reads only its atomics (metrics, totals) then. The
+ * main thread changes the partition table (rebalances, restarting fetches) only
+ * with every lane parked (park_lanes): a lane parks between two polls, after
+ * settling its open batch when asked to (a revocation, the shutdown). The lock and
+ * condition variable of a lane carry that hand-over.
  *
  * The flush path is one pass down and back: flush_batch -> execrec_ingest_flush
  * -> execrec_writer_ensure / execrec_writer_flush (offsets CAS inside) -> libpq;
  * the only call back up is the conflict handler (batch_conflict), which reads the
- * stored offsets through offsets.h on the writer's connection.
+ * stored offsets through offsets.h on the lane's connection.
  *
  * Per partition we keep two offsets: `expected`, the next offset stored in
  * PostgreSQL as of our last commit (-1: no row yet), which is what the batch's
@@ -24,7 +39,9 @@
  * stale, those of a partition not consumed (fenced, blocked) as ignored. */
 #include <assert.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,53 +60,94 @@
  * before it abandons the open batch (safe: nothing of it was committed). */
 #define REVOKE_GRACE_MS 10000
 #define KAFKA_TIMEOUT_MS 10000
+/* Messages a lane takes from its queue at once. */
+#define LANE_POLL_MAX 512
 
 typedef struct part_s {
     char *topic;
     int32_t partition;
     execrec_kind_t kind;
-    int64_t expected;    /* stored next offset as of our last commit; -1: no row */
-    int64_t next;        /* offset after the last message added, or the start */
-    int64_t batch_start; /* first offset in the open batch; -1: none */
-    int64_t end;         /* high watermark when assigned (--exit-at-end) */
-    int eof;             /* end of partition seen at or past end */
-    int fenced;          /* dropped after a compare-and-set mismatch */
-    int blocked;         /* start offset past the log's end: not consumed until reset */
-    int64_t blocked_hi;  /* the log's end when it was blocked */
+    int lane;                    /* the lane that owns it (lane_of) */
+    int64_t expected;            /* stored next offset as of our last commit; -1: no row */
+    _Atomic int64_t next;        /* offset after the last message added, or the start */
+    _Atomic int64_t batch_start; /* first offset in the open batch; -1: none */
+    int64_t end;                 /* high watermark when assigned (--exit-at-end) */
+    _Atomic int eof;             /* end of partition seen at or past end */
+    _Atomic int fenced;          /* dropped after a compare-and-set mismatch */
+    _Atomic int blocked;         /* start offset past the log's end: not consumed until reset */
+    _Atomic int64_t blocked_hi;  /* the log's end when it was blocked */
 } part_t;
 
-typedef struct rec_s {
-    const execrec_recorder_conf_t *rc;
-    rd_kafka_t *rk;
+typedef struct rec_s rec_t;
+
+/* What the main thread asks of a lane (lane_t.req). */
+enum { LANE_RUN, LANE_HOLD, LANE_SETTLE, LANE_QUIT };
+
+/* One writer: a thread, its queue, its PostgreSQL connection and open batch. */
+typedef struct lane_s {
+    rec_t *r;
+    int id;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    /* Under mu. The main thread sets req and bumps gen; the lane, once it has done
+     * what req asks (settled the open batch for LANE_SETTLE), parks and sets acked
+     * to gen. */
+    int req, gen, acked;
+    int64_t settle_deadline;      /* LANE_SETTLE: until when the open batch is retried */
+    int settle_rc;                /* the last settle: 0 written (or nothing open), -1 gave
+                                up (abandoned), -2 out of memory */
+    int64_t settle_lost;          /* messages of the batch that settle abandoned */
+    execrec_writer_stats_t total; /* committed, summed (under mu) */
+
+    /* The lane's own (the main thread's only while the lane is parked). */
+    rd_kafka_queue_t *q;
+    execrec_codec_t *codec;
     execrec_ingest_t *ingest;
     execrec_writer_t *writer; /* the ingest's */
+    part_t *last;             /* the partition of the last message: fetches come in runs */
+    int64_t batch_opened_ms;  /* when the open batch got its first message; 0: empty */
+    int64_t last_added_ms;    /* when the open batch got its last message */
+    int halted;               /* a flush gave up or failed fatally: consume nothing more */
+    int gave_up;              /* a flush gave up (shutdown deadline, second signal) */
+    int pg_up;                /* at the last failed flush the server was up: it refused */
+    char pg_why[512];         /* the last failed flush's reason */
+
+    /* Read by the main thread while the lane runs. */
+    _Atomic int dry;           /* the last poll of the queue returned nothing */
+    _Atomic int64_t pending;   /* messages in the open batch */
+    _Atomic int64_t consumed;  /* messages handed to the decoder */
+    _Atomic int64_t stale;     /* re-deliveries below a partition's next offset */
+    _Atomic int64_t ignored;   /* messages of a partition not consumed (fenced, blocked) */
+    _Atomic int64_t uncounted; /* consumed, then rolled back (conflict) or abandoned */
+} lane_t;
+
+struct rec_s {
+    const execrec_recorder_conf_t *rc;
+    rd_kafka_t *rk;
+    lane_t *lanes;
+    int nlanes;
     part_t *parts;
     int nparts;
-    part_t *last;            /* the partition of the last message: fetches come in runs */
-    int assigned;            /* an assignment is in force */
-    int reset_latest;        /* -X auto.offset.reset=latest: where a partition without a
-                                position starts (librdkafka's own reset is off) */
-    int64_t batch_opened_ms; /* when the open batch got its first message; 0: empty */
-    int64_t last_added_ms;   /* when the open batch got its last message */
-    int64_t consumed;
-    /* Messages and offsets not recorded, by cause, since start (the totals line). */
-    int64_t skipped;   /* offsets passed over: retention removed them first */
-    int64_t stale;     /* re-deliveries below a partition's next offset */
-    int64_t ignored;   /* messages of a partition not consumed (fenced, blocked, unknown) */
-    int64_t uncounted; /* consumed, then rolled back (conflict) or abandoned */
-    int64_t heard_ms;  /* exit_at_end: when the cluster last gave a sign of life */
-    execrec_writer_stats_t total;
-    int stop_seen;    /* the stop signal was logged */
-    int hups;         /* SIGHUPs logged so far */
-    int gave_up;      /* a flush gave up (shutdown deadline, second signal) */
-    int pg_up;        /* at the last failed flush the server was up: it refused */
-    char pg_why[512]; /* the last failed flush's reason */
-    int fatal;
+    int assigned;     /* an assignment is in force */
+    int reset_latest; /* -X auto.offset.reset=latest: where a partition without a
+                         position starts (librdkafka's own reset is off) */
+    /* Offsets passed over: retention removed them first (the totals line). */
+    _Atomic int64_t skipped;
+    _Atomic int refetch;    /* a lane moved a partition's position: fetch it anew (reassign) */
+    _Atomic int gave_up;    /* a lane's flush gave up (shutdown deadline, second signal) */
+    int64_t heard_ms;       /* exit_at_end: when the cluster last gave a sign of life */
+    int64_t heard_consumed; /* ... and how many messages the lanes had consumed then */
+    int stop_seen;          /* the stop signal was logged */
+    int hups;               /* SIGHUPs logged so far */
+    pthread_mutex_t mu;     /* fatal and why */
+    _Atomic int fatal;
     char why[1024]; /* the first fatal error's reason */
 
     /* metrics_tick's clocks: the last gauge update, the last Kafka probe */
     int64_t metrics_ms, kafka_probe_ms;
-} rec_t;
+};
 
 #define now_ms execrec_time_monotonic_ms
 
@@ -100,9 +158,11 @@ static const char *kind_label(execrec_kind_t k) {
 
 /* ---- PostgreSQL --------------------------------------------------------------- */
 
-/* Stops the recorder: the first reason is kept for execrec_recorder_run's errstr. */
+/* Stops the recorder: the first reason is kept for execrec_recorder_run's errstr.
+ * Any thread. */
 static void fatal(rec_t *r, const char *fmt, ...) EXECREC_PRINTF(2, 3);
 static void fatal(rec_t *r, const char *fmt, ...) {
+    pthread_mutex_lock(&r->mu);
     if (!r->fatal) {
         va_list ap;
         va_start(ap, fmt);
@@ -110,6 +170,7 @@ static void fatal(rec_t *r, const char *fmt, ...) {
         va_end(ap);
     }
     r->fatal = 1;
+    pthread_mutex_unlock(&r->mu);
 }
 
 typedef struct stored_s {
@@ -126,38 +187,55 @@ static execrec_err_t stored_row(void *opaque, const char *topic, int32_t partiti
     return EXECREC_OK;
 }
 
-/* Reads this group's stored offsets (offsets.h) on the writer's connection, which
- * holds no transaction here: the batch is empty (assignment) or its flush just
- * failed (a conflict). stored[i] is the next offset of parts[i], or -1 when there
- * is no row. @returns EXECREC_OK, or EXECREC_ERR_PG (errstr). */
-static execrec_err_t read_stored(rec_t *r, int64_t *stored, char *errstr, size_t errstr_size) {
-    execrec_err_t err = execrec_writer_ensure(r->writer, errstr, errstr_size);
+/* Reads this group's stored offsets (offsets.h) on writer's connection, which
+ * holds no transaction here: the batch is empty (assignment, every lane parked) or
+ * its flush just failed (a conflict, in the lane). stored[i] is the next offset of
+ * parts[i], or -1 when there is no row. @returns EXECREC_OK, or EXECREC_ERR_PG
+ * (errstr). */
+static execrec_err_t read_stored(rec_t *r, execrec_writer_t *writer, int64_t *stored, char *errstr,
+                                 size_t errstr_size) {
+    execrec_err_t err = execrec_writer_ensure(writer, errstr, errstr_size);
     if (err)
         return err;
     for (int i = 0; i < r->nparts; i++)
         stored[i] = -1;
     stored_t st = {r, stored};
-    return execrec_offsets_read(execrec_writer_conn(r->writer), r->rc->group, stored_row, &st,
-                                errstr, errstr_size);
+    return execrec_offsets_read(execrec_writer_conn(writer), r->rc->group, stored_row, &st, errstr,
+                                errstr_size);
 }
 
 /* ---- Kafka helpers -------------------------------------------------------------- */
 
-static part_t *find_part(rec_t *r, const char *topic, int32_t partition) {
-    if (r->last && r->last->partition == partition && !strcmp(r->last->topic, topic))
-        return r->last;
+/* The lane that owns topic [partition]: the same for the life of the process, so a
+ * partition's fetch queue is forwarded to one lane whatever the assignment. */
+static int lane_of(const rec_t *r, const char *topic, int32_t partition) {
+    uint32_t h = 2166136261u; /* FNV-1a of the topic, plus the partition */
+    for (const unsigned char *c = (const unsigned char *)topic; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    return (int)((h + (uint32_t)partition) % (uint32_t)r->nlanes);
+}
+
+static part_t *find_part(rec_t *r, lane_t *L, const char *topic, int32_t partition) {
+    if (L && L->last && L->last->partition == partition && !strcmp(L->last->topic, topic))
+        return L->last;
     for (int i = 0; i < r->nparts; i++)
-        if (r->parts[i].partition == partition && !strcmp(r->parts[i].topic, topic))
-            return r->last = &r->parts[i];
+        if (r->parts[i].partition == partition && !strcmp(r->parts[i].topic, topic)) {
+            if (L)
+                L->last = &r->parts[i];
+            return &r->parts[i];
+        }
     return NULL;
 }
 
+/* Every lane parked (the partition table changes). */
 static void free_parts(rec_t *r) {
     for (int i = 0; i < r->nparts; i++)
         free(r->parts[i].topic);
     free(r->parts);
-    r->parts = r->last = NULL;
+    r->parts = NULL;
     r->nparts = 0;
+    for (int i = 0; r->lanes && i < r->nlanes; i++)
+        r->lanes[i].last = NULL;
 }
 
 /* Commits the positions of the given partitions to Kafka, asynchronously. Kafka's
@@ -204,8 +282,8 @@ static void pause_part(rec_t *r, part_t *p) {
  * its offset is never moved here: an operator decides (docs/offsets.md). */
 static void block_part(rec_t *r, part_t *p, int64_t start, const char *from, int64_t lo,
                        int64_t hi) {
-    p->blocked = 1;
     p->blocked_hi = hi;
+    p->blocked = 1;
     char range[64];
     if (hi > lo)
         snprintf(range, sizeof(range), "offsets %" PRId64 "..%" PRId64, lo, hi - 1);
@@ -259,12 +337,12 @@ static void log_batch(const execrec_writer_stats_t *st, int64_t ms) {
                    st->messages, ins, dup, st->rejected, st->pg_refused, ms);
 }
 
-/* The batch committed: every partition in it moves on. */
-static void batch_committed(rec_t *r) {
+/* L's batch committed: every partition in it moves on. The lane's thread. */
+static void batch_committed(rec_t *r, lane_t *L) {
     int *moved = malloc(sizeof(int) * (size_t)(r->nparts ? r->nparts : 1)), n = 0;
     for (int i = 0; i < r->nparts; i++) {
         part_t *p = &r->parts[i];
-        if (p->batch_start < 0)
+        if (p->lane != L->id || p->batch_start < 0)
             continue;
         p->expected = p->next;
         p->batch_start = -1;
@@ -274,20 +352,22 @@ static void batch_committed(rec_t *r) {
     if (moved)
         commit_kafka(r, moved, n);
     free(moved);
-    r->batch_opened_ms = 0;
+    L->batch_opened_ms = 0;
+    L->pending = 0;
 }
 
-/* The compare-and-set failed for at least one partition of the batch. The batch
+/* The compare-and-set failed for at least one partition of L's batch. The batch
  * was rolled back. For each of its partitions: if the stored offset is still what
  * we expected, replay it (seek back); if it is the batch's own end, the previous
  * attempt's COMMIT had reached the server although we saw an error (a connection
  * lost during COMMIT), so the batch is in fact recorded; otherwise another
  * recorder owns the partition now: drop it, never write it.
- * why comes in errstr. The ingest's conflict handler (ingest.h).
+ * why comes in errstr. The ingest's conflict handler (ingest.h), in the lane.
  * @returns EXECREC_OK handled, EXECREC_ERR_PG PostgreSQL failed (the batch is kept;
  * errstr says why; the flush is retried). */
 static execrec_err_t batch_conflict(void *opaque, char *errstr, size_t errstr_size) {
-    rec_t *r = opaque;
+    lane_t *L = opaque;
+    rec_t *r = L->r;
     char why[1024];
     snprintf(why, sizeof(why), "%s", errstr);
     int64_t *stored = calloc((size_t)(r->nparts ? r->nparts : 1), sizeof(int64_t));
@@ -295,30 +375,31 @@ static execrec_err_t batch_conflict(void *opaque, char *errstr, size_t errstr_si
         snprintf(errstr, errstr_size, "out of memory");
         return EXECREC_ERR_PG; /* retried: memory may come back, the batch is kept */
     }
-    if (read_stored(r, stored, errstr, errstr_size)) {
+    if (read_stored(r, L->writer, stored, errstr, errstr_size)) {
         free(stored);
         return EXECREC_ERR_PG;
     }
     int landed = 0;
     for (int i = 0; i < r->nparts; i++) {
         part_t *p = &r->parts[i];
-        if (p->batch_start >= 0 && stored[i] == p->next && p->next != p->expected)
+        if (p->lane == L->id && p->batch_start >= 0 && stored[i] == p->next &&
+            p->next != p->expected)
             landed = 1;
     }
-    r->uncounted += execrec_writer_pending(r->writer);
+    L->uncounted += execrec_writer_pending(L->writer);
     if (landed) {
         execrec_log_warn("the previous attempt to commit this batch had succeeded (its "
                          "acknowledgement was lost); it is recorded, nothing is replayed");
-        execrec_writer_clear(r->writer);
-        batch_committed(r);
+        execrec_writer_clear(L->writer);
+        batch_committed(r, L);
         free(stored);
         return EXECREC_OK;
     }
     execrec_log_error("%s", why);
-    execrec_writer_clear(r->writer);
+    execrec_writer_clear(L->writer);
     for (int i = 0; i < r->nparts; i++) {
         part_t *p = &r->parts[i];
-        if (p->batch_start < 0)
+        if (p->lane != L->id || p->batch_start < 0)
             continue;
         if (stored[i] != p->expected) {
             p->fenced = 1;
@@ -328,44 +409,49 @@ static execrec_err_t batch_conflict(void *opaque, char *errstr, size_t errstr_si
                               "; another recorder owns it now. Nothing of it was written.",
                               p->topic, p->partition, stored[i], p->expected);
         } else {
+            int64_t from = p->batch_start;
             execrec_log_info("%s [%" PRId32 "]: replaying from offset %" PRId64, p->topic,
-                             p->partition, p->batch_start);
-            p->next = p->batch_start;
-            seek_part(r, p, p->batch_start);
+                             p->partition, from);
+            p->next = from;
+            seek_part(r, p, from);
         }
         p->batch_start = -1;
     }
-    r->batch_opened_ms = 0;
+    L->batch_opened_ms = 0;
+    L->pending = 0;
     free(stored);
     return EXECREC_OK;
 }
 
-/* Why the last flush failed, by cause: a server that was up and refused the batch
+/* Why L's last flush failed, by cause: a server that was up and refused the batch
  * is not "unreachable" (an operator looks at different things). */
-static const char *pg_cause(const rec_t *r, char *out, size_t size) {
-    snprintf(out, size, "%s: %s", r->pg_up ? "PostgreSQL refused it" : "PostgreSQL unreachable",
-             r->pg_why);
+static const char *pg_cause(const lane_t *L, char *out, size_t size) {
+    snprintf(out, size, "%s: %s", L->pg_up ? "PostgreSQL refused it" : "PostgreSQL unreachable",
+             L->pg_why);
     return out;
 }
 
-/* Writes the open batch (execrec_ingest_flush: retried with bounded backoff until
- * deadline; a conflict is settled by batch_conflict).
+/* Writes L's open batch (execrec_ingest_flush: retried with bounded backoff until
+ * deadline; a conflict is settled by batch_conflict). The lane's thread, or the
+ * main thread while L is parked.
  * @returns 0 committed (or settled as a conflict), -1 gave up (deadline or second
  * signal; the batch is kept), -2 fatal (out of memory). */
-static int flush_batch(rec_t *r, int64_t deadline) {
+static int flush_batch(rec_t *r, lane_t *L, int64_t deadline) {
     int64_t t0 = now_ms();
     char errstr[1024];
     execrec_writer_stats_t st;
     errstr[0] = '\0';
-    execrec_err_t err = execrec_ingest_flush(r->ingest, deadline, &st, errstr, sizeof(errstr));
+    execrec_err_t err = execrec_ingest_flush(L->ingest, deadline, &st, errstr, sizeof(errstr));
     if (err == EXECREC_ERR_PG) {
-        r->pg_up = execrec_writer_connected(r->writer);
-        snprintf(r->pg_why, sizeof(r->pg_why), "%s", errstr);
+        L->pg_up = execrec_writer_connected(L->writer);
+        snprintf(L->pg_why, sizeof(L->pg_why), "%s", errstr);
     }
     if (err == EXECREC_OK && st.messages > 0) {
-        execrec_writer_stats_add(&r->total, &st);
+        pthread_mutex_lock(&L->mu);
+        execrec_writer_stats_add(&L->total, &st);
+        pthread_mutex_unlock(&L->mu);
         log_batch(&st, now_ms() - t0);
-        batch_committed(r);
+        batch_committed(r, L);
     }
     if (err == EXECREC_ERR_NOMEM)
         return -2;
@@ -391,8 +477,10 @@ static int64_t skip_gone(rec_t *r, const part_t *p, int64_t from, int64_t lo, co
 /* Restarts fetching where each consumed partition stands (p->next), with one
  * rd_kafka_assign: a partition whose fetch failed out of range is stopped in
  * librdkafka (auto.offset.reset=error) and cannot be seek'ed; the others only
- * lose what they had prefetched. Fenced and blocked partitions stay out.
- * @returns 0, or -1 (fatal set). */
+ * lose what they had prefetched (the assignment's new version makes librdkafka
+ * drop what the lanes' queues still hold of the old one). Fenced and blocked
+ * partitions stay out. The main thread, every lane parked (LANE_HOLD: open
+ * batches are kept, p->next is where each stands). @returns 0, or -1 (fatal set). */
 static int reassign(rec_t *r) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts);
     for (int i = 0; i < r->nparts; i++) {
@@ -415,7 +503,8 @@ static int reassign(rec_t *r) {
  * its silent reset into this event). Past the log's end: blocked, as on
  * assignment. Before its start (retention removed the messages): the gap is
  * counted and logged, and consuming goes on from the start. Else the position is
- * valid again (a leader change): fetching resumes there. */
+ * valid again (a leader change): fetching resumes there. The lane's thread: the
+ * fetch is restarted by the main thread (r->refetch, reassign). */
 static void out_of_range(rec_t *r, part_t *p, const char *why) {
     int64_t lo = -1, hi = -1;
     rd_kafka_resp_err_t err =
@@ -424,12 +513,12 @@ static void out_of_range(rec_t *r, part_t *p, const char *why) {
         pause_part(r, p);
         if (err) {
             /* Not knowing where the log stands, nothing is skipped: blocked too. */
-            p->blocked = 1;
             p->blocked_hi = -1;
+            p->blocked = 1;
             execrec_log_error("%s [%" PRId32 "]: blocked at offset %" PRId64 ": %s, and the "
                               "watermarks cannot be read (%s). Restart the recorder, or see "
                               "docs/offsets.md",
-                              p->topic, p->partition, p->next, why, rd_kafka_err2str(err));
+                              p->topic, p->partition, (int64_t)p->next, why, rd_kafka_err2str(err));
             return;
         }
         block_part(r, p, p->next, "the recorder's position", lo, hi);
@@ -443,19 +532,21 @@ static void out_of_range(rec_t *r, part_t *p, const char *why) {
                          " is on the broker again (%" PRId64 "..%" PRId64 "): fetching from it",
                          p->topic, p->partition, why, from, lo, hi);
     }
-    reassign(r);
+    r->refetch = 1;
 }
 
-static int on_message(rec_t *r, const rd_kafka_message_t *m) {
+/* One message or event of L's queue (or, with L parked, of the consumer's own
+ * queue). @returns 0, or -1 fatal. */
+static int on_message(rec_t *r, lane_t *L, const rd_kafka_message_t *m) {
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        part_t *p = find_part(r, topic, m->partition);
+        part_t *p = find_part(r, L, topic, m->partition);
         if (p && m->offset >= p->end)
             p->eof = 1;
         return 0;
     }
     if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && *topic) {
-        part_t *p = find_part(r, topic, m->partition);
+        part_t *p = find_part(r, L, topic, m->partition);
         if (p && !p->fenced && !p->blocked)
             out_of_range(r, p, rd_kafka_message_errstr(m));
         return 0;
@@ -465,11 +556,13 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
                          rd_kafka_message_errstr(m));
         return 0;
     }
-    execrec_telemetry_kafka_up(r->rc->telemetry, 1);
-    part_t *p = find_part(r, topic, m->partition);
+    execrec_telemetry_t *t = r->rc->telemetry;
+    if (t && !execrec_telemetry_kafka_is_up(t))
+        execrec_telemetry_kafka_up(t, 1);
+    part_t *p = find_part(r, L, topic, m->partition);
     if (!p || p->fenced || p->blocked) {
-        r->ignored++;
-        execrec_telemetry_skipped(r->rc->telemetry, topic, "not_owned", 1);
+        L->ignored++;
+        execrec_telemetry_skipped(t, topic, "not_owned", 1);
         execrec_log_debug("%s [%" PRId32 "] offset %" PRId64 ": ignored: %s", topic, m->partition,
                           m->offset,
                           !p          ? "not assigned to this recorder"
@@ -477,20 +570,28 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
                                       : "the partition is blocked");
         return 0;
     }
+    /* The partition's lane, whichever queue the message came through. */
+    if (p->lane != L->id) {
+        fatal(r,
+              "internal: %s [%" PRId32 "] offset %" PRId64 " reached writer %d, not its "
+              "owner %d",
+              topic, m->partition, m->offset, L->id, p->lane);
+        return -1;
+    }
     if (m->offset < p->next) {
         /* A re-delivery: prefetched before a seek back, or already in the open
          * batch. Not a loss, but counted and shown. */
-        r->stale++;
-        execrec_telemetry_skipped(r->rc->telemetry, topic, "stale", 1);
+        L->stale++;
+        execrec_telemetry_skipped(t, topic, "stale", 1);
         execrec_log_debug("%s [%" PRId32 "] offset %" PRId64
                           ": stale (below the next offset %" PRId64 "): not recorded again",
-                          topic, m->partition, m->offset, p->next);
+                          topic, m->partition, m->offset, (int64_t)p->next);
         return 0;
     }
-    r->consumed++;
-    execrec_err_t err = execrec_ingest_message(r->ingest, p->kind, m);
+    L->consumed++;
+    execrec_err_t err = execrec_ingest_message(L->ingest, p->kind, m);
     if (err == EXECREC_OK)
-        err = execrec_writer_set_offset(r->writer, r->rc->group, p->topic, p->partition,
+        err = execrec_writer_set_offset(L->writer, r->rc->group, p->topic, p->partition,
                                         p->expected, m->offset + 1);
     if (err) {
         fatal(r, "%s [%" PRId32 "] offset %" PRId64 ": %s", topic, m->partition, m->offset,
@@ -500,10 +601,179 @@ static int on_message(rec_t *r, const rd_kafka_message_t *m) {
     if (p->batch_start < 0)
         p->batch_start = m->offset;
     p->next = m->offset + 1;
-    r->last_added_ms = now_ms();
-    if (!r->batch_opened_ms)
-        r->batch_opened_ms = r->last_added_ms;
+    L->pending = execrec_writer_pending(L->writer);
+    L->last_added_ms = now_ms();
+    if (!L->batch_opened_ms)
+        L->batch_opened_ms = L->last_added_ms;
     return 0;
+}
+
+/* ---- lanes ---------------------------------------------------------------------- */
+
+/* Settles L's open batch for a park with LANE_SETTLE: writes it, retried until
+ * L->settle_deadline, else abandons it (nothing of it was committed: the
+ * partitions' next owner, or the next start, consumes it again). The result is for
+ * the main thread, which words it (a revocation, the shutdown). */
+static void settle(rec_t *r, lane_t *L) {
+    int64_t pending = execrec_writer_pending(L->writer);
+    int rc = 0;
+    if (pending > 0)
+        rc = L->gave_up ? -1 : flush_batch(r, L, L->settle_deadline);
+    L->settle_lost = 0;
+    if (rc < 0) {
+        L->settle_lost = pending;
+        L->uncounted += pending;
+        execrec_writer_clear(L->writer);
+        for (int i = 0; i < r->nparts; i++)
+            if (r->parts[i].lane == L->id)
+                r->parts[i].batch_start = -1;
+        L->batch_opened_ms = 0;
+        L->pending = 0;
+    }
+    L->settle_rc = rc;
+}
+
+/* The lane's work between two parks: take what its queue holds, add it to the
+ * batch, and write the batch when it is full, old, or the queue ran dry. An open
+ * batch is committed at batch.size messages or batch.bytes bytes
+ * (execrec_ingest_full), after batch.ms while messages keep coming, or once
+ * nothing more has arrived for batch.idle.ms (default 0: as soon as the queue is
+ * empty, i.e. the lane has caught up). Under load the queue is never empty and
+ * batches are large; at a trickle each message is committed one fetch and one
+ * commit after it arrived (docs/performance.md).
+ * @returns 0, or -1: halt (fatal set, or a flush gave up). */
+static int lane_step(rec_t *r, lane_t *L, rd_kafka_message_t **msgs) {
+    const execrec_recorder_conf_t *rc = r->rc;
+    int64_t deadline = 0;
+    if (L->batch_opened_ms) {
+        int64_t full = L->batch_opened_ms + rc->batch_ms,
+                idle = L->last_added_ms + rc->batch_idle_ms;
+        deadline = full < idle ? full : idle;
+    }
+    ssize_t n = rd_kafka_consume_batch_queue(L->q, execrec_kafka_poll_timeout(deadline), msgs,
+                                             LANE_POLL_MAX);
+    int failed = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        if (!failed && on_message(r, L, msgs[i]) < 0)
+            failed = 1; /* the rest are dropped: nothing of them is committed */
+        rd_kafka_message_destroy(msgs[i]);
+    }
+    if (failed)
+        return -1;
+    L->dry = n <= 0;
+    int64_t pending = execrec_writer_pending(L->writer), now = now_ms();
+    if (execrec_ingest_full(L->ingest) ||
+        (pending > 0 && (now - L->batch_opened_ms >= rc->batch_ms ||
+                         (n <= 0 && now - L->last_added_ms >= rc->batch_idle_ms)))) {
+        int f = flush_batch(r, L, -1);
+        if (f == -2) {
+            fatal(r, "out of memory writing a batch");
+            return -1;
+        }
+        if (f == -1) {
+            /* The shutdown deadline passed (or a second signal came) while
+             * PostgreSQL was retried: the batch stays uncommitted. */
+            L->gave_up = 1;
+            r->gave_up = 1;
+            return -1;
+        }
+    } else if (pending == 0) {
+        execrec_ingest_probe(L->ingest);
+    }
+    return 0;
+}
+
+static void *lane_main(void *arg) {
+    lane_t *L = arg;
+    rec_t *r = L->r;
+    rd_kafka_message_t *msgs[LANE_POLL_MAX];
+    pthread_mutex_lock(&L->mu);
+    for (;;) {
+        if (L->req == LANE_QUIT)
+            break;
+        if (L->req != LANE_RUN || L->halted) {
+            if (L->acked != L->gen) {
+                if (L->req == LANE_SETTLE) {
+                    pthread_mutex_unlock(&L->mu);
+                    settle(r, L);
+                    pthread_mutex_lock(&L->mu);
+                }
+                L->acked = L->gen;
+                pthread_cond_broadcast(&L->cv);
+            }
+            pthread_cond_wait(&L->cv, &L->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&L->mu);
+        int halt = lane_step(r, L, msgs) < 0;
+        pthread_mutex_lock(&L->mu);
+        if (halt)
+            L->halted = 1;
+    }
+    pthread_mutex_unlock(&L->mu);
+    return NULL;
+}
+
+/* Asks every lane for req (LANE_HOLD, LANE_SETTLE with deadline) and waits until
+ * each has done it and parked. The main thread. */
+static void park_lanes(rec_t *r, int req, int64_t deadline) {
+    for (int i = 0; i < r->nlanes; i++) {
+        lane_t *L = &r->lanes[i];
+        pthread_mutex_lock(&L->mu);
+        L->req = req;
+        L->settle_deadline = deadline;
+        L->gen++;
+        pthread_cond_broadcast(&L->cv);
+        pthread_mutex_unlock(&L->mu);
+        rd_kafka_queue_yield(L->q); /* ends a poll that is waiting */
+    }
+    for (int i = 0; i < r->nlanes; i++) {
+        lane_t *L = &r->lanes[i];
+        pthread_mutex_lock(&L->mu);
+        while (L->started && L->acked != L->gen)
+            pthread_cond_wait(&L->cv, &L->mu);
+        pthread_mutex_unlock(&L->mu);
+        if (!L->started && req == LANE_SETTLE) /* no thread (start-up failed): inline */
+            settle(r, L);
+    }
+}
+
+/* Lets every parked lane run again. */
+static void run_lanes(rec_t *r) {
+    for (int i = 0; i < r->nlanes; i++) {
+        lane_t *L = &r->lanes[i];
+        pthread_mutex_lock(&L->mu);
+        L->req = LANE_RUN;
+        pthread_cond_broadcast(&L->cv);
+        pthread_mutex_unlock(&L->mu);
+    }
+}
+
+/* Settles every lane's open batch (park_lanes with LANE_SETTLE) and sums the
+ * outcome: *lost the messages abandoned, *cause the first failed lane's reason.
+ * @returns 0 all written, -1 some abandoned, -2 out of memory. */
+static int settle_lanes(rec_t *r, int64_t deadline, int64_t *lost, char *cause, size_t size) {
+    park_lanes(r, LANE_SETTLE, deadline);
+    int rc = 0;
+    *lost = 0;
+    if (size)
+        *cause = '\0';
+    for (int i = 0; i < r->nlanes; i++) {
+        lane_t *L = &r->lanes[i];
+        if (L->settle_rc < 0 && !*cause)
+            pg_cause(L, cause, size);
+        if (L->settle_rc < rc)
+            rc = L->settle_rc;
+        *lost += L->settle_lost;
+    }
+    return rc;
+}
+
+static int64_t lanes_pending(const rec_t *r) {
+    int64_t n = 0;
+    for (int i = 0; i < r->nlanes; i++)
+        n += r->lanes[i].pending;
+    return n;
 }
 
 /* ---- rebalances ----------------------------------------------------------------- */
@@ -524,7 +794,7 @@ static void read_committed(rec_t *r, const int64_t *stored, int64_t *committed) 
                              "auto.offset.reset; the natural keys keep it exactly-once",
                              rd_kafka_err2str(err));
         for (int j = 0; !err && j < l->cnt; j++) {
-            part_t *p = find_part(r, l->elems[j].topic, l->elems[j].partition);
+            part_t *p = find_part(r, NULL, l->elems[j].topic, l->elems[j].partition);
             if (p && !l->elems[j].err && l->elems[j].offset >= 0)
                 committed[p - r->parts] = l->elems[j].offset;
         }
@@ -559,9 +829,11 @@ static int read_watermarks(rec_t *r, const part_t *p, int64_t *lo, int64_t *hi) 
 
 static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
     /* The eager protocol (recorder.h): every assignment follows a revocation of
-     * everything, which settled the batch, so nothing is open and the writer's
-     * connection is free for reading the stored offsets. */
-    assert(execrec_writer_pending(r->writer) == 0 && !r->assigned);
+     * everything, which settled every lane's batch and parked the lanes, so nothing
+     * is open and the first lane's connection is free for reading the stored
+     * offsets. */
+    assert(lanes_pending(r) == 0 && !r->assigned);
+    execrec_writer_t *writer = r->lanes[0].writer;
     free_parts(r);
     r->parts = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(part_t));
     int64_t *stored = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(int64_t));
@@ -579,12 +851,13 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
             goto done;
         }
         p->partition = list->elems[i].partition;
+        p->lane = lane_of(r, p->topic, p->partition);
         p->batch_start = -1;
         r->nparts++;
     }
     /* PostgreSQL holds the truth; wait for it rather than guess. */
     char errstr[1024];
-    for (int attempt = 0; read_stored(r, stored, errstr, sizeof(errstr)); attempt++) {
+    for (int attempt = 0; read_stored(r, writer, stored, errstr, sizeof(errstr)); attempt++) {
         execrec_log_warn("cannot read the stored offsets from PostgreSQL (%s); retry %d in "
                          "%" PRId64 " ms",
                          errstr, attempt + 1, execrec_pg_retry_delay_ms(attempt));
@@ -643,6 +916,25 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
                        "assigned %s [%" PRId32 "]: from offset %" PRId64 " (%s), end %" PRId64,
                        p->topic, p->partition, start, from, hi);
     }
+    /* Each partition's messages go to its lane's queue: forwarded before the
+     * assignment starts its fetch, so that none reaches the consumer's own queue
+     * (librdkafka keeps a forward the application set, and drops messages of an
+     * older assignment or seek wherever they are queued). */
+    for (int i = 0; i < assign->cnt; i++) {
+        rd_kafka_queue_t *pq =
+            rd_kafka_queue_get_partition(r->rk, assign->elems[i].topic, assign->elems[i].partition);
+        part_t *p = find_part(r, NULL, assign->elems[i].topic, assign->elems[i].partition);
+        if (!pq || !p) {
+            if (pq)
+                rd_kafka_queue_destroy(pq);
+            rd_kafka_topic_partition_list_destroy(assign);
+            fatal(r, "cannot route %s [%" PRId32 "] to its writer", assign->elems[i].topic,
+                  assign->elems[i].partition);
+            goto done;
+        }
+        rd_kafka_queue_forward(pq, r->lanes[p->lane].q);
+        rd_kafka_queue_destroy(pq);
+    }
     rd_kafka_resp_err_t err = rd_kafka_assign(r->rk, assign);
     /* A partition this recorder dropped after a conflict was paused; the pause
      * outlives rd_kafka_assign, so a partition given back must be resumed. */
@@ -654,6 +946,7 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
         goto done;
     }
     r->assigned = 1;
+    run_lanes(r);
     execrec_telemetry_assigned(r->rc->telemetry, r->nparts);
     execrec_telemetry_kafka_up(r->rc->telemetry, 1);
     if (r->nparts == 0)
@@ -664,23 +957,20 @@ done:
 }
 
 static void on_revoke(rec_t *r) {
-    int64_t pending = execrec_writer_pending(r->writer);
-    if (pending > 0 && flush_batch(r, now_ms() + REVOKE_GRACE_MS) < 0) {
-        char cause[600];
-        execrec_log_warn("abandoning the open batch of %" PRId64 " messages (%s). Nothing of "
-                         "it was committed; the partitions' next owner records them.",
-                         pending, pg_cause(r, cause, sizeof(cause)));
-        r->uncounted += pending;
-        execrec_writer_clear(r->writer);
-        r->batch_opened_ms = 0;
-    }
+    int64_t pending = lanes_pending(r), lost = 0;
+    char cause[600];
+    if (settle_lanes(r, now_ms() + REVOKE_GRACE_MS, &lost, cause, sizeof(cause)) < 0)
+        execrec_log_warn("abandoning %" PRId64 " of the %" PRId64 " messages of the open "
+                         "batches (%s). Nothing of them was committed; the partitions' next "
+                         "owner records them.",
+                         lost, pending, cause);
     for (int i = 0; i < r->nparts; i++)
         execrec_log_kv(EXECREC_LOG_INFO,
                        EXECREC_LOG_FIELDS(EXECREC_LF_TOPIC(r->parts[i].topic),
                                           EXECREC_LF_PARTITION(r->parts[i].partition),
                                           EXECREC_LF_OFFSET(r->parts[i].next)),
                        "revoked %s [%" PRId32 "] at offset %" PRId64, r->parts[i].topic,
-                       r->parts[i].partition, r->parts[i].next);
+                       r->parts[i].partition, (int64_t)r->parts[i].next);
     free_parts(r);
     r->assigned = 0;
     execrec_telemetry_assigned(r->rc->telemetry, 0);
@@ -867,6 +1157,8 @@ static int subscribe(rec_t *r, char *errstr, size_t errstr_size) {
     return 0;
 }
 
+/* Every assigned partition not fenced or blocked reached the end it had at the
+ * assignment, and every lane's last poll found its queue empty. */
 static int all_at_end(const rec_t *r) {
     if (!r->assigned)
         return 0;
@@ -875,18 +1167,45 @@ static int all_at_end(const rec_t *r) {
         if (!p->fenced && !p->blocked && !p->eof && p->next < p->end)
             return 0;
     }
+    for (int i = 0; i < r->nlanes; i++)
+        if (!r->lanes[i].dry)
+            return 0;
     return 1;
+}
+
+/* The lanes' counters summed (each lane's committed totals under its lock). */
+typedef struct totals_s {
+    execrec_writer_stats_t st;
+    int64_t consumed, stale, ignored, uncounted, pending;
+} totals_t;
+
+static void sum_lanes(rec_t *r, totals_t *t) {
+    memset(t, 0, sizeof(*t));
+    for (int i = 0; i < r->nlanes; i++) {
+        lane_t *L = &r->lanes[i];
+        pthread_mutex_lock(&L->mu);
+        execrec_writer_stats_add(&t->st, &L->total);
+        pthread_mutex_unlock(&L->mu);
+        t->consumed += L->consumed;
+        t->stale += L->stale;
+        t->ignored += L->ignored;
+        t->uncounted += L->uncounted;
+        t->pending += L->pending;
+    }
 }
 
 /* The totals add up: every message consumed was inserted (an OrderManager intent:
  * inserted, or updated the row of an older one), already recorded,
- * rejected (or its reject already recorded), is in the open batch, or was consumed
- * again after its batch was rolled back or abandoned (uncounted). */
+ * rejected (or its reject already recorded), is in an open batch, or was consumed
+ * again after its batch was rolled back or abandoned (uncounted). Exact when the
+ * lanes are parked (the final totals); while they run, a snapshot. */
 static void log_totals(rec_t *r, const char *what) {
     int64_t ins, dup, lag = 0;
     char blocked[1024];
     int nblocked = blocked_list(r, blocked, sizeof(blocked));
-    execrec_writer_stats_sum(&r->total, &ins, &dup);
+    totals_t t;
+    sum_lanes(r, &t);
+    execrec_writer_stats_sum(&t.st, &ins, &dup);
     for (int i = 0; i < r->nparts; i++) {
         int64_t lo, hi;
         part_t *p = &r->parts[i];
@@ -895,27 +1214,25 @@ static void log_totals(rec_t *r, const char *what) {
             hi > p->next)
             lag += hi - p->next;
     }
+    int64_t skipped = r->skipped;
     execrec_log_kv(
         EXECREC_LOG_INFO,
-        EXECREC_LOG_FIELDS(EXECREC_LF_INT("consumed", r->consumed), EXECREC_LF_INT("inserted", ins),
+        EXECREC_LOG_FIELDS(EXECREC_LF_INT("consumed", t.consumed), EXECREC_LF_INT("inserted", ins),
                            EXECREC_LF_INT("duplicates", dup),
-                           EXECREC_LF_INT("rejected", r->total.rejected),
-                           EXECREC_LF_INT("lag", lag), EXECREC_LF_INT("blocked", nblocked),
-                           EXECREC_LF_INT("skipped", r->skipped)),
+                           EXECREC_LF_INT("rejected", t.st.rejected), EXECREC_LF_INT("lag", lag),
+                           EXECREC_LF_INT("blocked", nblocked), EXECREC_LF_INT("skipped", skipped)),
         "%s: consumed %" PRId64 " = inserted %" PRId64 " (%s %" PRId64 ", %s %" PRId64
         ", %s %" PRId64 ", %s %" PRId64 " of which %" PRId64 " updated) + already recorded %" PRId64
         " + rejected %" PRId64 " + rejects already recorded %" PRId64
         " + in the open batch %" PRId64 " + rolled back or abandoned %" PRId64 "; lag %" PRId64
         " over %d partitions; blocked %d, skipped %" PRId64 " (never recorded), stale %" PRId64
         ", ignored %" PRId64,
-        what, r->consumed, ins, kind_label(EXECREC_KIND_ORDER),
-        r->total.inserted[EXECREC_KIND_ORDER], kind_label(EXECREC_KIND_ORDER_EVENT),
-        r->total.inserted[EXECREC_KIND_ORDER_EVENT], kind_label(EXECREC_KIND_TRADE),
-        r->total.inserted[EXECREC_KIND_TRADE], kind_label(EXECREC_KIND_ORDER_MANAGER),
-        r->total.inserted[EXECREC_KIND_ORDER_MANAGER], r->total.updated[EXECREC_KIND_ORDER_MANAGER],
-        dup, r->total.rejected, r->total.rejects_duplicate,
-        r->writer ? execrec_writer_pending(r->writer) : 0, r->uncounted, lag, r->nparts, nblocked,
-        r->skipped, r->stale, r->ignored);
+        what, t.consumed, ins, kind_label(EXECREC_KIND_ORDER), t.st.inserted[EXECREC_KIND_ORDER],
+        kind_label(EXECREC_KIND_ORDER_EVENT), t.st.inserted[EXECREC_KIND_ORDER_EVENT],
+        kind_label(EXECREC_KIND_TRADE), t.st.inserted[EXECREC_KIND_TRADE],
+        kind_label(EXECREC_KIND_ORDER_MANAGER), t.st.inserted[EXECREC_KIND_ORDER_MANAGER],
+        t.st.updated[EXECREC_KIND_ORDER_MANAGER], dup, t.st.rejected, t.st.rejects_duplicate,
+        t.pending, t.uncounted, lag, r->nparts, nblocked, skipped, t.stale, t.ignored);
     if (nblocked)
         execrec_log_warn("%d blocked partition(s), not consumed until an operator resets "
                          "them (execrec offsets reset, docs/offsets.md): %s",
@@ -940,7 +1257,7 @@ static void note_signals(rec_t *r) {
                          sig == SIGINT    ? "SIGINT"
                          : sig == SIGTERM ? "SIGTERM"
                                           : "stop signal",
-                         execrec_writer_pending(r->writer), rc->shutdown_timeout_ms / 1000);
+                         lanes_pending(r), rc->shutdown_timeout_ms / 1000);
     }
 }
 
@@ -975,7 +1292,6 @@ static void metrics_tick(rec_t *r) {
     }
     execrec_telemetry_lag_total(t, total);
     execrec_telemetry_blocked(t, past_end, fenced);
-    execrec_ingest_probe(r->ingest);
     if (!execrec_telemetry_kafka_is_up(t) && now - r->kafka_probe_ms >= 2000) {
         r->kafka_probe_ms = now;
         if (execrec_kafka_answers(r->rk, 500))
@@ -1004,52 +1320,70 @@ static int give_up(rec_t *r, int heard) {
     return 1;
 }
 
+/* A message on the consumer's own queue: none should come (every assigned
+ * partition's queue is forwarded to its lane before its fetch starts), but one
+ * that did is handed to its lane, parked meanwhile, never dropped.
+ * @returns 0, or -1 fatal. */
+static int stray_message(rec_t *r, const rd_kafka_message_t *m) {
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+    part_t *p = *topic ? find_part(r, NULL, topic, m->partition) : NULL;
+    if (!p) {
+        if (m->err)
+            execrec_log_warn("kafka: %s%s%s", *topic ? topic : "", *topic ? ": " : "",
+                             rd_kafka_message_errstr(m));
+        else
+            return on_message(r, &r->lanes[0], m); /* counted as ignored */
+        return 0;
+    }
+    execrec_log_debug("%s [%" PRId32 "] offset %" PRId64 ": came through the consumer queue; "
+                      "handed to writer %d",
+                      topic, m->partition, m->offset, p->lane);
+    park_lanes(r, LANE_HOLD, 0);
+    int rc = on_message(r, &r->lanes[p->lane], m);
+    run_lanes(r);
+    return rc;
+}
+
+/* The main thread's loop: serves the consumer's queue (rebalances, errors), the
+ * metrics and the totals, restarts fetches a lane asked for, and decides when the
+ * run ends. The lanes do the recording. */
 static int run_loop(rec_t *r) {
     const execrec_recorder_conf_t *rc = r->rc;
     int64_t last_stats = now_ms();
     for (;;) {
         note_signals(r);
-        if (*rc->stop || r->fatal)
+        if (*rc->stop || r->fatal || r->gave_up)
             return 0;
-        /* An open batch is committed at batch.size messages or batch.bytes bytes
-         * (execrec_ingest_full), after batch.ms while
-         * messages keep coming, or once nothing more has arrived for batch.idle.ms
-         * (default 0: as soon as the consumer queue is empty, i.e. we are caught up).
-         * Under load the queue is never empty and batches are large; at a trickle
-         * each message is committed one fetch and one commit after it arrived
-         * (docs/performance.md). */
-        int64_t deadline = 0;
-        if (r->batch_opened_ms) {
-            int64_t full = r->batch_opened_ms + rc->batch_ms,
-                    idle = r->last_added_ms + rc->batch_idle_ms;
-            deadline = full < idle ? full : idle;
-        }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, execrec_kafka_poll_timeout(deadline));
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 100);
         metrics_tick(r);
-        if (rc->exit_at_end && rc->broker_timeout_ms && give_up(r, m != NULL))
-            return 0;
+        if (rc->exit_at_end && rc->broker_timeout_ms) {
+            int64_t consumed = 0;
+            for (int i = 0; i < r->nlanes; i++)
+                consumed += r->lanes[i].consumed;
+            int heard = m != NULL || consumed != r->heard_consumed;
+            r->heard_consumed = consumed;
+            if (give_up(r, heard)) {
+                if (m)
+                    rd_kafka_message_destroy(m);
+                return 0;
+            }
+        }
         if (m) {
-            int rc_msg = on_message(r, m);
+            int rc_msg = stray_message(r, m);
             rd_kafka_message_destroy(m);
             if (rc_msg < 0)
                 return -1;
         }
-        int64_t pending = execrec_writer_pending(r->writer), now = now_ms();
-        if (execrec_ingest_full(r->ingest) ||
-            (pending > 0 && (now - r->batch_opened_ms >= rc->batch_ms ||
-                             (!m && now - r->last_added_ms >= rc->batch_idle_ms)))) {
-            int f = flush_batch(r, -1);
-            if (f == -2) {
-                fatal(r, "out of memory writing a batch");
+        if (r->refetch && r->assigned) {
+            /* A lane moved a partition's position (out_of_range): fetch anew. */
+            park_lanes(r, LANE_HOLD, 0);
+            r->refetch = 0;
+            int rf = reassign(r);
+            run_lanes(r);
+            if (rf < 0)
                 return -1;
-            }
-            if (f == -1) {
-                /* The shutdown deadline passed (or a second signal came) while
-                 * PostgreSQL was retried: the batch stays uncommitted. */
-                r->gave_up = 1;
-                return 0;
-            }
         }
+        int64_t now = now_ms();
         if (rc->stats_interval_ms > 0 && now - last_stats >= rc->stats_interval_ms) {
             if (!r->assigned)
                 execrec_log_info("no partitions assigned yet: waiting for the consumer group "
@@ -1059,7 +1393,7 @@ static int run_loop(rec_t *r) {
             log_totals(r, "totals");
             last_stats = now;
         }
-        /* The ends are reached when the queue runs dry (an empty poll). */
+        /* The ends are reached when every lane's queue runs dry (an empty poll). */
         if (rc->exit_at_end && !m && all_at_end(r)) {
             char blocked[1024];
             if (blocked_list(r, blocked, sizeof(blocked)))
@@ -1072,10 +1406,118 @@ static int run_loop(rec_t *r) {
     }
 }
 
+/* Creates the lanes: each with its own queue, codec clone and ingest (writer,
+ * connection). The first lane's connection is made here and migrates (or checks)
+ * the schema; the others connect now too, so that a server that refuses more
+ * connections (max_connections, a role's CONNECTION LIMIT) is an error at start.
+ * The threads start parked. @returns EXECREC_OK or an error with errstr. */
+static execrec_err_t lanes_start(rec_t *r, char *errstr, size_t errstr_size) {
+    const execrec_recorder_conf_t *rc = r->rc;
+    int n = rc->writers > 0 ? rc->writers : 1;
+    if (!(r->lanes = calloc((size_t)n, sizeof(lane_t)))) {
+        execrec_errstr(errstr, errstr_size, "out of memory");
+        return EXECREC_ERR_NOMEM;
+    }
+    r->nlanes = n;
+    for (int i = 0; i < r->nlanes; i++) {
+        lane_t *L = &r->lanes[i];
+        L->r = r;
+        L->id = i;
+        L->req = LANE_HOLD;
+        pthread_mutex_init(&L->mu, NULL);
+        pthread_cond_init(&L->cv, NULL);
+        if (!(L->codec = execrec_codec_clone(rc->codec, errstr, errstr_size)))
+            return EXECREC_ERR_NOMEM;
+        execrec_ingest_conf_t ic = {.dsn = rc->dsn,
+                                    .codec = L->codec,
+                                    .stop = rc->stop,
+                                    .shutdown_ms = rc->shutdown_timeout_ms,
+                                    .on_conflict = batch_conflict,
+                                    .opaque = L,
+                                    .done = "committed",
+                                    .batch_size = rc->batch_size,
+                                    .batch_bytes = rc->batch_bytes,
+                                    .reject_payload_max = rc->reject_payload_max,
+                                    .no_partition_check = i > 0,
+                                    .telemetry = rc->telemetry};
+        if (!(L->ingest = execrec_ingest_new(&ic, errstr, errstr_size)))
+            return EXECREC_ERR_NOMEM;
+        L->writer = execrec_ingest_writer(L->ingest);
+        execrec_err_t err = execrec_writer_ensure(L->writer, errstr, errstr_size);
+        if (err)
+            return err;
+        if (i == 0) {
+            PGconn *conn = execrec_writer_conn(L->writer);
+            char *shown = execrec_pg_redact_conninfo(rc->dsn ? rc->dsn : "");
+            execrec_log_info("connected to PostgreSQL: database %s on %s:%s [%s]", PQdb(conn),
+                             PQhost(conn), PQport(conn), shown ? shown : "");
+            free(shown);
+            int applied = 0;
+            if ((err = execrec_ingest_connect(L->ingest, &applied, errstr, errstr_size)))
+                return err;
+            if (applied)
+                execrec_log_info("applied %d migration(s)", applied);
+        }
+    }
+    if (r->nlanes > 1)
+        execrec_log_info("%d writers: each partition is written by one of them, on a "
+                         "PostgreSQL connection of its own",
+                         r->nlanes);
+    return EXECREC_OK;
+}
+
+/* The lanes' queues and threads, once the consumer exists. */
+static execrec_err_t lanes_run(rec_t *r, char *errstr, size_t errstr_size) {
+    for (int i = 0; i < r->nlanes; i++) {
+        lane_t *L = &r->lanes[i];
+        if (!(L->q = rd_kafka_queue_new(r->rk))) {
+            execrec_errstr(errstr, errstr_size, "out of memory");
+            return EXECREC_ERR_NOMEM;
+        }
+        if (pthread_create(&L->thread, NULL, lane_main, L)) {
+            execrec_errstr(errstr, errstr_size, "cannot start writer thread %d", i);
+            return EXECREC_ERR_NOMEM;
+        }
+        L->started = 1;
+    }
+    return EXECREC_OK;
+}
+
+/* Stops the lanes' threads, then frees what they hold. */
+static void lanes_stop(rec_t *r) {
+    for (int i = 0; i < r->nlanes; i++) {
+        lane_t *L = &r->lanes[i];
+        if (!L->started)
+            continue;
+        pthread_mutex_lock(&L->mu);
+        L->req = LANE_QUIT;
+        pthread_cond_broadcast(&L->cv);
+        pthread_mutex_unlock(&L->mu);
+        rd_kafka_queue_yield(L->q);
+        pthread_join(L->thread, NULL);
+        L->started = 0;
+    }
+}
+
+static void lanes_free(rec_t *r) {
+    for (int i = 0; r->lanes && i < r->nlanes; i++) {
+        lane_t *L = &r->lanes[i];
+        if (L->q)
+            rd_kafka_queue_destroy(L->q);
+        execrec_ingest_destroy(L->ingest);
+        execrec_codec_destroy(L->codec);
+        pthread_mutex_destroy(&L->mu);
+        pthread_cond_destroy(&L->cv);
+    }
+    free(r->lanes);
+    r->lanes = NULL;
+}
+
 execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errstr,
                                    size_t errstr_size) {
     rec_t r;
     memset(&r, 0, sizeof(r));
+    pthread_mutex_init(&r.mu, NULL);
     execrec_recorder_conf_t conf = *rc;
     if (conf.shutdown_timeout_ms <= 0)
         conf.shutdown_timeout_ms = EXECREC_INGEST_SHUTDOWN_MS;
@@ -1083,41 +1525,15 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
     execrec_err_t err = check_protocol(rc, errstr, errstr_size);
     if (err)
         return err;
-
-    execrec_ingest_conf_t ic = {.dsn = rc->dsn,
-                                .codec = rc->codec,
-                                .stop = rc->stop,
-                                .shutdown_ms = rc->shutdown_timeout_ms,
-                                .on_conflict = batch_conflict,
-                                .opaque = &r,
-                                .done = "committed",
-                                .batch_size = rc->batch_size,
-                                .batch_bytes = rc->batch_bytes,
-                                .reject_payload_max = rc->reject_payload_max,
-
-                                .telemetry = rc->telemetry};
-    if (!(r.ingest = execrec_ingest_new(&ic, errstr, errstr_size))) {
-        err = EXECREC_ERR_NOMEM;
+    if ((err = lanes_start(&r, errstr, errstr_size)))
         goto out;
-    }
-    r.writer = execrec_ingest_writer(r.ingest);
-    int applied = 0;
-    if ((err = execrec_writer_ensure(r.writer, errstr, errstr_size)))
-        goto out;
-    PGconn *conn = execrec_writer_conn(r.writer);
-    char *shown = execrec_pg_redact_conninfo(rc->dsn ? rc->dsn : "");
-    execrec_log_info("connected to PostgreSQL: database %s on %s:%s [%s]", PQdb(conn), PQhost(conn),
-                     PQport(conn), shown ? shown : "");
-    free(shown);
-    if ((err = execrec_ingest_connect(r.ingest, &applied, errstr, errstr_size)))
-        goto out;
-    if (applied)
-        execrec_log_info("applied %d migration(s)", applied);
     execrec_telemetry_pg_up(rc->telemetry, 1);
     if (!(r.rk = consumer_new(&r, errstr, errstr_size))) {
         err = EXECREC_ERR_KAFKA;
         goto out;
     }
+    if ((err = lanes_run(&r, errstr, errstr_size)))
+        goto out;
     int topics = check_topics(&r, errstr, errstr_size);
     if (topics > 0) {
         execrec_log_info("stopping before subscribing: nothing was consumed");
@@ -1129,36 +1545,36 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
     }
 
     int loop = run_loop(&r);
-    char blocked[768];
-    int nblocked = blocked_list(&r, blocked, sizeof(blocked));
     err = EXECREC_ERR_KAFKA;
     if (loop == 0 && !r.fatal) {
-        /* Shutdown: commit what is open, then leave the group (which revokes). After
-         * a signal the ingest keeps the shutdown deadline; at the end of an
-         * --exit-at-end run PostgreSQL gets as long as a signal would give it. */
+        /* Shutdown: every lane commits what is open, then the group is left (which
+         * revokes). After a signal the ingest keeps the shutdown deadline; at the end
+         * of an --exit-at-end run PostgreSQL gets as long as a signal would give it. */
         note_signals(&r);
-        int f = r.gave_up ? -1 : flush_batch(&r, now_ms() + r.rc->shutdown_timeout_ms);
+        int64_t pending = lanes_pending(&r), lost = 0;
+        char cause[600];
+        int f = settle_lanes(&r, now_ms() + r.rc->shutdown_timeout_ms, &lost, cause, sizeof(cause));
         note_signals(&r);
         if (f == -2) {
             fatal(&r, "out of memory writing a batch");
             err = EXECREC_ERR_NOMEM;
         } else if (f < 0) {
-            char cause[600];
             fatal(&r,
-                  "could not commit the open batch of %" PRId64 " messages before %s (%s). "
-                  "Nothing of it was committed: it is consumed again on the next start.",
-                  execrec_writer_pending(r.writer),
+                  "could not commit %" PRId64 " of the %" PRId64 " messages of the open "
+                  "batches before %s (%s). Nothing of them was committed: they are consumed "
+                  "again on the next start.",
+                  lost, pending,
                   *rc->stop >= 2 ? "a second signal"
                   : *rc->stop    ? "the shutdown deadline (--shutdown-timeout)"
                                  : "the end of the run",
-                  pg_cause(&r, cause, sizeof(cause)));
+                  cause);
             err = EXECREC_ERR_PG;
-            r.uncounted += execrec_writer_pending(r.writer);
-            execrec_writer_clear(r.writer);
-        } else if (f == 0) {
+        } else {
             err = EXECREC_OK;
         }
     }
+    char blocked[768];
+    int nblocked = blocked_list(&r, blocked, sizeof(blocked));
     /* --exit-at-end with blocked partitions: everything else is recorded, but the
      * run did not reach every end (exit 1, naming them). */
     if (err == EXECREC_OK && rc->exit_at_end && nblocked) {
@@ -1168,14 +1584,17 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
                        nblocked, blocked);
         err = EXECREC_ERR_RANGE;
     }
+    park_lanes(&r, LANE_HOLD, 0);
     log_totals(&r, "final totals");
 out:
     if (r.rk) {
+        /* Leaving the group revokes: on_revoke settles whatever is still open (after
+         * a fatal error, the lanes' batches as they stand). */
         rd_kafka_resp_err_t kerr = rd_kafka_consumer_close(r.rk);
         if (kerr)
             execrec_log_warn("closing the consumer: %s", rd_kafka_err2str(kerr));
-        rd_kafka_destroy(r.rk);
     }
+    lanes_stop(&r);
     /* A fatal error found while closing (a revocation's flush) also fails the run. */
     if (r.fatal) {
         execrec_errstr(errstr, errstr_size, "%s", r.why);
@@ -1184,6 +1603,9 @@ out:
     }
     assert(err || !r.fatal);
     free_parts(&r);
-    execrec_ingest_destroy(r.ingest);
+    lanes_free(&r);
+    if (r.rk)
+        rd_kafka_destroy(r.rk);
+    pthread_mutex_destroy(&r.mu);
     return err;
 }

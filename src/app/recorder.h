@@ -42,6 +42,9 @@ typedef struct execrec_recorder_conf_s {
     int64_t batch_bytes;                  /* ... or bytes (ingest.h: execrec_ingest_full) */
     int64_t reject_payload_max;           /* payload bytes a reject stores (writer.h) */
     int64_t batch_ms;                     /* longest a batch stays open */
+    int writers;                          /* PostgreSQL connections writing in parallel,
+                                                each owning a stable share of the
+                                                partitions (0: 1) */
     int64_t batch_idle_ms;                /* commit once nothing arrived for this
                                                   long (0: when caught up) */
     int64_t stats_interval_ms;            /* 0: no periodic totals */

@@ -22,11 +22,6 @@ struct execrec_telemetry_s {
     /* Read by the HTTP thread (monotonic ms; 0: never). */
     _Atomic int64_t heartbeat_ms, last_commit_ms, assigned_ms, lag_total;
     _Atomic int nassigned, pg_is_up, kafka_is_up;
-    /* The open batch's Kafka timestamps (ms), for the latency: the loop's only. */
-    int64_t *ts;
-    size_t nts, ts_cap;
-    double *lat; /* scratch for the observations */
-    size_t lat_cap;
 };
 
 static const char *const kinds[EXECREC_KIND__CNT] = {"order", "order_event", "trade",
@@ -160,8 +155,6 @@ void execrec_telemetry_destroy(execrec_telemetry_t *t) {
     if (!t)
         return;
     execrec_metrics_destroy(t->reg);
-    free(t->ts);
-    free(t->lat);
     free(t);
 }
 
@@ -185,26 +178,33 @@ void execrec_telemetry_skipped(execrec_telemetry_t *t, const char *topic, const 
         execrec_metric_add(t->skipped, (double)n, topic, reason);
 }
 
-void execrec_telemetry_added(execrec_telemetry_t *t, int64_t ts_ms, int first) {
+void execrec_telemetry_batch_free(execrec_telemetry_batch_t *b) {
+    free(b->ts);
+    free(b->lat);
+    memset(b, 0, sizeof(*b));
+}
+
+void execrec_telemetry_added(execrec_telemetry_t *t, execrec_telemetry_batch_t *b, int64_t ts_ms,
+                             int first) {
     if (!t)
         return;
     if (first)
-        t->nts = 0;
+        b->nts = 0;
     if (ts_ms < 0)
         return;
-    if (t->nts == t->ts_cap) {
-        size_t cap = t->ts_cap ? 2 * t->ts_cap : 1024;
-        int64_t *p = realloc(t->ts, cap * sizeof(*p));
+    if (b->nts == b->ts_cap) {
+        size_t cap = b->ts_cap ? 2 * b->ts_cap : 1024;
+        int64_t *p = realloc(b->ts, cap * sizeof(*p));
         if (!p)
             return; /* that message's latency is not observed */
-        t->ts = p;
-        t->ts_cap = cap;
+        b->ts = p;
+        b->ts_cap = cap;
     }
-    t->ts[t->nts++] = ts_ms;
+    b->ts[b->nts++] = ts_ms;
 }
 
-void execrec_telemetry_committed(execrec_telemetry_t *t, const execrec_writer_stats_t *st,
-                                 double seconds) {
+void execrec_telemetry_committed(execrec_telemetry_t *t, execrec_telemetry_batch_t *b,
+                                 const execrec_writer_stats_t *st, double seconds) {
     if (!t)
         return;
     int64_t now = wall_ms();
@@ -221,18 +221,18 @@ void execrec_telemetry_committed(execrec_telemetry_t *t, const execrec_writer_st
     execrec_metric_observe(t->commit_seconds, &seconds, 1);
     double rows = (double)st->messages;
     execrec_metric_observe(t->batch_rows, &rows, 1);
-    if (t->nts > t->lat_cap) {
-        double *p = realloc(t->lat, t->nts * sizeof(*p));
+    if (b->nts > b->lat_cap) {
+        double *p = realloc(b->lat, b->nts * sizeof(*p));
         if (p) {
-            t->lat = p;
-            t->lat_cap = t->nts;
+            b->lat = p;
+            b->lat_cap = b->nts;
         }
     }
-    size_t n = t->nts <= t->lat_cap ? t->nts : 0;
+    size_t n = b->nts <= b->lat_cap ? b->nts : 0;
     for (size_t i = 0; i < n; i++) /* a producer's clock ahead of ours reads as 0 */
-        t->lat[i] = now > t->ts[i] ? (double)(now - t->ts[i]) / 1000.0 : 0.0;
-    execrec_metric_observe(t->latency, t->lat, n);
-    t->nts = 0;
+        b->lat[i] = now > b->ts[i] ? (double)(now - b->ts[i]) / 1000.0 : 0.0;
+    execrec_metric_observe(t->latency, b->lat, n);
+    b->nts = 0;
     execrec_metric_set(t->last_commit, (double)now / 1000.0);
     atomic_store(&t->last_commit_ms, execrec_time_monotonic_ms());
     execrec_telemetry_pg_up(t, 1);

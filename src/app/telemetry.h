@@ -45,14 +45,26 @@ void execrec_telemetry_consumed(execrec_telemetry_t *t, const char *topic);
  *  "not_owned" (a partition fenced, blocked or not assigned here). */
 void execrec_telemetry_skipped(execrec_telemetry_t *t, const char *topic, const char *reason,
                                int64_t n);
-/** A message with Kafka timestamp ts_ms (-1: none) joined the open batch; first: it
- *  is the batch's first (the timestamps of an earlier, dropped batch are forgotten). */
-void execrec_telemetry_added(execrec_telemetry_t *t, int64_t ts_ms, int first);
-/** A batch committed: st is its writer stats, seconds the duration of its
+/** One writer's open batch, as the latency metric needs it: the Kafka timestamps
+ *  of its messages. Each writer (each thread) has its own; the registry is shared.
+ *  Zero-initialised is empty; execrec_telemetry_batch_free frees what it holds. */
+typedef struct execrec_telemetry_batch_s {
+    int64_t *ts; /* the open batch's Kafka timestamps (ms) */
+    size_t nts, ts_cap;
+    double *lat; /* scratch for the observations */
+    size_t lat_cap;
+} execrec_telemetry_batch_t;
+void execrec_telemetry_batch_free(execrec_telemetry_batch_t *b);
+/** A message with Kafka timestamp ts_ms (-1: none) joined the open batch b; first:
+ *  it is the batch's first (the timestamps of an earlier, dropped batch are
+ *  forgotten). */
+void execrec_telemetry_added(execrec_telemetry_t *t, execrec_telemetry_batch_t *b, int64_t ts_ms,
+                             int first);
+/** The batch b committed: st is its writer stats, seconds the duration of its
  *  successful flush. Observes the rows per batch, the commit duration and each
  *  message's end-to-end latency (now minus its Kafka timestamp). */
-void execrec_telemetry_committed(execrec_telemetry_t *t, const execrec_writer_stats_t *st,
-                                 double seconds);
+void execrec_telemetry_committed(execrec_telemetry_t *t, execrec_telemetry_batch_t *b,
+                                 const execrec_writer_stats_t *st, double seconds);
 /** A failed flush is retried after backoff_ms (counted as one retry); 0: the retry
  *  loop ended (the current backoff goes back to 0). */
 void execrec_telemetry_retry(execrec_telemetry_t *t, int64_t backoff_ms);

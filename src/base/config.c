@@ -46,6 +46,9 @@ static const execrec_confdef_t table[] = {
      "committed, whichever of --batch-size, --batch-bytes, --batch-ms comes first: bounds "
      "memory under large messages"},
     {"batch.ms", EXECREC_CONF_INT, "200", "longest time a batch stays open, in milliseconds"},
+    {"writers", EXECREC_CONF_INT, "2",
+     "PostgreSQL connections writing in parallel, each with its own partitions, batches and "
+     "transactions (docs/recorder.md, Parallel writers)"},
     {"batch.idle.ms", EXECREC_CONF_INT, "0",
      "commit the open batch once no message has arrived for this long (0: as soon as the "
      "recorder has caught up)"},
@@ -129,8 +132,9 @@ static const struct {
     const char *key;
     int64_t min, max;
 } bounds[] = {
-    {"batch.size", 1, 0},          {"max.message.bytes", 1, 0}, {"partitions", 1, 1000},
-    {"registry.timeout.ms", 1, 0}, {"broker.timeout.ms", 1, 0}, {NULL, 0, 0},
+    {"batch.size", 1, 0}, {"max.message.bytes", 1, 0},   {"partitions", 1, 1000},
+    {"writers", 1, 64},   {"registry.timeout.ms", 1, 0}, {"broker.timeout.ms", 1, 0},
+    {NULL, 0, 0},
 };
 
 /* A key's help in one command's words, where the table's line would talk about

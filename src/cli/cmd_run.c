@@ -20,7 +20,7 @@ static const char *const run_keys[] = {
     "batch.ms",     "batch.idle.ms", "exit.at.end",   "stats.interval.ms", "registry",
     "max.message.bytes", "partitions", "log.level",     "registry.map",
     "registry.timeout.ms", "shutdown.timeout", "batch.bytes", "reject.payload.max",
-    "metrics.listen", "ready.max.age", "broker.timeout.ms", NULL};
+    "metrics.listen", "ready.max.age", "broker.timeout.ms", "writers", NULL};
 /* clang-format on */
 
 int execrec_cli_run(int argc, char **argv) {
@@ -70,6 +70,7 @@ int execrec_cli_run(int argc, char **argv) {
     r.dsn = execrec_config_get(conf, "dsn");
     r.batch_size = execrec_config_get_int(conf, "batch.size");
     r.batch_ms = execrec_config_get_int(conf, "batch.ms");
+    r.writers = (int)execrec_config_get_int(conf, "writers");
     if ((rc = cli_batch_limits(conf, "run", &r.batch_bytes, &r.reject_payload_max)))
         goto done;
     rc = EXECREC_EXIT_FAIL;

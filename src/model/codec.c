@@ -54,6 +54,11 @@ execrec_codec_t *execrec_codec_new(const execrec_codec_conf_t *conf, char *errst
     return codec;
 }
 
+execrec_codec_t *execrec_codec_clone(const execrec_codec_t *codec, char *errstr,
+                                     size_t errstr_size) {
+    return execrec_codec_new(&codec->conf, errstr, errstr_size);
+}
+
 void execrec_codec_destroy(execrec_codec_t *codec) {
     if (!codec)
         return;

@@ -32,6 +32,12 @@ typedef struct execrec_codec_s execrec_codec_t;
  *  and errstr (e.g. format avro without a plain schema). */
 execrec_codec_t *execrec_codec_new(const execrec_codec_conf_t *conf, char *errstr,
                                    size_t errstr_size);
+/** @returns a codec with codec's configuration and buffers of its own, or NULL with
+ *  errstr. A codec is not shared between threads: each of the recorder's writers
+ *  decodes with its own clone (the borrowed schemas are shared, read-only, and the
+ *  Schema Registry cache behind them locks, schemamap.h). */
+execrec_codec_t *execrec_codec_clone(const execrec_codec_t *codec, char *errstr,
+                                     size_t errstr_size);
 void execrec_codec_destroy(execrec_codec_t *codec);
 
 /** Decodes one value. On EXECREC_OK *rec points into arena (and, for JSON, at value

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,19 @@ struct execrec_schemamap_s {
     size_t n, cap;
     execrec_schemamap_fetch_cb fetch; /* lookup behind the entries, or NULL */
     void *fetch_opaque;
+    /* The recorder's writers decode in threads of their own and share one map:
+     * lookups read under the read lock; a miss fetches and adds under the write
+     * lock, so one id is fetched once and no entry moves under a reader. */
+    pthread_rwlock_t lock;
 };
 
 execrec_schemamap_t *execrec_schemamap_new(void) {
-    return calloc(1, sizeof(execrec_schemamap_t));
+    execrec_schemamap_t *map = calloc(1, sizeof(execrec_schemamap_t));
+    if (map && pthread_rwlock_init(&map->lock, NULL)) {
+        free(map);
+        return NULL;
+    }
+    return map;
 }
 
 void execrec_schemamap_destroy(execrec_schemamap_t *map) {
@@ -31,6 +41,7 @@ void execrec_schemamap_destroy(execrec_schemamap_t *map) {
     for (size_t i = 0; i < map->n; i++)
         execrec_avro_schema_destroy(map->entries[i].schema);
     free(map->entries);
+    pthread_rwlock_destroy(&map->lock);
     free(map);
 }
 
@@ -48,10 +59,8 @@ static size_t find(const execrec_schemamap_t *map, int32_t id, int *found) {
     return lo;
 }
 
-execrec_err_t execrec_schemamap_add(execrec_schemamap_t *map, int32_t id,
-                                    execrec_avro_schema_t *schema, char *errstr,
-                                    size_t errstr_size) {
-    assert(map);
+static execrec_err_t add_locked(execrec_schemamap_t *map, int32_t id, execrec_avro_schema_t *schema,
+                                char *errstr, size_t errstr_size) {
     if (!schema) {
         execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": no schema", id);
         return EXECREC_ERR_INVALID;
@@ -88,32 +97,49 @@ void execrec_schemamap_set_fetch(execrec_schemamap_t *map, execrec_schemamap_fet
     map->fetch_opaque = opaque;
 }
 
+execrec_err_t execrec_schemamap_add(execrec_schemamap_t *map, int32_t id,
+                                    execrec_avro_schema_t *schema, char *errstr,
+                                    size_t errstr_size) {
+    assert(map);
+    pthread_rwlock_wrlock(&map->lock);
+    execrec_err_t err = add_locked(map, id, schema, errstr, errstr_size);
+    pthread_rwlock_unlock(&map->lock);
+    return err;
+}
+
 const execrec_avro_schema_t *execrec_schemamap_lookup(const execrec_schemamap_t *map, int32_t id,
                                                       char *errstr, size_t errstr_size) {
     assert(map);
-    int found;
-    size_t at = find(map, id, &found);
-    if (found)
-        return map->entries[at].schema;
-    if (!map->fetch) {
-        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 " is not in the registry", id);
-        return NULL;
-    }
-    char why[384] = "";
-    execrec_avro_schema_t *schema = map->fetch(map->fetch_opaque, id, why, sizeof(why));
-    if (!schema) {
-        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
-        return NULL;
-    }
     /* The cache is the map's own entries: a lookup through a const map
      * still fills it (an id never changes meaning, so this is memoisation, not a
      * visible change; the map itself was created non-const). */
     execrec_schemamap_t *cache = (execrec_schemamap_t *)map;
-    if (execrec_schemamap_add(cache, id, schema, why, sizeof(why))) {
-        execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
-        return NULL;
+    int found;
+    pthread_rwlock_rdlock(&cache->lock);
+    size_t at = find(map, id, &found);
+    const execrec_avro_schema_t *schema = found ? map->entries[at].schema : NULL;
+    pthread_rwlock_unlock(&cache->lock);
+    if (schema || !map->fetch) {
+        if (!schema)
+            execrec_errstr(errstr, errstr_size, "schema id %" PRId32 " is not in the registry", id);
+        return schema;
     }
-    return execrec_schemamap_get(map, id);
+    pthread_rwlock_wrlock(&cache->lock);
+    at = find(map, id, &found); /* another thread may have fetched it meanwhile */
+    if (found) {
+        schema = map->entries[at].schema;
+    } else {
+        char why[384] = "";
+        execrec_avro_schema_t *fetched = map->fetch(map->fetch_opaque, id, why, sizeof(why));
+        if (!fetched)
+            execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+        else if (add_locked(cache, id, fetched, why, sizeof(why)))
+            execrec_errstr(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+        else
+            schema = map->entries[find(map, id, &found)].schema;
+    }
+    pthread_rwlock_unlock(&cache->lock);
+    return schema;
 }
 
 const execrec_avro_schema_t *execrec_schemamap_get(const execrec_schemamap_t *map, int32_t id) {
@@ -122,14 +148,18 @@ const execrec_avro_schema_t *execrec_schemamap_get(const execrec_schemamap_t *ma
 
 int execrec_schemamap_find_name(const execrec_schemamap_t *map, const char *fullname, int32_t *id) {
     assert(map && fullname && id);
-    for (size_t i = 0; i < map->n; i++) {
+    execrec_schemamap_t *locked = (execrec_schemamap_t *)map;
+    int rc = -1;
+    pthread_rwlock_rdlock(&locked->lock);
+    for (size_t i = 0; rc < 0 && i < map->n; i++) {
         const char *name = execrec_avro_schema_name(map->entries[i].schema);
         if (name && !strcmp(name, fullname)) {
             *id = map->entries[i].id;
-            return 0;
+            rc = 0;
         }
     }
-    return -1;
+    pthread_rwlock_unlock(&locked->lock);
+    return rc;
 }
 
 execrec_err_t execrec_schemamap_load(execrec_schemamap_t *map, const char *path, char *errstr,

@@ -192,6 +192,7 @@ END_TEST
 
 START_TEST(test_telemetry_committed) {
     execrec_telemetry_t *t = execrec_telemetry_new(60000);
+    execrec_telemetry_batch_t tb = {0};
     execrec_writer_stats_t st;
     memset(&st, 0, sizeof(st));
     st.messages = 6;
@@ -204,10 +205,10 @@ START_TEST(test_telemetry_committed) {
     st.reasons[0].n = 2;
     snprintf(st.reasons[1].code, sizeof(st.reasons[1].code), "pg_refused");
     st.reasons[1].n = 1;
-    execrec_telemetry_added(t, 1000, 1);
-    execrec_telemetry_added(t, -1, 0); /* no timestamp: no latency */
-    execrec_telemetry_added(t, 2000, 0);
-    execrec_telemetry_committed(t, &st, 0.02);
+    execrec_telemetry_added(t, &tb, 1000, 1);
+    execrec_telemetry_added(t, &tb, -1, 0); /* no timestamp: no latency */
+    execrec_telemetry_added(t, &tb, 2000, 0);
+    execrec_telemetry_committed(t, &tb, &st, 0.02);
     size_t len;
     char *text = execrec_telemetry_format(t, &len);
     ck_assert_ptr_nonnull(strstr(text, "\nexecrec_rows_inserted_total{kind=\"trade\"} 3\n"));
@@ -226,6 +227,7 @@ START_TEST(test_telemetry_committed) {
     ck_assert_ptr_nonnull(strstr(text, "\nexecrec_postgres_up 1\n"));
     ck_assert_ptr_nonnull(strstr(text, "\nexecrec_build_info{version=\"" EXECREC_VERSION "\","));
     free(text);
+    execrec_telemetry_batch_free(&tb);
     execrec_telemetry_destroy(t);
 }
 END_TEST
