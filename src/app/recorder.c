@@ -71,11 +71,19 @@ typedef struct part_s {
     int64_t expected;            /* stored next offset as of our last commit; -1: no row */
     _Atomic int64_t next;        /* offset after the last message added, or the start */
     _Atomic int64_t batch_start; /* first offset in the open batch; -1: none */
+    int64_t batch_end;           /* the next offset the open batch stores for it (its
+                                    compare-and-set); next may be past it after a
+                                    retention gap was skipped */
     int64_t end;                 /* high watermark when assigned (--exit-at-end) */
     _Atomic int eof;             /* end of partition seen at or past end */
     _Atomic int fenced;          /* dropped after a compare-and-set mismatch */
     _Atomic int blocked;         /* start offset past the log's end: not consumed until reset */
     _Atomic int64_t blocked_hi;  /* the log's end when it was blocked */
+    _Atomic int routed;          /* its lane got a message or event of it since its
+                                    fetch last started (route_parts) */
+    int resync;                  /* sought back in the middle of the lane's poll: the
+                                    rest of that poll's messages of it are stale (the
+                                    seek fetches them again) */
 } part_t;
 
 typedef struct rec_s rec_t;
@@ -344,7 +352,7 @@ static void batch_committed(rec_t *r, lane_t *L) {
         part_t *p = &r->parts[i];
         if (p->lane != L->id || p->batch_start < 0)
             continue;
-        p->expected = p->next;
+        p->expected = p->batch_end;
         p->batch_start = -1;
         if (moved)
             moved[n++] = i;
@@ -382,8 +390,8 @@ static execrec_err_t batch_conflict(void *opaque, char *errstr, size_t errstr_si
     int landed = 0;
     for (int i = 0; i < r->nparts; i++) {
         part_t *p = &r->parts[i];
-        if (p->lane == L->id && p->batch_start >= 0 && stored[i] == p->next &&
-            p->next != p->expected)
+        if (p->lane == L->id && p->batch_start >= 0 && stored[i] == p->batch_end &&
+            p->batch_end != p->expected)
             landed = 1;
     }
     L->uncounted += execrec_writer_pending(L->writer);
@@ -413,6 +421,7 @@ static execrec_err_t batch_conflict(void *opaque, char *errstr, size_t errstr_si
             execrec_log_info("%s [%" PRId32 "]: replaying from offset %" PRId64, p->topic,
                              p->partition, from);
             p->next = from;
+            p->resync = 1;
             seek_part(r, p, from);
         }
         p->batch_start = -1;
@@ -474,6 +483,35 @@ static int64_t skip_gone(rec_t *r, const part_t *p, int64_t from, int64_t lo, co
     return lo;
 }
 
+/* Forwards the fetch queue of each partition not yet routed (not fenced or
+ * blocked) to its lane's queue. librdkafka clears a partition's forward when its
+ * fetch stops (an assignment replaced, even by one that keeps it), and that stop
+ * completes asynchronously, so a forward set before rd_kafka_assign may be undone;
+ * what the fetch queue holds meanwhile stays there in order, and moves to the
+ * lane's queue, in order, when the forward is set again. So the main thread sets
+ * it before every assignment and again on every turn of its loop until the lane has
+ * seen something of the partition (a message or an end-of-partition event): from
+ * then on the fetch that stop preceded is running and the forward stays. The main
+ * thread. @returns 0, or -1 (fatal set). */
+static int route_parts(rec_t *r) {
+    for (int i = 0; i < r->nparts; i++) {
+        part_t *p = &r->parts[i];
+        if (p->routed || p->fenced || p->blocked)
+            continue;
+        rd_kafka_queue_t *pq = rd_kafka_queue_get_partition(r->rk, p->topic, p->partition);
+        if (!pq) {
+            fatal(r, "cannot route %s [%" PRId32 "] to its writer", p->topic, p->partition);
+            return -1;
+        }
+        rd_kafka_queue_forward(pq, r->lanes[p->lane].q);
+        rd_kafka_queue_destroy(pq);
+        if (!p->routed)
+            execrec_log_debug("%s [%" PRId32 "]: fetch queue forwarded to writer %d", p->topic,
+                              p->partition, p->lane);
+    }
+    return 0;
+}
+
 /* Restarts fetching where each consumed partition stands (p->next), with one
  * rd_kafka_assign: a partition whose fetch failed out of range is stopped in
  * librdkafka (auto.offset.reset=error) and cannot be seek'ed; the others only
@@ -487,6 +525,12 @@ static int reassign(rec_t *r) {
         part_t *p = &r->parts[i];
         if (!p->fenced && !p->blocked)
             rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
+    }
+    for (int i = 0; i < r->nparts; i++)
+        r->parts[i].routed = 0;
+    if (route_parts(r) < 0) {
+        rd_kafka_topic_partition_list_destroy(l);
+        return -1;
     }
     rd_kafka_resp_err_t err = rd_kafka_assign(r->rk, l);
     if (!err)
@@ -539,6 +583,11 @@ static void out_of_range(rec_t *r, part_t *p, const char *why) {
  * queue). @returns 0, or -1 fatal. */
 static int on_message(rec_t *r, lane_t *L, const rd_kafka_message_t *m) {
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+    if (*topic && m->partition >= 0) {
+        part_t *p = find_part(r, L, topic, m->partition);
+        if (p && !p->routed)
+            p->routed = 1;
+    }
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         part_t *p = find_part(r, L, topic, m->partition);
         if (p && m->offset >= p->end)
@@ -578,9 +627,10 @@ static int on_message(rec_t *r, lane_t *L, const rd_kafka_message_t *m) {
               topic, m->partition, m->offset, L->id, p->lane);
         return -1;
     }
-    if (m->offset < p->next) {
+    if (m->offset < p->next || p->resync) {
         /* A re-delivery: prefetched before a seek back, or already in the open
-         * batch. Not a loss, but counted and shown. */
+         * batch; or taken from the queue before a seek back in the same poll. Not
+         * a loss (the seek fetches it again), but counted and shown. */
         L->stale++;
         execrec_telemetry_skipped(t, topic, "stale", 1);
         execrec_log_debug("%s [%" PRId32 "] offset %" PRId64
@@ -600,7 +650,7 @@ static int on_message(rec_t *r, lane_t *L, const rd_kafka_message_t *m) {
     }
     if (p->batch_start < 0)
         p->batch_start = m->offset;
-    p->next = m->offset + 1;
+    p->next = p->batch_end = m->offset + 1;
     L->pending = execrec_writer_pending(L->writer);
     L->last_added_ms = now_ms();
     if (!L->batch_opened_ms)
@@ -633,6 +683,20 @@ static void settle(rec_t *r, lane_t *L) {
     L->settle_rc = rc;
 }
 
+/* Writes L's open batch while the lane runs. @returns 0, or -1: halt (out of
+ * memory, fatal set; or the shutdown deadline passed, or a second signal came,
+ * while PostgreSQL was retried: the batch stays uncommitted). */
+static int lane_flush(rec_t *r, lane_t *L) {
+    int f = flush_batch(r, L, -1);
+    if (f == -2)
+        fatal(r, "out of memory writing a batch");
+    if (f == -1) {
+        L->gave_up = 1;
+        r->gave_up = 1;
+    }
+    return f < 0 ? -1 : 0;
+}
+
 /* The lane's work between two parks: take what its queue holds, add it to the
  * batch, and write the batch when it is full, old, or the queue ran dry. An open
  * batch is committed at batch.size messages or batch.bytes bytes
@@ -652,34 +716,28 @@ static int lane_step(rec_t *r, lane_t *L, rd_kafka_message_t **msgs) {
     }
     ssize_t n = rd_kafka_consume_batch_queue(L->q, execrec_kafka_poll_timeout(deadline), msgs,
                                              LANE_POLL_MAX);
-    int failed = 0;
+    int halt = 0;
     for (ssize_t i = 0; i < n; i++) {
-        if (!failed && on_message(r, L, msgs[i]) < 0)
-            failed = 1; /* the rest are dropped: nothing of them is committed */
+        /* After a halt the rest are dropped: nothing of them is committed. */
+        if (!halt && on_message(r, L, msgs[i]) < 0)
+            halt = 1;
+        /* Full is checked after every message: a batch ends at its budget. */
+        if (!halt && execrec_ingest_full(L->ingest))
+            halt = lane_flush(r, L) < 0;
         rd_kafka_message_destroy(msgs[i]);
     }
-    if (failed)
+    for (int i = 0; i < r->nparts; i++)
+        if (r->parts[i].lane == L->id)
+            r->parts[i].resync = 0;
+    if (halt)
         return -1;
     L->dry = n <= 0;
     int64_t pending = execrec_writer_pending(L->writer), now = now_ms();
-    if (execrec_ingest_full(L->ingest) ||
-        (pending > 0 && (now - L->batch_opened_ms >= rc->batch_ms ||
-                         (n <= 0 && now - L->last_added_ms >= rc->batch_idle_ms)))) {
-        int f = flush_batch(r, L, -1);
-        if (f == -2) {
-            fatal(r, "out of memory writing a batch");
-            return -1;
-        }
-        if (f == -1) {
-            /* The shutdown deadline passed (or a second signal came) while
-             * PostgreSQL was retried: the batch stays uncommitted. */
-            L->gave_up = 1;
-            r->gave_up = 1;
-            return -1;
-        }
-    } else if (pending == 0) {
+    if (pending > 0 && (now - L->batch_opened_ms >= rc->batch_ms ||
+                        (n <= 0 && now - L->last_added_ms >= rc->batch_idle_ms)))
+        return lane_flush(r, L);
+    if (pending == 0)
         execrec_ingest_probe(L->ingest);
-    }
     return 0;
 }
 
@@ -916,24 +974,10 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
                        "assigned %s [%" PRId32 "]: from offset %" PRId64 " (%s), end %" PRId64,
                        p->topic, p->partition, start, from, hi);
     }
-    /* Each partition's messages go to its lane's queue: forwarded before the
-     * assignment starts its fetch, so that none reaches the consumer's own queue
-     * (librdkafka keeps a forward the application set, and drops messages of an
-     * older assignment or seek wherever they are queued). */
-    for (int i = 0; i < assign->cnt; i++) {
-        rd_kafka_queue_t *pq =
-            rd_kafka_queue_get_partition(r->rk, assign->elems[i].topic, assign->elems[i].partition);
-        part_t *p = find_part(r, NULL, assign->elems[i].topic, assign->elems[i].partition);
-        if (!pq || !p) {
-            if (pq)
-                rd_kafka_queue_destroy(pq);
-            rd_kafka_topic_partition_list_destroy(assign);
-            fatal(r, "cannot route %s [%" PRId32 "] to its writer", assign->elems[i].topic,
-                  assign->elems[i].partition);
-            goto done;
-        }
-        rd_kafka_queue_forward(pq, r->lanes[p->lane].q);
-        rd_kafka_queue_destroy(pq);
+    /* Each partition's messages go to its lane's queue (route_parts). */
+    if (route_parts(r) < 0) {
+        rd_kafka_topic_partition_list_destroy(assign);
+        goto done;
     }
     rd_kafka_resp_err_t err = rd_kafka_assign(r->rk, assign);
     /* A partition this recorder dropped after a conflict was paused; the pause
@@ -1374,6 +1418,8 @@ static int run_loop(rec_t *r) {
             if (rc_msg < 0)
                 return -1;
         }
+        if (r->assigned && route_parts(r) < 0)
+            return -1;
         if (r->refetch && r->assigned) {
             /* A lane moved a partition's position (out_of_range): fetch anew. */
             park_lanes(r, LANE_HOLD, 0);
@@ -1419,6 +1465,11 @@ static execrec_err_t lanes_start(rec_t *r, char *errstr, size_t errstr_size) {
         return EXECREC_ERR_NOMEM;
     }
     r->nlanes = n;
+    /* batch.bytes bounds the memory of every open batch together, whatever the
+     * number of writers: each holds its share. */
+    int64_t lane_bytes = rc->batch_bytes > 0 ? rc->batch_bytes / n : rc->batch_bytes;
+    if (rc->batch_bytes > 0 && lane_bytes < 1)
+        lane_bytes = 1;
     for (int i = 0; i < r->nlanes; i++) {
         lane_t *L = &r->lanes[i];
         L->r = r;
@@ -1436,7 +1487,7 @@ static execrec_err_t lanes_start(rec_t *r, char *errstr, size_t errstr_size) {
                                     .opaque = L,
                                     .done = "committed",
                                     .batch_size = rc->batch_size,
-                                    .batch_bytes = rc->batch_bytes,
+                                    .batch_bytes = lane_bytes,
                                     .reject_payload_max = rc->reject_payload_max,
                                     .no_partition_check = i > 0,
                                     .telemetry = rc->telemetry};
@@ -1551,7 +1602,7 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
          * revokes). After a signal the ingest keeps the shutdown deadline; at the end
          * of an --exit-at-end run PostgreSQL gets as long as a signal would give it. */
         note_signals(&r);
-        int64_t pending = lanes_pending(&r), lost = 0;
+        int64_t lost = 0;
         char cause[600];
         int f = settle_lanes(&r, now_ms() + r.rc->shutdown_timeout_ms, &lost, cause, sizeof(cause));
         note_signals(&r);
@@ -1559,15 +1610,17 @@ execrec_err_t execrec_recorder_run(const execrec_recorder_conf_t *rc, char *errs
             fatal(&r, "out of memory writing a batch");
             err = EXECREC_ERR_NOMEM;
         } else if (f < 0) {
+            int nlost = 0;
+            for (int i = 0; i < r.nlanes; i++)
+                nlost += r.lanes[i].settle_lost > 0;
             fatal(&r,
-                  "could not commit %" PRId64 " of the %" PRId64 " messages of the open "
-                  "batches before %s (%s). Nothing of them was committed: they are consumed "
-                  "again on the next start.",
-                  lost, pending,
+                  "could not commit the open batch%s of %" PRId64 " messages before %s (%s). "
+                  "Nothing of %s was committed: %s consumed again on the next start.",
+                  nlost > 1 ? "es" : "", lost,
                   *rc->stop >= 2 ? "a second signal"
                   : *rc->stop    ? "the shutdown deadline (--shutdown-timeout)"
                                  : "the end of the run",
-                  cause);
+                  cause, nlost > 1 ? "them" : "it", nlost > 1 ? "they are" : "it is");
             err = EXECREC_ERR_PG;
         } else {
             err = EXECREC_OK;

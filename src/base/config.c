@@ -44,7 +44,8 @@ static const execrec_confdef_t table[] = {
     {"batch.bytes", EXECREC_CONF_INT, "16777216",
      "bytes a batch holds (rows' COPY text, kept message bytes, rejects) before it is "
      "committed, whichever of --batch-size, --batch-bytes, --batch-ms comes first: bounds "
-     "memory under large messages"},
+     "memory under large messages (run: the open batches of all --writers together, each "
+     "holding its share)"},
     {"batch.ms", EXECREC_CONF_INT, "200", "longest time a batch stays open, in milliseconds"},
     {"writers", EXECREC_CONF_INT, "2",
      "PostgreSQL connections writing in parallel, each with its own partitions, batches and "

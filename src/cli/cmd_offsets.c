@@ -442,9 +442,10 @@ static int apply(PGconn *conn, const char *group, const char *topic, positions_t
         char name[64];
         execrec_offsets_app_name(group, name, sizeof(name));
         fprintf(stderr,
-                "execrec %s: refused: %" PRId64 " recorder(s) of group %s are connected to "
-                "PostgreSQL (application_name '%s'): stop them first\n",
-                cmd, recorders, group, name);
+                "execrec %s: refused: a recorder of group %s is connected to PostgreSQL "
+                "(%" PRId64 " session(s) with application_name '%s'; each recorder has one "
+                "per writer): stop the group's recorders first\n",
+                cmd, group, recorders, name);
         pg_fail(conn, cmd, "rolled back", "nothing changed");
         return EXECREC_EXIT_FAIL;
     }

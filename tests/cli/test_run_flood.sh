@@ -54,7 +54,7 @@ check "$(kcat -C -b "$BROKER" -t trades -o beginning -e -q -f '%p %o %S\n' 2>>"$
 "$bin" migrate >"$work/migrate.log" 2>&1 || die "execrec migrate: $(cat "$work/migrate.log")"
 ASAN_OPTIONS=$asan_options /usr/bin/time -f '%M' -o "$work/rss" "$bin" run --brokers "$BROKER" -X session.timeout.ms=6000 \
     -X heartbeat.interval.ms=500 --exit-at-end --log-level debug --batch-size 1000000 \
-    --batch-ms 600000 --batch-idle-ms 600000 --batch-bytes 1048576 \
+    --batch-ms 600000 --batch-idle-ms 600000 --batch-bytes 1048576 --writers 1 \
     >"$work/flood.out" 2>"$work/flood.log" &
 rec_pid[flood]=$!
 rl_bg+=("$!")
@@ -98,6 +98,8 @@ check_rss "rejects" "$work/rss"
 # and nothing else to close a batch. A row's COPY text is its raw JSON and under
 # 1,000 bytes of columns, so the 17th row reaches 16 MiB and the 16th cannot:
 # 7 batches of 17 and the last 9 (at the end). Before, one batch held all 128.
+# One writer: with N, each holds 1/N of the budget and the batches' sizes follow
+# how the partitions fall to the writers (the bound on memory is the same).
 rows_parts=32
 rm -f "$work/broker.addr" "$work/broker.out"
 rl_start_broker --partitions "$rows_parts"
@@ -110,7 +112,7 @@ for ((p = 0; p < rows_parts; p++)); do
 done
 ASAN_OPTIONS=$asan_options /usr/bin/time -f '%M' -o "$work/rss-rows" "$bin" run --brokers "$BROKER" --group rows \
     -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 --exit-at-end --log-level debug \
-    --batch-size 1000000 --batch-ms 600000 --batch-idle-ms 600000 \
+    --batch-size 1000000 --batch-ms 600000 --batch-idle-ms 600000 --writers 1 \
     >"$work/rows.out" 2>"$work/rows.log" &
 rec_pid[rows]=$!
 rl_bg+=("$!")
