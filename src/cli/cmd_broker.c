@@ -21,17 +21,25 @@ int execrec_cli_broker(int argc, char **argv) {
     int rc;
     execrec_broker_t *b = NULL;
     char errstr[512];
-    execrec_config_t *conf =
-        cli_begin("broker",
-                  "Start the embedded development broker: librdkafka's mock cluster, a real\n"
-                  "Kafka-protocol server on 127.0.0.1 (random port), in memory, gone when this\n"
-                  "process exits. Creates the four topics with --partitions partitions each,\n"
-                  "prints the bootstrap address on stdout (and writes it to --address-file), and\n"
-                  "runs until SIGINT/SIGTERM. kcat, kafka-python and execrec talk to it, consumer\n"
-                  "groups included. It keeps only the newest 5 MiB (at most 100,000 message\n"
-                  "sets) of each partition: use enough partitions for your data, and consume\n"
-                  "while producing. For development, demos and tests; never for production.",
-                  broker_keys, argc, argv, NULL, NULL, &rc);
+    execrec_config_t *conf = cli_begin(
+        "broker",
+        "Start the embedded development broker: librdkafka's mock cluster, a real\n"
+        "Kafka-protocol server on 127.0.0.1 (random port), in memory, gone when this\n"
+        "process exits. Creates the four topics with --partitions partitions each,\n"
+        "prints the bootstrap address on stdout (and writes it to --address-file), and\n"
+        "runs until SIGINT/SIGTERM. kcat, kafka-python and execrec talk to it, consumer\n"
+        "groups included. It keeps only the newest 5 MiB (at most 100,000 message\n"
+        "sets) of each partition: use enough partitions for your data, and consume\n"
+        "while producing. For development, demos and tests; never for production.\n"
+        "\n"
+        "Consumer groups: a group's first member is answered after 3 s (librdkafka's\n"
+        "fixed group.initial.rebalance.delay.ms). When a group's last member leaves,\n"
+        "the next one to join waits up to that member's session.timeout.ms less 1 s\n"
+        "(44 s with librdkafka's default); one whose own session timeout is shorter than\n"
+        "that wait is dropped and hangs until its request times out (5 min). Give every\n"
+        "recorder of a group -X session.timeout.ms=6000 against this broker\n"
+        "(docs/performance.md, Start-up).",
+        broker_keys, argc, argv, NULL, NULL, &rc);
     if (!conf)
         return rc;
     rc = EXECREC_EXIT_FAIL;

@@ -71,6 +71,17 @@ const char *execrec_broker_bootstraps(const execrec_broker_t *b) {
     return b->bootstraps;
 }
 
+int execrec_broker_set_rebalance_delay(execrec_broker_t *b, int delay_ms) {
+#ifdef EXECREC_HAVE_MOCK_REBALANCE_DELAY
+    rd_kafka_mock_group_initial_rebalance_delay_ms(b->cluster, delay_ms);
+    return delay_ms;
+#else
+    /* librdkafka before 2.6: a constant in rdkafka_mock_cgrp.c, no call to set it. */
+    (void)b, (void)delay_ms;
+    return EXECREC_BROKER_REBALANCE_DELAY_MS;
+#endif
+}
+
 void execrec_broker_stop(execrec_broker_t *b) {
     if (!b)
         return;

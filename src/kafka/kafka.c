@@ -309,6 +309,53 @@ int execrec_kafka_poll_timeout(int64_t deadline_ms) {
     return left < 0 ? 0 : left < 100 ? (int)left : 100;
 }
 
+/* One end of every partition of list into out (which: RD_KAFKA_OFFSET_BEGINNING
+ * or RD_KAFKA_OFFSET_END). rd_kafka_offsets_for_times sends the special times -2 and
+ * -1, which a broker answers with the log's start and end (as
+ * rd_kafka_query_watermark_offsets asks them), grouped by leader. */
+static execrec_err_t list_ends(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *list,
+                               int64_t which, int64_t *out, int timeout_ms, char *errstr,
+                               size_t errstr_size) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(list);
+    if (!l) {
+        execrec_errstr(errstr, errstr_size, "out of memory");
+        return EXECREC_ERR_NOMEM;
+    }
+    for (int i = 0; i < l->cnt; i++)
+        l->elems[i].offset = which;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, l, timeout_ms);
+    if (err)
+        execrec_errstr(errstr, errstr_size, "cannot read the watermarks from the broker: %s",
+                       rd_kafka_err2str(err));
+    /* The answer comes back in place, in list's order. */
+    for (int i = 0; !err && i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *e = &l->elems[i];
+        if (!e->err && e->offset < 0)
+            err = RD_KAFKA_RESP_ERR__FAIL; /* no offset for a log's end: never expected */
+        else
+            err = e->err;
+        if (err)
+            execrec_errstr(errstr, errstr_size,
+                           "%s [%" PRId32 "]: cannot read the watermarks from the broker: %s",
+                           e->topic, e->partition, rd_kafka_err2str(err));
+        out[i] = e->offset;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return err ? EXECREC_ERR_KAFKA : EXECREC_OK;
+}
+
+execrec_err_t execrec_kafka_watermarks(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *list,
+                                       int64_t *lo, int64_t *hi, int timeout_ms, char *errstr,
+                                       size_t errstr_size) {
+    if (list->cnt == 0)
+        return EXECREC_OK;
+    execrec_err_t err =
+        list_ends(rk, list, RD_KAFKA_OFFSET_BEGINNING, lo, timeout_ms, errstr, errstr_size);
+    if (!err)
+        err = list_ends(rk, list, RD_KAFKA_OFFSET_END, hi, timeout_ms, errstr, errstr_size);
+    return err;
+}
+
 /* The first message of topic [partition] at or after offset: *at its offset, *ts
  * its timestamp (-1: none); *at = hi when there is none. @returns 0, -1 no answer. */
 static int read_one(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t offset,

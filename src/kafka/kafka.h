@@ -126,6 +126,18 @@ execrec_err_t execrec_kafka_partitions(rd_kafka_t *rk, const char *topic, int ti
                                        int32_t **partitions, int *n, char *errstr,
                                        size_t errstr_size) EXECREC_MUSTCHECK;
 
+/** The low and high watermarks of every partition of list (lo[i], hi[i] for
+ *  list->elems[i]), asked for all at once: one ListOffsets request per broker for
+ *  the log starts and one for the log ends, however many partitions there are.
+ *  rd_kafka_query_watermark_offsets asks two per partition, one partition at a
+ *  time: 128 partitions cost 128 round trips (1.4 s with a broker 5 ms away,
+ *  docs/performance.md). The offsets of list are not changed.
+ *  @returns EXECREC_OK; EXECREC_ERR_KAFKA: no answer, or a partition's error
+ *           (errstr names the first such partition); EXECREC_ERR_NOMEM. */
+execrec_err_t execrec_kafka_watermarks(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *list,
+                                       int64_t *lo, int64_t *hi, int timeout_ms, char *errstr,
+                                       size_t errstr_size) EXECREC_MUSTCHECK;
+
 /** The first offset of topic [partition] whose message has a Kafka timestamp at or
  *  after ts_ms, or hi when there is none; lo and hi are the partition's
  *  watermarks. rk is a consumer that has not subscribed (it is assigned the
