@@ -860,29 +860,35 @@ static void read_committed(rec_t *r, const int64_t *stored, int64_t *committed) 
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* The low and high watermarks of p, retried while the broker is unreachable. */
-static int read_watermarks(rec_t *r, const part_t *p, int64_t *lo, int64_t *hi) {
+/* The low and high watermarks of every partition (lo[i], hi[i] for parts[i]), all
+ * asked for at once (execrec_kafka_watermarks: two requests per broker, not two per
+ * partition), retried while the broker is unreachable.
+ * @returns 0, -1 fatal (set), -2 stopped by a signal. */
+static int read_watermarks(rec_t *r, int64_t *lo, int64_t *hi) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts);
+    for (int i = 0; i < r->nparts; i++)
+        rd_kafka_topic_partition_list_add(l, r->parts[i].topic, r->parts[i].partition);
+    int rc = 0;
     for (int attempt = 0;; attempt++) {
-        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(r->rk, p->topic, p->partition,
-                                                                   lo, hi, KAFKA_TIMEOUT_MS);
-        if (!err)
-            return 0;
-        execrec_log_warn("%s [%" PRId32 "]: cannot read the watermarks from the broker "
-                         "(%s); retrying",
-                         p->topic, p->partition, rd_kafka_err2str(err));
+        char errstr[512];
+        if (!execrec_kafka_watermarks(r->rk, l, lo, hi, KAFKA_TIMEOUT_MS, errstr, sizeof(errstr)))
+            break;
+        execrec_log_warn("%s; retrying", errstr);
         if (*r->rc->stop == 1 || execrec_pg_backoff(attempt, -1, r->rc->stop) != 0) {
             if (*r->rc->stop == 1) {
                 /* A graceful stop, as in on_assign: nothing was consumed yet. */
-                execrec_log_info("stopping before the assignment: the watermarks of %s "
-                                 "[%" PRId32 "] could not be read (%s); nothing was consumed",
-                                 p->topic, p->partition, rd_kafka_err2str(err));
-                return -2;
+                execrec_log_info("stopping before the assignment: %s; nothing was consumed",
+                                 errstr);
+                rc = -2;
+            } else {
+                fatal(r, "%s", errstr);
+                rc = -1;
             }
-            fatal(r, "%s [%" PRId32 "]: cannot read the watermarks from the broker (%s)", p->topic,
-                  p->partition, rd_kafka_err2str(err));
-            return -1;
+            break;
         }
     }
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
 }
 
 static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
@@ -896,7 +902,9 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
     r->parts = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(part_t));
     int64_t *stored = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(int64_t));
     int64_t *committed = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(int64_t));
-    if (!r->parts || !stored || !committed) {
+    int64_t *los = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(int64_t));
+    int64_t *his = calloc((size_t)(list->cnt ? list->cnt : 1), sizeof(int64_t));
+    if (!r->parts || !stored || !committed || !los || !his) {
         fatal(r, "out of memory on assignment");
         goto done;
     }
@@ -935,18 +943,17 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
         }
     }
     read_committed(r, stored, committed);
+    int wm = read_watermarks(r, los, his);
+    if (wm < 0) {
+        if (wm == -2)
+            free_parts(r);
+        goto done;
+    }
     rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(r->nparts);
     for (int i = 0; i < r->nparts; i++) {
         part_t *p = &r->parts[i];
-        int64_t lo = -1, hi = -1, start;
+        int64_t lo = los[i], hi = his[i], start;
         const char *from;
-        int wm = read_watermarks(r, p, &lo, &hi);
-        if (wm < 0) {
-            rd_kafka_topic_partition_list_destroy(assign);
-            if (wm == -2)
-                free_parts(r);
-            goto done;
-        }
         if (stored[i] >= 0) {
             start = stored[i];
             from = "stored in PostgreSQL";
@@ -998,6 +1005,8 @@ static void on_assign(rec_t *r, rd_kafka_topic_partition_list_t *list) {
 done:
     free(stored);
     free(committed);
+    free(los);
+    free(his);
 }
 
 static void on_revoke(rec_t *r) {
