@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include "base/sig.h"
 #include "app/telemetry.h"
 #include "model/codec.h"
 #include "execrec/config.h"
@@ -40,7 +41,7 @@ typedef struct execrec_backfill_conf_s {
     int64_t broker_timeout_ms;        /* give up on a cluster silent this long (0: 30 s) */
     int progress_bar;                 /* redraw a progress bar on stderr (a terminal) */
     execrec_codec_t *codec;           /* borrowed */
-    volatile sig_atomic_t *stop;      /* 1: commit the open batch and stop;
+    volatile execrec_sig_t *stop;     /* 1: commit the open batch and stop;
                                            2: stop without waiting for PostgreSQL */
     int64_t shutdown_timeout_ms;      /* after the first signal, how long the open
                                            batch is retried (0: 30 s) */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "base/sig.h"
 #include "execrec/arena.h"
 #include "app/ingest.h"
 #include "base/log.h"
@@ -25,7 +26,7 @@ struct execrec_ingest_s {
     execrec_telemetry_batch_t tb; /* the open batch's timestamps, for the latency */
 };
 
-static volatile sig_atomic_t never_stopped;
+static volatile execrec_sig_t never_stopped;
 
 execrec_ingest_t *execrec_ingest_new(const execrec_ingest_conf_t *conf, char *errstr,
                                      size_t errstr_size) {

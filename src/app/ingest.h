@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <librdkafka/rdkafka.h>
+#include "base/sig.h"
 #include "app/telemetry.h"
 #include "model/codec.h"
 #include "execrec/err.h"
@@ -29,7 +30,7 @@ typedef execrec_err_t(execrec_ingest_conflict_cb)(void *opaque, char *errstr, si
 typedef struct execrec_ingest_conf_s {
     const char *dsn;                         /* libpq conninfo; NULL: PG* environment */
     execrec_codec_t *codec;                  /* borrowed */
-    volatile sig_atomic_t *stop;             /* NULL: none. >= 2 stops a retry loop */
+    volatile execrec_sig_t *stop;            /* NULL: none. >= 2 stops a retry loop */
     int64_t shutdown_ms;                     /* after the first stop signal, how long
                                                 retries go on (0: the default,
                                                 EXECREC_INGEST_SHUTDOWN_MS) */

@@ -1,7 +1,8 @@
-/* The recorder: a librdkafka consumer in a consumer group, feeding the batch writer
- * (writer.h). One batch = one PostgreSQL transaction holding the rows, the rejects
- * and every partition's next offset (a compare-and-set), then the offsets are
- * committed to Kafka as well, for lag tools. See docs/recorder.md.
+/* The recorder: a librdkafka consumer in a consumer group, feeding N batch writers
+ * (writer.h), each a thread with its own PostgreSQL connection and a stable share
+ * of the partitions. One batch = one PostgreSQL transaction holding one writer's
+ * rows, rejects and its partitions' next offsets (a compare-and-set), then the
+ * offsets are committed to Kafka as well, for lag tools. See docs/recorder.md.
  *
  *   poll ─► decode ─► writer_add / writer_add_reject ─► (N messages or T ms) flush
  *
@@ -27,6 +28,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include "base/sig.h"
 #include "app/telemetry.h"
 #include "model/codec.h"
 #include "execrec/config.h"
@@ -53,11 +55,11 @@ typedef struct execrec_recorder_conf_s {
                                                   not answered for this long (0: never) */
     const execrec_config_t *kafka;        /* -X pass-through properties (borrowed) */
     execrec_codec_t *codec;               /* borrowed */
-    volatile sig_atomic_t *stop;          /* set by a signal handler: 1 = stop,
+    volatile execrec_sig_t *stop;         /* set by a signal handler: 1 = stop,
                                                   2 or more = give up waiting */
-    volatile sig_atomic_t *signo;         /* NULL, or the last stop signal's number
+    volatile execrec_sig_t *signo;        /* NULL, or the last stop signal's number
                                                   (for the log line) */
-    volatile sig_atomic_t *hup;           /* NULL, or a count of SIGHUPs: each is
+    volatile execrec_sig_t *hup;          /* NULL, or a count of SIGHUPs: each is
                                                   logged and ignored */
     int64_t shutdown_timeout_ms;          /* after the first signal, how long the
                                                   open batch is retried (0: 30 s) */

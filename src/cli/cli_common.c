@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "base/sig.h"
 #include "cli/cli.h"
 #include "base/log.h"
 #include "base/secret.h"
@@ -321,8 +322,8 @@ void cli_topics(const execrec_config_t *conf, const char *topic[EXECREC_KIND__CN
     }
 }
 
-static volatile sig_atomic_t stop_count, last_signal, hup_count;
-static volatile sig_atomic_t watchdog_s; /* 0: none */
+static volatile execrec_sig_t stop_count, last_signal, hup_count;
+static volatile execrec_sig_t watchdog_s; /* 0: none */
 
 /* The hard end of a shutdown (cli_shutdown_watchdog). Only async-signal-safe calls:
  * write(2) and _exit(2). */
@@ -350,11 +351,11 @@ static void on_hup_signal(int sig) {
     hup_count = (hup_count + 1) & 0x3fff; /* a change, not a total, is what is read */
 }
 
-volatile sig_atomic_t *cli_last_signal(void) {
+volatile execrec_sig_t *cli_last_signal(void) {
     return &last_signal;
 }
 
-volatile sig_atomic_t *cli_hup_signals(void) {
+volatile execrec_sig_t *cli_hup_signals(void) {
     return &hup_count;
 }
 
@@ -378,7 +379,7 @@ int64_t cli_shutdown_timeout(const execrec_config_t *conf, const char *cmd) {
     return s * 1000;
 }
 
-volatile sig_atomic_t *cli_stop_signals(void) {
+volatile execrec_sig_t *cli_stop_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop_signal;
@@ -392,8 +393,8 @@ volatile sig_atomic_t *cli_stop_signals(void) {
 }
 
 int cli_each_input(const char *cmd, char **files, int nfiles, int keep_going,
-                   volatile sig_atomic_t *stop, int (*fn)(FILE *in, const char *file, void *opaque),
-                   void *opaque) {
+                   volatile execrec_sig_t *stop,
+                   int (*fn)(FILE *in, const char *file, void *opaque), void *opaque) {
     if (nfiles == 0)
         return fn(stdin, NULL, opaque) < 0;
     int failed = 0;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "base/sig.h"
 #include "execrec/avro.h"
 #include "execrec/schemamap.h"
 #include "app/metrics_http.h"
@@ -77,12 +78,12 @@ void cli_topics(const execrec_config_t *conf, const char *topic[EXECREC_KIND__CN
  *  the signals received, up to 2, a SIGHUP handler that counts SIGHUPs (so that a
  *  SIGHUP never kills: the command logs and ignores it), and ignores SIGPIPE.
  *  @returns the counter: 0 = run, 1 = stop, 2 = stop without waiting. */
-volatile sig_atomic_t *cli_stop_signals(void);
+volatile execrec_sig_t *cli_stop_signals(void);
 
 /** The number of the last SIGINT/SIGTERM (0: none), and the count of SIGHUPs,
  *  both kept by cli_stop_signals' handlers. */
-volatile sig_atomic_t *cli_last_signal(void);
-volatile sig_atomic_t *cli_hup_signals(void);
+volatile execrec_sig_t *cli_last_signal(void);
+volatile execrec_sig_t *cli_hup_signals(void);
 
 /** Makes the shutdown deadline hard: the first stop signal arms a watchdog that
  *  ends the process with status 1 after seconds, whatever it is doing then (a
@@ -104,8 +105,8 @@ int64_t cli_shutdown_timeout(const execrec_config_t *conf, const char *cmd);
  *  @param stop        when set (a signal), no further file is started; may be NULL.
  *  @returns 0 when every input was read, 1 when one was not. */
 int cli_each_input(const char *cmd, char **files, int nfiles, int keep_going,
-                   volatile sig_atomic_t *stop, int (*fn)(FILE *in, const char *file, void *opaque),
-                   void *opaque);
+                   volatile execrec_sig_t *stop,
+                   int (*fn)(FILE *in, const char *file, void *opaque), void *opaque);
 
 /* The metrics endpoint of run and backfill (--metrics-listen, docs/metrics.md). */
 typedef struct cli_metrics_s {

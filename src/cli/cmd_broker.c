@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "base/sig.h"
 #include "kafka/broker.h"
 #include "cli/cli.h"
 #include "execrec/config.h"
@@ -51,7 +52,7 @@ int execrec_cli_broker(int argc, char **argv) {
     }
     const char *topics[EXECREC_KIND__CNT];
     cli_topics(conf, topics);
-    volatile sig_atomic_t *stop = cli_stop_signals();
+    volatile execrec_sig_t *stop = cli_stop_signals();
     if (!(b = execrec_broker_start(1, (int)partitions, topics, EXECREC_KIND__CNT, errstr,
                                    sizeof(errstr)))) {
         fprintf(stderr, "execrec broker: %s\n", errstr);

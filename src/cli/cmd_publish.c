@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/sig.h"
 #include "cli/cli.h"
 #include "execrec/config.h"
 #include "base/log.h"
@@ -63,7 +64,7 @@ typedef struct pub_run_s {
     execrec_publisher_t *pub;
     execrec_kind_t kind;
     long read;
-    volatile sig_atomic_t *stop;
+    volatile execrec_sig_t *stop;
 } pub_run_t;
 
 /* Publishes every line of in. @returns 0, or -1 when in could not be read. */

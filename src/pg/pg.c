@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/sig.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "pg/pg.h"
@@ -309,7 +310,7 @@ int64_t execrec_pg_retry_delay_ms(int attempt) {
     return delay > EXECREC_PG_BACKOFF_MAX_MS ? EXECREC_PG_BACKOFF_MAX_MS : delay;
 }
 
-int execrec_pg_backoff(int attempt, int64_t deadline, volatile sig_atomic_t *stop) {
+int execrec_pg_backoff(int attempt, int64_t deadline, volatile execrec_sig_t *stop) {
     int64_t until = execrec_time_monotonic_ms() + execrec_pg_retry_delay_ms(attempt);
     int stopped = *stop;
     for (;;) {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <libpq-fe.h>
+#include "base/sig.h"
 #include "execrec/err.h"
 
 /** Connects to PostgreSQL. conninfo is a libpq connection string or URI; NULL or ""
@@ -115,7 +116,7 @@ int64_t execrec_pg_retry_delay_ms(int attempt);
  *  (*stop was 0 on entry). A first signal alone does not give up (shutdown still
  *  wants the batch written), but it starts the shutdown deadline, which the caller
  *  sets before it waits again (execrec_ingest_deadline). */
-int execrec_pg_backoff(int attempt, int64_t deadline, volatile sig_atomic_t *stop);
+int execrec_pg_backoff(int attempt, int64_t deadline, volatile execrec_sig_t *stop);
 
 /** Logs that a batch of pending messages is kept for retry number attempt + 1
  *  after why: as an ERROR when the connection is up (the server refused the batch
