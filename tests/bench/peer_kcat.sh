@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The benchmark's shell peer (tests/bench/run.sh): the pipeline a user could write with
+# kcat and psql instead of execrec. Not streaming and not exactly once: it reads the
+# topic once, to its end.
+#
+#     bash tests/bench/peer_kcat.sh BROKERS TOPIC DBNAME [KCAT -X KEY=VALUE...]
+#
+#   1. kcat -C -e -J (every partition from the beginning to its end, each message in a
+#      JSON envelope: topic, partition, offset, ts, key, payload) | psql \copy into an
+#      UNLOGGED staging table of one jsonb column (CSV with a quote and a delimiter
+#      that never occur, so each line is one value, backslashes and quotes intact);
+#   2. one INSERT ... SELECT ... ON CONFLICT DO NOTHING into execution.TradesTS that
+#      maps a trade as execrec does (docs/contract.md): the contract's fields, decimals
+#      and times cast from their text, side and liquidity trimmed and lower-cased, the
+#      payload as jsonb, the Kafka coordinates; then drops the staging table.
+# PG* environment variables select the server. Prints "<rows inserted>" on stdout.
+set -euo pipefail
+if [ $# -lt 3 ] || [ "$1" = "--help" ] || [ "$1" = "-h" ]; then
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ] && exit 0
+    exit 2
+fi
+brokers=$1 topic=$2 db=$3
+shift 3
+kx=()
+for kv in "$@"; do kx+=(-X "$kv"); done
+
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE UNLOGGED TABLE bench_stage (j jsonb)"
+kcat -C -q -e -J -o beginning -b "$brokers" -t "$topic" "${kx[@]}" |
+    psql -X -q -v ON_ERROR_STOP=1 -d "$db" \
+        -c "\\copy bench_stage (j) FROM STDIN WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
+WITH ins AS (
+    INSERT INTO execution.tradests (trade_id, order_id, quantity, price, trade_time,
+                                    account_uid, asset, side, fee, fee_currency, liquidity,
+                                    venue, raw_payload, kafka_topic, kafka_partition,
+                                    kafka_offset, kafka_timestamp, kafka_key)
+    SELECT p->>'trade_id', p->>'order_id', (p->>'quantity')::numeric, (p->>'price')::numeric,
+           (p->>'trade_time')::timestamptz, p->>'account_uid', p->>'asset',
+           lower(btrim(p->>'side')), (p->>'fee')::numeric, p->>'fee_currency',
+           lower(btrim(p->>'liquidity')), p->>'venue', p, j->>'topic',
+           (j->>'partition')::int, (j->>'offset')::bigint,
+           timestamptz 'epoch' + (j->>'ts')::bigint * interval '1 millisecond', j->>'key'
+    FROM (SELECT j, (j->>'payload')::jsonb AS p FROM bench_stage) s
+    ON CONFLICT DO NOTHING
+    RETURNING 1)
+SELECT count(*) FROM ins;
+DROP TABLE bench_stage;
+SQL
