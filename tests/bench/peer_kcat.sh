@@ -11,12 +11,13 @@
 #      that never occur, so each line is one value, backslashes and quotes intact);
 #   2. one INSERT ... SELECT ... ON CONFLICT DO NOTHING into execution.TradesTS that
 #      maps a trade as execrec does (docs/contract.md): the contract's fields, decimals
-#      and times cast from their text, side and liquidity trimmed and lower-cased, the
-#      payload as jsonb, the Kafka coordinates; then drops the staging table.
+#      and times cast from their text, side and liquidity trimmed and lower-cased,
+#      the payload as received (in raw_payload's type), the Kafka coordinates; then
+#      drops the staging table.
 # PG* environment variables select the server. Prints "<rows inserted>" on stdout.
 set -euo pipefail
 if [ $# -lt 3 ] || [ "$1" = "--help" ] || [ "$1" = "-h" ]; then
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ] && exit 0
     exit 2
 fi
@@ -29,7 +30,9 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE UNLOGGED TABLE bench_stage (j 
 kcat -C -q -e -J -o beginning -b "$brokers" -t "$topic" "${kx[@]}" |
     psql -X -q -v ON_ERROR_STOP=1 -d "$db" \
         -c "\\copy bench_stage (j) FROM STDIN WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
-psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
+# raw_payload is the payload as received in the column's type (jsonb today).
+payload_type=$(psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$db" -c "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'execution.tradests'::regclass AND attname = 'raw_payload'")
+psql -X -q -t -A -v ON_ERROR_STOP=1 -v payload_type="$payload_type" -d "$db" <<'SQL'
 WITH ins AS (
     INSERT INTO execution.tradests (trade_id, order_id, quantity, price, trade_time,
                                     account_uid, asset, side, fee, fee_currency, liquidity,
@@ -38,7 +41,7 @@ WITH ins AS (
     SELECT p->>'trade_id', p->>'order_id', (p->>'quantity')::numeric, (p->>'price')::numeric,
            (p->>'trade_time')::timestamptz, p->>'account_uid', p->>'asset',
            lower(btrim(p->>'side')), (p->>'fee')::numeric, p->>'fee_currency',
-           lower(btrim(p->>'liquidity')), p->>'venue', p, j->>'topic',
+           lower(btrim(p->>'liquidity')), p->>'venue', (j->>'payload'):::payload_type, j->>'topic',
            (j->>'partition')::int, (j->>'offset')::bigint,
            timestamptz 'epoch' + (j->>'ts')::bigint * interval '1 millisecond', j->>'key'
     FROM (SELECT j, (j->>'payload')::jsonb AS p FROM bench_stage) s

@@ -19,6 +19,7 @@ key absorbs a replay). It stops once every assigned partition has reached its en
 Run it with Debian's interpreter (/usr/bin/python3): the modules are Debian's.
 """
 import argparse
+import decimal
 import json
 import sys
 import time
@@ -45,7 +46,7 @@ def enum(v):
 
 def row(msg):
     text = msg.value().decode("utf-8")
-    t = json.loads(text)
+    t = json.loads(text, parse_float=decimal.Decimal)  # exact: 1.50 stays 1.50
     vals = [t.get(c) for c in COLUMNS]
     vals[7] = enum(vals[7])
     vals[10] = enum(vals[10])

@@ -92,7 +92,7 @@ def main(argv):
     growth = large["rss_kib"] / small["rss_kib"] - 1
     res["rss_growth"] = round(growth, 3)
 
-    n, wd = meta["n"], meta["writers_default"]
+    n = meta["n"]
     print("\nexecrec benchmark: N = %d trades, %d partitions, commit %s%s" % (
         n, meta["partitions"], meta["commit"], " (--quick: small sizes, noisy)" if meta["quick"] else ""))
     m = res["machine"]
@@ -117,7 +117,7 @@ def main(argv):
     line("  COPY, 1 connection (the limit)", copy1)
     line("  COPY, 2 connections (split by partition)", res["copy2"])
     line("  COPY, 4 connections (split by partition)", res["copy4"])
-    line("  execrec run%s, JSON" % (" (default: %d writers)" % wd if meta["writers_ok"] else ""), js)
+    line("  execrec run (default settings), JSON", js)
     for w in (1, 2, 4):
         line("  execrec run --writers %d, JSON" % w, res["w%d" % w] if meta["writers_ok"] else None)
     line("  execrec run, Avro (schema id 3)", res["avro"])
