@@ -62,6 +62,7 @@ def main(argv):
         f["rows_per_s_wall"] = round(rows / f["wall_s"])
         f["client_cpu_us_per_row"] = round(f["client_cpu_s"] * 1e6 / rows, 1)
         f["pg_cpu_us_per_row"] = round(f["pg_cpu_s"] * 1e6 / rows, 1)
+        f["wal_bytes_per_row"] = round(f["wal_bytes"] / rows)
         f["peak_rss_mib"] = round(f["rss_kib"] / 1024, 1)
         return f
 
@@ -99,19 +100,21 @@ def main(argv):
     print("machine: %s, %d cores, %.1f GiB, Linux %s, PostgreSQL %s; load at end %s" % (
         m["cpu"], m["cores"], m["memory_gib"], m["kernel"], m["postgresql"],
         " ".join("%.2f" % x for x in m["load_average_at_end"])))
-    head = "%-46s %9s %8s %8s %8s %9s %8s" % ("", "rows/s", "x COPY1", "wall s", "wall x", "client", "PG")
+    head = "%-46s %9s %8s %8s %8s %9s %8s %8s" % ("", "rows/s", "x COPY1", "wall s", "wall x", "client",
+                                                 "PG", "WAL")
     print("\n" + head)
-    print("%-46s %9s %8s %8s %8s %9s %8s" % ("", "(steady)", "", "", "COPY1", "us/row", "us/row"))
+    print("%-46s %9s %8s %8s %8s %9s %8s %8s" % ("", "(steady)", "", "", "COPY1", "us/row", "us/row",
+                                             "B/row"))
 
     def line(label, f, steady=True):
         if f is None:
             print("%-46s %9s" % (label, "n/a"))
             return
-        print("%-46s %9s %8s %8.2f %8s %9.1f %8.1f" % (
+        print("%-46s %9s %8s %8.2f %8s %9.1f %8.1f %8d" % (
             label, f["rows_per_s"] if steady else "-",
             "%.2f" % f["steady_x_copy1"] if steady and "steady_x_copy1" in f else ("1.00" if steady else "-"),
             f["wall_s"], "%.2f" % f.get("wall_x_copy1", 1.0),
-            f["client_cpu_us_per_row"], f["pg_cpu_us_per_row"]))
+            f["client_cpu_us_per_row"], f["pg_cpu_us_per_row"], f["wal_bytes_per_row"]))
 
     print("trades, %d JSON rows into execution.TradesTS" % n)
     line("  COPY, 1 connection (the limit)", copy1)

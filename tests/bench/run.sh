@@ -32,6 +32,7 @@
 #   Python peer  tests/bench/peer_python.py on the same topic (confluent-kafka consumer,
 #                psycopg2 execute_values, a commit per batch, ON CONFLICT DO NOTHING)
 #   kcat | psql  tests/bench/peer_kcat.sh on the same topic (staging table + INSERT)
+#   WAL          bytes of WAL per row (pg_current_wal_insert_lsn before and after)
 #   CPU          per row: the client process (getrusage of the child: utime + stime) and
 #                PostgreSQL (every server process, /proc/<postmaster>/stat: its own and
 #                its reaped children's time, plus each live child's, before and after)
@@ -135,10 +136,12 @@ PY
 
 # measure NAME CMD...: runs CMD (stdout NAME.out, stderr NAME.log) and writes NAME.wall
 # (seconds), NAME.rss (peak KiB), NAME.cpu (client CPU seconds: the command and every
-# process it waited for) and NAME.pgcpu (PostgreSQL's CPU seconds meanwhile).
+# process it waited for), NAME.pgcpu (PostgreSQL's CPU seconds meanwhile) and NAME.wal
+# (bytes of WAL the server wrote meanwhile).
 measure() {
-    local name=$1 rc=0 before
+    local name=$1 rc=0 before lsn
     shift
+    lsn=$(q postgres "SELECT pg_current_wal_insert_lsn()")
     before=$(pg_cpu)
     python3 - "$work/$name" "$@" <<'PY' >"$work/$name.out" 2>"$work/$name.log" || rc=$?
 import resource, subprocess, sys, time
@@ -153,6 +156,7 @@ sys.exit(rc)
 PY
     sleep 0.3 # the server reaps the exited backends
     calc "round($(pg_cpu) - $before, 2)" >"$work/$name.pgcpu"
+    q postgres "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$lsn')::bigint" >"$work/$name.wal"
     return $rc
 }
 
@@ -215,6 +219,7 @@ figures() {
     R[$name.rss_kib]=$(cat "$work/$name.rss")
     R[$name.client_cpu_s]=$(cat "$work/$name.cpu")
     R[$name.pg_cpu_s]=$(cat "$work/$name.pgcpu")
+    R[$name.wal_bytes]=$(cat "$work/$name.wal")
     say "$name: $rows rows, steady ${R[$name.steady_s]} s, wall ${R[$name.wall_s]} s, client CPU ${R[$name.client_cpu_s]} s, PostgreSQL CPU ${R[$name.pg_cpu_s]} s, peak RSS $((R[$name.rss_kib] / 1024)) MiB"
 }
 

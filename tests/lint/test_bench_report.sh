@@ -32,8 +32,8 @@ rc=0; bash "$bench/peer_kcat.sh" >/dev/null 2>&1 || rc=$?
 # against its own COPY (4 s): steady 2.5 s (1.60 x), wall 3.2 s (1.25 x); Python
 # wall 30 s (3.75 x execrec), steady 20 s (4.00 x), kcat 10 s (1.25 x); p99 80 ms;
 # RSS 60 -> 63 MiB (+5 %): 7 of the 11 targets met.
-fig() { printf '%s.rows\t%s\n%s.steady_s\t%s\n%s.wall_s\t%s\n%s.rss_kib\t%s\n%s.client_cpu_s\t%s\n%s.pg_cpu_s\t%s\n' \
-    "$1" "$2" "$1" "$3" "$1" "$4" "$1" "$5" "$1" "$6" "$1" "$7"; }
+fig() { printf '%s.rows\t%s\n%s.steady_s\t%s\n%s.wall_s\t%s\n%s.rss_kib\t%s\n%s.client_cpu_s\t%s\n%s.pg_cpu_s\t%s\n%s.wal_bytes\t%s\n' \
+    "$1" "$2" "$1" "$3" "$1" "$4" "$1" "$5" "$1" "$6" "$1" "$7" "$1" "${8:-360000000}"; }
 {
     fig copy1 300000 6.0 6.0 13000 0.9 9.9
     fig copy2 300000 4.0 4.0 13000 1.0 10.5
@@ -44,7 +44,7 @@ fig() { printf '%s.rows\t%s\n%s.steady_s\t%s\n%s.wall_s\t%s\n%s.rss_kib\t%s\n%s.
     fig w4 300000 3.0 6.0 70000 1.8 11.4
     fig avro 300000 4.0 6.0 70000 1.8 10.2
     fig python 300000 20.0 30.0 60000 9.0 15.0
-    fig kcat 300000 10.0 10.0 20000 2.4 18.0
+    fig kcat 300000 10.0 10.0 20000 2.4 18.0 450000000
     fig mcopy1 300000 4.0 4.0 13000 1.0 9.0
     fig mcopy2 300000 3.0 3.0 13000 1.0 9.5
     fig mcopy4 300000 3.0 3.0 13000 1.0 9.9
@@ -60,11 +60,11 @@ python3 "$bench/report.py" "$tmp/r.json" "$tmp/figures.tsv" "${args[@]}" writers
     fail "report.py failed: $(cat "$tmp/out")"
 expect() { grep -qF -- "$1" "$tmp/out" || fail "report: no '$1' in:
 $(cat "$tmp/out")"; }
-expect "  COPY, 1 connection (the limit)                   50000     1.00     6.00     1.00       3.0     33.0"
-expect "  execrec run (default settings), JSON             60000     1.20     8.00     0.75       5.0     34.0"
-expect "  execrec run --writers 4, JSON                   100000     2.00     6.00     1.00       6.0     38.0"
-expect "  kcat -C -e | psql \\copy; INSERT ... SELECT           -        -    10.00     0.60       8.0     60.0"
-expect "  execrec run, mixed                              120000     1.60     3.20     1.25       5.0     31.0"
+expect "  COPY, 1 connection (the limit)                   50000     1.00     6.00     1.00       3.0     33.0     1200"
+expect "  execrec run (default settings), JSON             60000     1.20     8.00     0.75       5.0     34.0     1200"
+expect "  execrec run --writers 4, JSON                   100000     2.00     6.00     1.00       6.0     38.0     1200"
+expect "  kcat -C -e | psql \\copy; INSERT ... SELECT           -        -    10.00     0.60       8.0     60.0     1500"
+expect "  execrec run, mixed                              120000     1.60     3.20     1.25       5.0     31.0     1200"
 expect "3.75 x the Python peer (wall; steady 4.00 x), 1.25 x kcat | psql (wall)"
 expect "peak RSS (85 partitions): 60.0 MiB at 250k, 63.0 MiB at 1000k (+5.0%)"
 expect "  JSON steady >= 1.4 x single COPY                           1.20 x  NOT MET"
