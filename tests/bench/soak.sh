@@ -5,14 +5,17 @@
 # second:
 #
 #     bash tests/bench/soak.sh [--messages N] [--rate R] [--partitions P]
-#                              [--writers W] [--quick] [--keep]
+#                              [--max-backlog B] [--writers W] [--quick] [--keep]
 #
 #   --messages N    messages in the stream, default 3000000: trades, orders and
 #                   order events (3:1:1), unique natural keys, ~300-400 bytes each
-#   --rate R        messages per second produced, default 20000 (the recorder keeps
-#                   up, so the embedded broker's 5 MiB per partition never holds
-#                   more than a few seconds of the stream)
+#   --rate R        messages per second produced, default 20000 (at most: see
+#                   --max-backlog)
 #   --partitions P  partitions per topic of the embedded broker, default 32
+#   --max-backlog B the producers wait while B messages are not yet recorded,
+#                   default 200000 (about 1.3 MiB per trades partition, far from the
+#                   broker's 5 MiB: retention is never the limit, on a busy machine
+#                   the stream only takes longer)
 #   --writers W     execrec run --writers W, when the binary has it (else n/a)
 #   --quick         --messages 200000 (about half a minute: a check that it works)
 #   --keep          keep the scratch directory (samples.tsv, logs)
@@ -20,9 +23,10 @@
 # Starts a throwaway PostgreSQL server (deploy/pg.sh), builds the Release binary,
 # starts `execrec broker`, the producers (`execrec publish`, one per kind, fed by
 # tests/bench/gen.py's messages: the first 5 % at once, a backlog, then at the
-# given rate), then `execrec run` (default settings) once the backlog is produced. Every second it samples the recorder's /proc/PID/status
-# (VmRSS, VmHWM), /proc/PID/fd (descriptors), its sessions in pg_stat_activity and
-# the stored offsets (progress). When every message is recorded it stops the
+# given rate), then `execrec run` (default settings) once the backlog is produced.
+# Every second it samples the recorder's /proc/PID/status (VmRSS, VmHWM),
+# /proc/PID/fd (descriptors), its sessions in pg_stat_activity and the stored
+# offsets (progress). When every message is recorded it stops the
 # recorder with SIGTERM, checks that each message is exactly one row, and prints:
 #   memory flat     the peak RSS (VmHWM) at 100 % of the stream is within 10 % of the
 #                   VmHWM at 10 %, and the RSS has no upward trend from 10 % on
@@ -31,10 +35,11 @@
 #   connections     the same for the recorder's PostgreSQL sessions
 # each as met / not met, with the figures. docs/performance.md, "Soak", records a run.
 set -euo pipefail
-usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 MESSAGES=3000000
 RATE=20000
 PARTS=32
+MAX_BACKLOG=200000
 WRITERS=""
 KEEP=""
 while [ $# -gt 0 ]; do
@@ -42,6 +47,7 @@ while [ $# -gt 0 ]; do
     --messages) MESSAGES=${2:?}; shift 2 ;;
     --rate) RATE=${2:?}; shift 2 ;;
     --partitions) PARTS=${2:?}; shift 2 ;;
+    --max-backlog) MAX_BACKLOG=${2:?}; shift 2 ;;
     --writers) WRITERS=${2:?}; shift 2 ;;
     --quick) MESSAGES=200000; shift ;;
     --keep) KEEP=1; shift ;;
@@ -49,11 +55,11 @@ while [ $# -gt 0 ]; do
     *) usage >&2; exit 2 ;;
     esac
 done
-for v in "$MESSAGES" "$RATE" "$PARTS" ${WRITERS:+"$WRITERS"}; do
+for v in "$MESSAGES" "$RATE" "$PARTS" "$MAX_BACKLOG" ${WRITERS:+"$WRITERS"}; do
     [[ "$v" =~ ^[1-9][0-9]*$ ]] || { usage >&2; exit 2; }
 done
 [ "$MESSAGES" -ge 1000 ] || { echo "soak: --messages must be at least 1000" >&2; exit 2; }
-BACKLOG=$((MESSAGES / 20))
+BACKLOG=$((MESSAGES / 20 < MAX_BACKLOG ? MESSAGES / 20 : MAX_BACKLOG))
 
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -102,21 +108,36 @@ BROKER=$(head -1 "$work/broker.addr") || die "no broker address"
 # The producers: one `execrec publish` per kind, fed at RATE messages per second in
 # total, trades:orders:events = 3:1:1 (ids from 0 up, so every natural key is new);
 # the first BACKLOG messages as fast as they go, before the recorder starts.
-"$py" - "$MESSAGES" "$RATE" "$work" "$bin" "$BROKER" "$BACKLOG" >"$work/producer.log" 2>&1 <<'PY' &
+"$py" - "$MESSAGES" "$RATE" "$work" "$bin" "$BROKER" "$BACKLOG" "$MAX_BACKLOG" >"$work/producer.log" 2>&1 <<'PY' &
 import os, subprocess, sys, time
 sys.path.insert(0, "tests/bench")
 import gen
 total, rate, work, binary, broker = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-backlog = int(sys.argv[6])
+backlog, max_backlog = int(sys.argv[6]), int(sys.argv[7])
+def recorded():
+    try:
+        return int(open(os.path.join(work, "recorded")).read())
+    except (OSError, ValueError):
+        return 0
+throttled = 0.0
 pubs = {k: subprocess.Popen([binary, "publish", "--brokers", broker, "--kind", k],
                             stdin=subprocess.PIPE, stderr=open(os.path.join(work, "publish_%s.log" % k), "w"))
         for k in ("trade", "order", "order_event")}
 make = {"trade": gen.trade_json, "order": gen.order_json, "order_event": gen.event_json}
 counts = {"trade": 0, "order": 0, "order_event": 0}
-t0 = time.monotonic()
+t0 = start = time.monotonic()
 chunk = max(1, rate // 100)  # written every 10 ms
 sent = 0
 while sent < total:
+    # Never more than max_backlog messages ahead of the recorder: the broker keeps
+    # only 5 MiB per partition, and a recorder slowed down (a busy machine) must
+    # not find its messages gone. Then the rate goes on from where it is.
+    if sent > backlog and sent - recorded() > max_backlog:
+        w = time.monotonic()
+        while sent - recorded() > max_backlog:
+            time.sleep(0.05)
+        throttled += time.monotonic() - w
+        t0 = time.monotonic() - (sent - backlog) / rate
     lines = {"trade": [], "order": [], "order_event": []}
     for i in range(min(chunk, total - sent)):
         k = ("trade", "trade", "trade", "order", "order_event")[(sent + i) % 5]
@@ -138,7 +159,7 @@ rc = 0
 for k, p in pubs.items():
     p.stdin.close()
     rc |= p.wait()
-print("produced", counts, "in %.1f s" % (time.monotonic() - t0))
+print("produced", counts, "in %.1f s, %.1f s of it waiting for the recorder" % (time.monotonic() - start, throttled))
 sys.exit(rc)
 PY
 producer=$!
@@ -173,6 +194,7 @@ while :; do
                                                WHERE datname = current_database() AND pid <> pg_backend_pid()
                                                  AND backend_type = 'client backend')" | tr '|' ' ')
     produced=$(cat "$work/produced" 2>/dev/null || echo 0)
+    echo "$recorded" >"$work/recorded.tmp" && mv "$work/recorded.tmp" "$work/recorded"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(since "$t_start")" "$produced" \
         "$recorded" "$rss" "$hwm" "$fds" "$sessions" >>"$work/samples.tsv"
     if [ -z "$producer_done" ] && ! kill -0 "$producer" 2>/dev/null; then
@@ -195,9 +217,9 @@ rejects=$(q "SELECT count(*) FROM execution.ingest_rejects")
 gaps=$(grep -o 'skipped [0-9]*' "$work/recorder.log" | awk '{ n += $2 } END { print n + 0 }')
 
 "$py" - "$work/samples.tsv" "$MESSAGES" "$RATE" "$PARTS" "$writers_note" "$rows" "$rejects" \
-    "$rec_status" "$gaps" "$elapsed" "$(git rev-parse --short HEAD)" <<'PY'
+    "$rec_status" "$gaps" "$elapsed" "$(git rev-parse --short HEAD)" "$(tail -1 "$work/producer.log")" <<'PY'
 import csv, os, platform, sys
-(path, n, rate, parts, writers, rows, rejects, status, gaps, secs, commit) = sys.argv[1:]
+(path, n, rate, parts, writers, rows, rejects, status, gaps, secs, commit, producer) = sys.argv[1:]
 n, rows, rejects, status, gaps = int(n), int(rows), int(rejects), int(status), int(gaps)
 s = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(open(path), delimiter="\t")]
 at10 = next(r for r in s if r["recorded"] >= 0.1 * n)
@@ -226,7 +248,7 @@ print("machine: %d cores (%s), %.1f GiB, Linux %s; commit %s; %.0f s from the as
          platform.release(), commit, float(secs)))
 print("rows %d + rejects %d for %d messages (%s); recorder exit status %d; messages skipped (retention): %d"
       % (rows, rejects, n, "each message once" if rows + rejects == n else "MISMATCH", status, gaps))
-print("largest backlog: %d messages (produced, not yet committed)" % lag)
+print("largest backlog: %d messages (produced, not yet committed); producers: %s" % (lag, producer))
 print("%-28s %12s %12s %12s" % ("", "at 10 %", "at 100 %", "max from 10 %"))
 print("%-28s %12.1f %12.1f %12.1f" % ("RSS, MiB", mib(at10["rss_kb"]), mib(last["rss_kb"]),
                                       mib(max(r["rss_kb"] for r in after))))
