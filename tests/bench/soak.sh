@@ -264,6 +264,17 @@ def caught_up(rows):
     return "%.1f MiB (%d samples)" % (mib(v[len(v) // 2]), len(v)) if v else "n/a (never caught up)"
 print("RSS while caught up (backlog under 1 s of the stream), median: %s from 10 %% to 50 %%, %s from 50 %% on"
       % (caught_up([r for r in after if r["recorded"] < 0.5 * n]), caught_up([r for r in after if r["recorded"] >= 0.5 * n])))
+# Per stretch of the stream: the RSS's spread, and the VmHWM at its end (a leak keeps
+# raising it; a bounded process reaches its ceiling and stays there).
+print("%-14s %8s %12s %10s %10s %16s" % ("stream", "samples", "RSS median", "RSS p90", "RSS max", "VmHWM at its end"))
+for lo, hi in ((0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0)):
+    part = [r for r in s if lo * n <= r["recorded"] < hi * n or (hi == 1.0 and r["recorded"] >= n)]
+    if part:
+        v = sorted(mib(r["rss_kb"]) for r in part)
+        print("%3d %% - %3d %% %8d %12.1f %10.1f %10.1f %16.1f" % (100 * lo, 100 * hi, len(v), v[len(v) // 2],
+                                                           v[int(0.9 * (len(v) - 1))], v[-1], mib(part[-1]["hwm_kb"])))
+half = next(r for r in s if r["recorded"] >= 0.5 * n)
+print("VmHWM from 50 %% to 100 %%: %+.1f%%" % (100 * (last["hwm_kb"] / half["hwm_kb"] - 1)))
 verdict = lambda ok: "met" if ok else "NOT MET"
 print("memory flat (VmHWM +%.1f%% from 10 %% to 100 %%, within 10 %%; trend under 5 %%): %s"
       % (100 * growth, verdict(growth <= 0.10 and trend_mib <= 0.05 * mib(at10["rss_kb"]))))
