@@ -8,7 +8,7 @@
 #     gone from the parents and every partition, the others are on every partition;
 #   - the writer and the reader keep exactly their privileges (0009);
 #   - a message recorded afterwards keeps its text byte for byte (jsonb rewrote it).
-# Needs PostgreSQL through PG* (deploy/test.sh). About 3 s.
+# Needs PostgreSQL through PG* (deploy/test.sh). About 3 s on a quiet machine.
 source "$(dirname "$0")/cli_lib.sh"
 cli_scratch
 cli_db db migrate_0011
