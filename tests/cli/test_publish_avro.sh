@@ -49,10 +49,10 @@ check "$(rl_count execution.ingest_rejects)" 0 "no rejects"
 check "$(($(grep -c 'GET /schemas/ids/' "$work/registry.log") - gets))" 4 \
     "the recorder asked the registry once per id (then its cache answers)"
 pl_compare_sample
-check "$(q "SELECT (raw_payload->>'quantity') || ' ' || (raw_payload->>'trade_time') || ' ' || jsonb_typeof(raw_payload->'fee')
+check "$(q "SELECT (raw_payload->>'quantity') || ' ' || (raw_payload->>'trade_time') || ' ' || json_typeof(raw_payload->'fee')
             FROM execution.TradesTS WHERE trade_id = 'TR-8'")" \
     "123456789.12345678 2026-11-03T14:32:00.000000Z string" "raw_payload is the Avro rendered as JSON"
-check "$(q "SELECT (raw_payload ? 'desk')::text || ' ' || jsonb_typeof(raw_payload->'stop_price') FROM execution.OrdersTS WHERE order_id = 'ORD-5'")" \
+check "$(q "SELECT (raw_payload::jsonb ? 'desk')::text || ' ' || json_typeof(raw_payload->'stop_price') FROM execution.OrdersTS WHERE order_id = 'ORD-5'")" \
     "false null" "raw_payload holds the schema's fields (desk, outside the contract, is not in Avro)"
 
 # --- the registry goes away

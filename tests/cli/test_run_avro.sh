@@ -41,7 +41,7 @@ AV-2 0:1 1.50 100 2026-11-03 14:30:02.123457+00
 JS-1 0:6 7.000 0.1 2026-11-03 14:30:03+00" \
     "trades from Avro and JSON, exactly (the repeated AV-1 at offset 2 is a duplicate)"
 check "$(q "SELECT raw_payload->>'trade_time' || ' ' || (raw_payload->>'quantity') || ' ' ||
-                   coalesce(raw_payload->>'fee', 'null') || ' ' || (raw_payload ? 'venue')::text
+                   coalesce(raw_payload->>'fee', 'null') || ' ' || (raw_payload::jsonb ? 'venue')::text
             FROM execution.TradesTS WHERE trade_id = 'AV-2'")" \
     "2026-11-03T14:30:02.123457Z 1.50 null true" "raw_payload is the Avro rendered as JSON"
 
