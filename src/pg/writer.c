@@ -136,11 +136,13 @@ static int build_sql(execrec_writer_t *w, execrec_kind_t kind) {
          * nothing (-infinity), in which case the later offset wins. */
         execrec_buf_puts(&b, "coalesce(updated_at::timestamptz, kafka_timestamp::timestamptz, "
                              "'-infinity') AS v_as_of, ");
+    /* The column's own type: json keeps the text as received (the fact tables,
+     * 0011), OrderManager's is jsonb. */
     execrec_buf_printf(&b,
-                       "raw_payload::jsonb, kafka_topic, kafka_partition, kafka_offset, "
+                       "raw_payload::%s, kafka_topic, kafka_partition, kafka_offset, "
                        "kafka_timestamp::timestamptz, kafka_key "
                        "FROM pg_temp.execrec_stage_%s WHERE n BETWEEN $1 AND $2 ",
-                       kname);
+                       kind == EXECREC_KIND_ORDER_MANAGER ? "jsonb" : "json", kname);
     if (kind == EXECREC_KIND_ORDER_MANAGER) {
         execrec_buf_puts(&b, "ORDER BY unique_identifier, v_as_of DESC, kafka_offset DESC "
                              "ON CONFLICT (unique_identifier) DO UPDATE SET ");
