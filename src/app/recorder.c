@@ -570,7 +570,8 @@ static void out_of_range(rec_t *r, part_t *p, const char *why) {
     }
     int64_t from = p->next;
     if (from < lo) {
-        from = p->next = skip_gone(r, p, from, lo, "going on");
+        from = skip_gone(r, p, from, lo, "going on");
+        p->next = from;
     } else {
         execrec_log_warn("%s [%" PRId32 "]: %s; the offset %" PRId64
                          " is on the broker again (%" PRId64 "..%" PRId64 "): fetching from it",
