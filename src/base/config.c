@@ -443,6 +443,12 @@ execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path,
             secret |= i >= 0 && table[i].type == EXECREC_CONF_SECRET;
         }
     }
+    /* A read error (a directory opens, then reads as EISDIR) is not an empty file. */
+    if (!err && ferror(f)) {
+        snprintf(errstr, errstr_size, "cannot read configuration file %s: %s", path,
+                 strerror(errno));
+        err = EXECREC_ERR_IO;
+    }
     free(line);
     fclose(f);
     if (!err && secret) {
