@@ -39,7 +39,9 @@ typedef struct execrec_reject_s {
 } execrec_reject_t;
 
 /** Fills *rej: code (one of EXECREC_REJ_*, static storage; must not be NULL) and the
- *  printf-formatted message, truncated to fit (always NUL-terminated).
+ *  printf-formatted message, truncated to fit (always NUL-terminated), in which
+ *  every byte that is not part of a valid UTF-8 character (a quote or the cut
+ *  ending inside one) is replaced by '?': the message is always storable text.
  *  @returns EXECREC_ERR_REJECT, so that a decoder can `return execrec_reject(...)`. */
 execrec_err_t execrec_reject(execrec_reject_t *rej, const char *code, const char *fmt, ...)
     EXECREC_PRINTF(3, 4);

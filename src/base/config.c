@@ -13,6 +13,10 @@
 
 extern char **environ;
 
+/* The longest line of a properties file, in bytes (a PEM certificate or key given
+ * inline as kafka.ssl.* is a few KiB per line). */
+#define CONF_LINE_MAX 1048576
+
 /* A numeric constant as the text of a default. */
 #define CONF_STR_(x) #x
 #define CONF_STR(x) CONF_STR_(x)
@@ -322,19 +326,16 @@ execrec_err_t execrec_config_set(execrec_config_t *conf, const char *key, const 
     return EXECREC_OK;
 }
 
-execrec_err_t execrec_config_set_kafka(execrec_config_t *conf, const char *kv, char *errstr,
-                                       size_t errstr_size) {
-    const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv) {
-        snprintf(errstr, errstr_size, "-X expects key=value, got '%s'", kv);
-        return EXECREC_ERR_INVALID;
-    }
+/* Appends the librdkafka property key[0..keylen) = value. @returns EXECREC_OK or
+ * EXECREC_ERR_NOMEM. */
+static execrec_err_t add_kafka(execrec_config_t *conf, const char *key, size_t keylen,
+                               const char *value) {
     kv_t *k = realloc(conf->kafka, sizeof(*k) * (size_t)(conf->nkafka + 1));
     if (!k)
         return EXECREC_ERR_NOMEM;
     conf->kafka = k;
-    k[conf->nkafka].key = strndup(kv, (size_t)(eq - kv));
-    k[conf->nkafka].value = strdup(eq + 1);
+    k[conf->nkafka].key = strndup(key, keylen);
+    k[conf->nkafka].value = strdup(value);
     if (!k[conf->nkafka].key || !k[conf->nkafka].value) {
         free(k[conf->nkafka].key);
         free(k[conf->nkafka].value);
@@ -342,6 +343,16 @@ execrec_err_t execrec_config_set_kafka(execrec_config_t *conf, const char *kv, c
     }
     conf->nkafka++;
     return EXECREC_OK;
+}
+
+execrec_err_t execrec_config_set_kafka(execrec_config_t *conf, const char *kv, char *errstr,
+                                       size_t errstr_size) {
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) {
+        snprintf(errstr, errstr_size, "-X expects key=value, got '%s'", kv);
+        return EXECREC_ERR_INVALID;
+    }
+    return add_kafka(conf, kv, (size_t)(eq - kv), eq + 1);
 }
 
 static char *trim(char *s) {
@@ -353,6 +364,35 @@ static char *trim(char *s) {
     return s;
 }
 
+/* Reads one line of f, without its '\n', into *line (grown as needed; *cap its
+ * size), *len its bytes (a NUL byte included). @returns 1 a line, 0 end of file,
+ * -1 a line longer than CONF_LINE_MAX bytes, -2 out of memory. */
+static int read_line(FILE *f, char **line, size_t *cap, size_t *len) {
+    int c;
+    *len = 0;
+    while ((c = getc(f)) != EOF && c != '\n') {
+        if (*len == CONF_LINE_MAX)
+            return -1;
+        if (*len + 1 >= *cap) {
+            size_t n = *cap ? 2 * *cap : 256;
+            if (n > CONF_LINE_MAX + 1)
+                n = CONF_LINE_MAX + 1;
+            char *p = realloc(*line, n);
+            if (!p)
+                return -2;
+            *line = p;
+            *cap = n;
+        }
+        (*line)[(*len)++] = (char)c;
+    }
+    if (c == EOF && *len == 0)
+        return 0;
+    if (!*line && !(*line = malloc(*cap = 1)))
+        return -2;
+    (*line)[*len] = '\0';
+    return 1;
+}
+
 execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path, char *errstr,
                                        size_t errstr_size) {
     FILE *f = fopen(path, "r");
@@ -361,16 +401,31 @@ execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path,
                  strerror(errno));
         return EXECREC_ERR_IO;
     }
-    char line[4096], where[512];
-    int lineno = 0, secret = 0;
+    char *line = NULL, where[512];
+    size_t cap = 0, len;
+    int lineno = 0, secret = 0, got;
     execrec_err_t err = EXECREC_OK;
-    while (!err && fgets(line, sizeof(line), f)) {
+    while (!err && (got = read_line(f, &line, &cap, &len)) != 0) {
         lineno++;
+        snprintf(where, sizeof(where), "%s:%d", path, lineno);
+        if (got == -2) {
+            snprintf(errstr, errstr_size, "%s: out of memory", where);
+            err = EXECREC_ERR_NOMEM;
+            break;
+        }
+        /* A line is never cut: the rest of a long one read as a line of its own
+         * could set a key of its own. */
+        if (got == -1 || memchr(line, '\0', len)) {
+            snprintf(errstr, errstr_size, "%s: %s", where,
+                     got == -1 ? "line longer than " CONF_STR(CONF_LINE_MAX) " bytes"
+                               : "NUL byte in the line (not a text file?)");
+            err = EXECREC_ERR_INVALID;
+            break;
+        }
         char *s = trim(line);
         if (!*s || *s == '#')
             continue;
         char *eq = strchr(s, '=');
-        snprintf(where, sizeof(where), "%s:%d", path, lineno);
         if (!eq) {
             snprintf(errstr, errstr_size, "%s: expected 'key = value'", where);
             err = EXECREC_ERR_INVALID;
@@ -379,9 +434,13 @@ execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path,
         *eq = '\0';
         char *key = trim(s), *value = trim(eq + 1);
         if (!strncmp(key, "kafka.", 6)) {
-            char kv[4096];
-            snprintf(kv, sizeof(kv), "%s=%s", key + 6, value);
-            err = execrec_config_set_kafka(conf, kv, errstr, errstr_size);
+            if (!key[6]) {
+                snprintf(errstr, errstr_size, "%s: 'kafka.' needs a librdkafka property name",
+                         where);
+                err = EXECREC_ERR_INVALID;
+                break;
+            }
+            err = add_kafka(conf, key + 6, strlen(key + 6), value);
             secret |= execrec_secret_kafka_key(key + 6);
         } else {
             err = execrec_config_set(conf, key, value, where, errstr, errstr_size);
@@ -389,6 +448,13 @@ execrec_err_t execrec_config_load_file(execrec_config_t *conf, const char *path,
             secret |= i >= 0 && table[i].type == EXECREC_CONF_SECRET;
         }
     }
+    /* A read error (a directory opens, then reads as EISDIR) is not an empty file. */
+    if (!err && ferror(f)) {
+        snprintf(errstr, errstr_size, "cannot read configuration file %s: %s", path,
+                 strerror(errno));
+        err = EXECREC_ERR_IO;
+    }
+    free(line);
     fclose(f);
     if (!err && secret) {
         free(conf->secret_file);
@@ -406,9 +472,11 @@ static void env_name(const char *key, char *out, size_t size) {
     out[n] = '\0';
 }
 
-/* EXECREC_KAFKA_SASL_PASSWORD=v -> "sasl.password=v" in out; 0 when name is not of
- * that form or is a key of the table's (whose names could start the same way). */
-static int kafka_env(const char *entry, char *out, size_t size) {
+/* EXECREC_KAFKA_SASL_PASSWORD=v: the property's name ("sasl.password", malloc'd)
+ * in *key and its value (a pointer into entry) in *value. @returns 1, 0 when
+ * entry is not of that form or names a key of the table's (whose names could start
+ * the same way), -1 out of memory. */
+static int kafka_env(const char *entry, char **key, const char **value) {
     static const char prefix[] = "EXECREC_KAFKA_";
     const char *eq = strchr(entry, '=');
     if (strncmp(entry, prefix, sizeof(prefix) - 1) || !eq || eq == entry + sizeof(prefix) - 1)
@@ -419,10 +487,12 @@ static int kafka_env(const char *entry, char *out, size_t size) {
         if (strlen(name) == (size_t)(eq - entry) && !strncmp(name, entry, (size_t)(eq - entry)))
             return 0;
     }
-    size_t n = 0;
-    for (const char *p = entry + sizeof(prefix) - 1; p < eq && n + 1 < size; p++)
-        out[n++] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
-    snprintf(out + n, size - n, "%s", eq);
+    const char *p = entry + sizeof(prefix) - 1;
+    if (!(*key = strndup(p, (size_t)(eq - p))))
+        return -1;
+    for (char *k = *key; *k; k++)
+        *k = *k == '_' ? '.' : (char)tolower((unsigned char)*k);
+    *value = eq + 1;
     return 1;
 }
 
@@ -439,12 +509,17 @@ execrec_err_t execrec_config_load_env(execrec_config_t *conf, char *errstr, size
         }
     }
     for (char **e = environ; e && *e; e++) {
-        char kv[4096];
-        if (!kafka_env(*e, kv, sizeof(kv)))
-            continue;
-        execrec_err_t err = execrec_config_set_kafka(conf, kv, errstr, errstr_size);
-        if (err)
+        char *key = NULL;
+        const char *value;
+        int got = kafka_env(*e, &key, &value);
+        execrec_err_t err = got < 0    ? EXECREC_ERR_NOMEM
+                            : got == 0 ? EXECREC_OK
+                                       : add_kafka(conf, key, strlen(key), value);
+        free(key);
+        if (err) {
+            snprintf(errstr, errstr_size, "out of memory");
             return err;
+        }
     }
     return EXECREC_OK;
 }
@@ -673,11 +748,19 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
 
     /* -b, -t and -X as in kcat, for the commands that talk to Kafka. */
     int kafka = execrec_config_takes_kafka(keys), topic = kafka && has_key(keys, "topic");
-    optind = 1;
+    /* 0, not 1: glibc then forgets where an earlier parse stopped inside a cluster of
+     * short options ("-hX"), which would otherwise be read on from that argv. */
+    optind = 0;
     opterr = 0;
     int c, nkafka_before = conf->nkafka;
     const char *shorts = topic ? "+:X:b:t:c:h" : kafka ? "+:X:b:c:h" : "+:X:c:h";
-    while ((c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+    for (;;) {
+        /* The argument getopt reads next: a long option or a cluster of short ones
+         * ("-bQ"), which it leaves only once the cluster is done. */
+        int next = optind ? optind : 1;
+        const char *arg = next < argc ? argv[next] : "";
+        if ((c = getopt_long(argc, argv, shorts, opts, NULL)) == -1)
+            break;
         if (c == 'h') {
             printf("usage: execrec %s [options]%s\n\n%s\n\noptions:\n", cmd,
                    rest ? " [FILE...]" : "", summary);
@@ -707,14 +790,12 @@ int execrec_config_parse_args(execrec_config_t *conf, const char *cmd, const cha
             const execrec_confdef_t *d = &table[c - 1000];
             setkeys[nset] = d->key;
             setvals[nset++] = optarg ? optarg : (d->type == EXECREC_CONF_BOOL ? "true" : "");
-        } else if (c == ':') {
-            fprintf(stderr, "execrec %s: option '%s' needs a value (see --help)\n", cmd,
-                    argv[optind - 1]);
-            rc = 2;
-            goto done;
         } else {
-            fprintf(stderr, "execrec %s: unknown option '%s' (see --help)\n", cmd,
-                    argv[optind - 1]);
+            /* A short option is named alone, not as its cluster. */
+            char opt[3] = {'-', (char)optopt, '\0'};
+            const char *name = !strncmp(arg, "--", 2) ? arg : opt;
+            fprintf(stderr, "execrec %s: %s '%s'%s (see --help)\n", cmd,
+                    c == ':' ? "option" : "unknown option", name, c == ':' ? " needs a value" : "");
             rc = 2;
             goto done;
         }

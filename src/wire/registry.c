@@ -1,8 +1,8 @@
 /* Schema Registry over HTTP with libcurl, see registry.h. One easy handle per
- * client, reused across requests (keep-alive); answers parsed with jansson. */
+ * client, reused across requests (keep-alive); the answers are read by
+ * registry_answer.c, which knows nothing of HTTP. */
 #include <assert.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "execrec/registry.h"
 #include "base/timeutil.h"
+#include "wire/registry_answer.h"
 
 #define ANSWER_MAX (4 * 1024 * 1024) /* the largest answer read: a schema file's limit */
 
@@ -138,18 +139,6 @@ static execrec_err_t request(execrec_registry_t *sr, const char *path, const cha
     return EXECREC_ERR_IO;
 }
 
-/* The registry's own reason, {"error_code": 40403, "message": "..."}, else the body. */
-static void answer_reason(const execrec_buf_t *answer, char *out, size_t size) {
-    json_t *j = answer->data ? json_loadb(answer->data, answer->len, 0, NULL) : NULL;
-    const char *msg = json_string_value(json_object_get(j, "message"));
-    json_int_t code = json_integer_value(json_object_get(j, "error_code"));
-    if (msg)
-        snprintf(out, size, "%s (error_code %" JSON_INTEGER_FORMAT ")", msg, code);
-    else
-        snprintf(out, size, "%.120s", answer->data ? answer->data : "(empty answer)");
-    json_decref(j);
-}
-
 execrec_err_t execrec_registry_fetch(execrec_registry_t *sr, int32_t id, char **schema_json,
                                      char *errstr, size_t errstr_size) {
     assert(sr && schema_json);
@@ -162,26 +151,11 @@ execrec_err_t execrec_registry_fetch(execrec_registry_t *sr, int32_t id, char **
         execrec_buf_free(&answer);
         return err;
     }
-    if (status != 200) {
-        char why[256];
-        answer_reason(&answer, why, sizeof(why));
-        execrec_errstr(errstr, errstr_size, "schema registry %s%s: HTTP %ld: %s", sr->shown, path,
-                       status, why);
-        execrec_buf_free(&answer);
-        return status == 404 ? EXECREC_ERR_NOTFOUND : EXECREC_ERR_IO;
-    }
-    json_error_t jerr;
-    json_t *j = json_loadb(answer.data ? answer.data : "", answer.len, 0, &jerr);
-    const char *schema = json_string_value(json_object_get(j, "schema"));
-    if (!schema) {
-        execrec_errstr(errstr, errstr_size,
-                       "schema registry %s%s: answer without a \"schema\" string", sr->shown, path);
-        err = EXECREC_ERR_IO;
-    } else if (!(*schema_json = strdup(schema))) {
-        execrec_errstr(errstr, errstr_size, "out of memory");
-        err = EXECREC_ERR_NOMEM;
-    }
-    json_decref(j);
+    char why[256];
+    err = execrec_registry_schema_answer(status, answer.data, answer.len, schema_json, why,
+                                         sizeof(why));
+    if (err)
+        execrec_errstr(errstr, errstr_size, "schema registry %s%s: %s", sr->shown, path, why);
     execrec_buf_free(&answer);
     return err;
 }
@@ -208,19 +182,10 @@ execrec_err_t execrec_registry_register(execrec_registry_t *sr, const char *subj
     execrec_err_t err = request(sr, path, post, &status, &answer, errstr, errstr_size);
     free(post);
     if (!err) {
-        json_t *j = answer.data ? json_loadb(answer.data, answer.len, 0, NULL) : NULL;
-        json_t *jid = json_object_get(j, "id");
-        if (status == 200 && json_is_integer(jid) && json_integer_value(jid) >= 0 &&
-            json_integer_value(jid) <= INT32_MAX) {
-            *id = (int32_t)json_integer_value(jid);
-        } else {
-            char why[256];
-            answer_reason(&answer, why, sizeof(why));
-            execrec_errstr(errstr, errstr_size, "schema registry %s%s: HTTP %ld: %s", sr->shown,
-                           path, status, why);
-            err = status == 200 ? EXECREC_ERR_IO : EXECREC_ERR_INVALID;
-        }
-        json_decref(j);
+        char why[256];
+        err = execrec_registry_id_answer(status, answer.data, answer.len, id, why, sizeof(why));
+        if (err)
+            execrec_errstr(errstr, errstr_size, "schema registry %s%s: %s", sr->shown, path, why);
     }
     execrec_buf_free(&answer);
     return err;
@@ -232,7 +197,7 @@ static execrec_avro_schema_t *fetch_cb(void *opaque, int32_t id, char *errstr, s
     if (execrec_registry_fetch(sr, id, &text, errstr, errstr_size))
         return NULL;
     char why[256];
-    execrec_avro_schema_t *schema = execrec_avro_schema_new(text, strlen(text), why, sizeof(why));
+    execrec_avro_schema_t *schema = execrec_registry_schema_compile(text, why, sizeof(why));
     if (!schema)
         execrec_errstr(errstr, errstr_size, "schema registry %s/schemas/ids/%" PRId32 ": %s",
                        sr->shown, id, why);

@@ -203,6 +203,9 @@ static int check_reject(const execrec_reject_t *rej, char *why, size_t why_size)
         return fail(why, why_size, "reject %s: message not NUL-terminated", rej->code);
     if (rej->message[0] == '\0')
         return fail(why, why_size, "reject %s: empty message", rej->code);
+    if (!execrec_utf8_valid(rej->message, strlen(rej->message), NULL))
+        return fail(why, why_size, "reject %s: message not valid UTF-8: %s", rej->code,
+                    rej->message);
     return 0;
 }
 

@@ -183,6 +183,99 @@ START_TEST(test_file_errors_name_the_line) {
 }
 END_TEST
 
+/* Writes n bytes of text to a new temporary file; path gets its name. */
+static void write_tmp(char *path, const char *text, size_t n) {
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, n), (ssize_t)n);
+    close(fd);
+}
+
+/* Found by fuzz_config: a line was read in 4095-byte pieces (the rest of a long one
+ * became a line of its own, which could set a key), a NUL byte cut a line
+ * silently, kafka.* values were cut at 4 KiB, and 'kafka. = x' blamed -X. */
+START_TEST(test_file_lines_whole) {
+    char errstr[256], path[] = "/tmp/execrec_conf_XXXXXX";
+    size_t pem = 20000; /* an inline certificate chain is this long */
+    char *text = malloc(pem + 64);
+    int n = snprintf(text, 64, "kafka.ssl.ca.pem = ");
+    memset(text + n, 'A', pem);
+    snprintf(text + n + pem, 64, "batch.size = 1\nbatch.size = 7\n");
+    write_tmp(path, text, strlen(text));
+    execrec_config_t *conf = execrec_config_new();
+    ck_assert_int_eq(execrec_config_load_file(conf, path, errstr, sizeof(errstr)), EXECREC_OK);
+    ck_assert_int_eq(execrec_config_get_int(conf, "batch.size"), 7);
+    ck_assert_int_eq(execrec_config_kafka_count(conf), 1);
+    const char *k, *v;
+    execrec_config_kafka_get(conf, 0, &k, &v);
+    ck_assert_str_eq(k, "ssl.ca.pem");
+    ck_assert_uint_eq(strlen(v), pem + strlen("batch.size = 1"));
+    execrec_config_destroy(conf);
+    unlink(path);
+    free(text);
+
+    /* A line over 1 MiB (say, /dev/zero given by mistake) is refused, not read on. */
+    conf = execrec_config_new();
+    ck_assert_int_eq(execrec_config_load_file(conf, "/dev/zero", errstr, sizeof(errstr)),
+                     EXECREC_ERR_INVALID);
+    ck_assert_str_eq(errstr, "/dev/zero:1: line longer than 1048576 bytes");
+    execrec_config_destroy(conf);
+
+    strcpy(path, "/tmp/execrec_conf_XXXXXX");
+    write_tmp(path, "batch.size = 5\0junk\n", 20);
+    conf = execrec_config_new();
+    ck_assert_int_eq(execrec_config_load_file(conf, path, errstr, sizeof(errstr)),
+                     EXECREC_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(errstr, ":1: NUL byte in the line"));
+    ck_assert_int_eq(execrec_config_get_int(conf, "batch.size"), 5000);
+    execrec_config_destroy(conf);
+    unlink(path);
+
+    strcpy(path, "/tmp/execrec_conf_XXXXXX");
+    write_tmp(path, "# x\nkafka. = 1\n", 16);
+    conf = execrec_config_new();
+    ck_assert_int_eq(execrec_config_load_file(conf, path, errstr, sizeof(errstr)),
+                     EXECREC_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(errstr, ":2: 'kafka.' needs a librdkafka property name"));
+    ck_assert_int_eq(execrec_config_kafka_count(conf), 0);
+    execrec_config_destroy(conf);
+    unlink(path);
+
+    /* A directory opens, and reads as an error: not as an empty file. */
+    conf = execrec_config_new();
+    ck_assert_int_eq(execrec_config_load_file(conf, "/tmp", errstr, sizeof(errstr)),
+                     EXECREC_ERR_IO);
+    ck_assert_str_eq(errstr, "cannot read configuration file /tmp: Is a directory");
+    execrec_config_destroy(conf);
+}
+END_TEST
+
+/* An EXECREC_KAFKA_* value is passed whole, however long (it was cut at 4 KiB). */
+START_TEST(test_kafka_env_long_value) {
+    size_t len = 10000;
+    char *value = malloc(len + 1);
+    memset(value, 'k', len);
+    value[len] = '\0';
+    setenv("EXECREC_KAFKA_SSL_CA_PEM", value, 1);
+    execrec_config_t *conf = execrec_config_new();
+    char errstr[256];
+    ck_assert_int_eq(execrec_config_load_env(conf, errstr, sizeof(errstr)), EXECREC_OK);
+    unsetenv("EXECREC_KAFKA_SSL_CA_PEM");
+    int found = 0;
+    for (int i = 0; i < execrec_config_kafka_count(conf); i++) {
+        const char *k, *v;
+        execrec_config_kafka_get(conf, i, &k, &v);
+        if (!strcmp(k, "ssl.ca.pem")) {
+            ck_assert_str_eq(v, value);
+            found++;
+        }
+    }
+    ck_assert_int_eq(found, 1);
+    execrec_config_destroy(conf);
+    free(value);
+}
+END_TEST
+
 START_TEST(test_list_flags_join) {
     static const char *const list_keys[] = {"topic", "partition", NULL};
     execrec_config_t *conf = execrec_config_new();
@@ -258,6 +351,30 @@ static int parse_err(const char *const *ks, int argc, char **argv, char *err, si
     execrec_config_destroy(conf);
     return rc;
 }
+
+/* Found by fuzz_config: a parse that stopped inside a cluster of short options
+ * ("-hQ") left getopt there, and the next parse read on from that argv; an
+ * unknown short option inside a cluster was named as argv[0]. */
+START_TEST(test_parse_after_cluster) {
+    static const char *const ks[] = {"dry.run", "brokers", NULL};
+    char err[512];
+    char a0[] = "test", help[] = "-hQ", *argv1[] = {a0, help, NULL};
+    ck_assert_int_eq(parse_err(ks, 2, argv1, err, sizeof(err)), 1);
+    char dry[] = "--dry-run", *argv2[] = {a0, dry, NULL};
+    ck_assert_int_eq(parse_err(ks, 2, argv2, err, sizeof(err)), 0);
+    ck_assert_str_eq(err, "");
+
+    char cluster[] = "-Qx", *argv3[] = {a0, cluster, NULL};
+    ck_assert_int_eq(parse_err(ks, 2, argv3, err, sizeof(err)), 2);
+    ck_assert_str_eq(err, "execrec test: unknown option '-Q' (see --help)\n");
+    char nob[] = "-Xa=1", b[] = "-b", *argv4[] = {a0, nob, b, NULL};
+    ck_assert_int_eq(parse_err(ks, 3, argv4, err, sizeof(err)), 2);
+    ck_assert_str_eq(err, "execrec test: option '-b' needs a value (see --help)\n");
+    char longopt[] = "--help=x", *argv5[] = {a0, longopt, NULL};
+    ck_assert_int_eq(parse_err(ks, 2, argv5, err, sizeof(err)), 2);
+    ck_assert_str_eq(err, "execrec test: unknown option '--help=x' (see --help)\n");
+}
+END_TEST
 
 START_TEST(test_bounds_and_names) {
     char errstr[256], err[512];
@@ -401,6 +518,8 @@ static Suite *config_suite(void) {
     tcase_add_test(tc, test_defaults_and_types);
     tcase_add_test(tc, test_file_env_flag_precedence);
     tcase_add_test(tc, test_file_errors_name_the_line);
+    tcase_add_test(tc, test_file_lines_whole);
+    tcase_add_test(tc, test_kafka_env_long_value);
     tcase_add_test(tc, test_kafka_env);
     tcase_add_test(tc, test_secrets_masked_in_argv);
     tcase_add_test(tc, test_defaults_from_table);
@@ -418,6 +537,7 @@ static Suite *config_suite(void) {
     tcase_add_test(tc, test_exit_codes);
     tcase_add_test(tc, test_list_flags_join);
     tcase_add_test(tc, test_bounds_and_names);
+    tcase_add_test(tc, test_parse_after_cluster);
     tcase_add_test(tc, test_kafka_flags);
     tcase_add_test(tc, test_help_in_each_command_words);
     suite_add_tcase(s, tc);

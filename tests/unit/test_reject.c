@@ -42,6 +42,31 @@ START_TEST(test_prefix_own_message) {
 }
 END_TEST
 
+/* Found by fuzz_decode's check that a reject is storable: a quote cut at a byte
+ * count ended inside a character ("a\xc3..."), and PostgreSQL refused the COPY of
+ * the whole batch (execrec load failed, the recorder could not get past it). */
+START_TEST(test_message_is_valid_utf8) {
+    execrec_reject_t rej;
+    const char *s = "a\xc3\xa9\xc3\xa9\xc3\xa9";
+    size_t len = strlen(s);
+    execrec_reject(&rej, EXECREC_REJ_BAD_ENUM, "unknown value " EXECREC_QUOTE_FMT,
+                   EXECREC_QUOTE_ARGS(s, len, 4));
+    ck_assert_str_eq(rej.message, "unknown value \"a\xc3\xa9?...\"");
+    /* Cut to the buffer inside a character: the tail byte goes too. */
+    char text[300];
+    memset(text, 'x', sizeof(text));
+    for (size_t i = 251; i + 1 < sizeof(text); i += 2)
+        memcpy(text + i, "\xc3\xa9", 2);
+    text[sizeof(text) - 1] = '\0';
+    execrec_reject(&rej, EXECREC_REJ_BAD_ENUM, "%c%s", 'y', text);
+    ck_assert_uint_eq(strlen(rej.message), sizeof(rej.message) - 1);
+    ck_assert_str_eq(rej.message + 249, "xxx\xc3\xa9?");
+    /* Bytes that were never UTF-8 (the message quotes them as given). */
+    execrec_reject(&rej, EXECREC_REJ_UTF8, "bad %s", "\xff\xc0\x80\xed\xa0\x80ok");
+    ck_assert_str_eq(rej.message, "bad ??????ok");
+}
+END_TEST
+
 START_TEST(test_quote) {
     execrec_reject_t rej;
     const char *s = "0123456789";
@@ -68,6 +93,7 @@ Suite *reject_suite(void) {
     tcase_add_test(tc, test_truncates);
     tcase_add_test(tc, test_prefix_own_message);
     tcase_add_test(tc, test_quote);
+    tcase_add_test(tc, test_message_is_valid_utf8);
     suite_add_tcase(s, tc);
     return s;
 }
