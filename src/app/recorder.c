@@ -60,8 +60,11 @@
  * before it abandons the open batch (safe: nothing of it was committed). */
 #define REVOKE_GRACE_MS 10000
 #define KAFKA_TIMEOUT_MS 10000
-/* Messages a lane takes from its queue at once. */
-#define LANE_POLL_MAX 512
+/* Messages a lane takes from its queue at once. Few: what is taken is no longer
+ * counted by librdkafka's queue limits (queued.max.messages.kbytes), which then
+ * fetches more, so each taken message adds to memory (cli_test_run_flood's 1 MB
+ * messages), and a per-message pop costs little next to decoding. */
+#define LANE_POLL_MAX 16
 
 typedef struct part_s {
     char *topic;
@@ -715,6 +718,12 @@ static int lane_step(rec_t *r, lane_t *L, rd_kafka_message_t **msgs) {
                 idle = L->last_added_ms + rc->batch_idle_ms;
         deadline = full < idle ? full : idle;
     }
+    /* A seek back (a replay after a conflict) made the messages taken before it
+     * stale, and librdkafka drops what its queues still hold of the old position:
+     * what this poll returns was fetched after it. */
+    for (int i = 0; i < r->nparts; i++)
+        if (r->parts[i].lane == L->id)
+            r->parts[i].resync = 0;
     ssize_t n = rd_kafka_consume_batch_queue(L->q, execrec_kafka_poll_timeout(deadline), msgs,
                                              LANE_POLL_MAX);
     int halt = 0;
@@ -727,9 +736,6 @@ static int lane_step(rec_t *r, lane_t *L, rd_kafka_message_t **msgs) {
             halt = lane_flush(r, L) < 0;
         rd_kafka_message_destroy(msgs[i]);
     }
-    for (int i = 0; i < r->nparts; i++)
-        if (r->parts[i].lane == L->id)
-            r->parts[i].resync = 0;
     if (halt)
         return -1;
     L->dry = n <= 0;
