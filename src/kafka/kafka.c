@@ -400,3 +400,21 @@ int execrec_kafka_answers(rd_kafka_t *rk, int timeout_ms) {
         rd_kafka_metadata_destroy(md);
     return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
+
+rd_kafka_resp_err_t execrec_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                             int64_t *lo, int64_t *hi, int timeout_ms) {
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(rk, topic, partition, lo, hi, timeout_ms);
+    if (!err)
+        return err;
+    /* Refresh what librdkafka knows of the topic's leaders, then ask again. */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (rkt) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+    }
+    return rd_kafka_query_watermark_offsets(rk, topic, partition, lo, hi, timeout_ms);
+}

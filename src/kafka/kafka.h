@@ -86,6 +86,16 @@ execrec_err_t execrec_kafka_check_props(const execrec_config_t *props, const cha
                                         rd_kafka_type_t type, char *errstr,
                                         size_t errstr_size) EXECREC_MUSTCHECK;
 
+/** The low and high watermarks of topic [partition], as rd_kafka_query_watermark_offsets
+ *  gives them, except that a failure is followed by a metadata request for the topic
+ *  and one more query. librdkafka (2.0.2) keeps the partition leader it cached when
+ *  the broker answers "not leader" to this query; only a metadata refresh (every
+ *  topic.metadata.refresh.interval.ms, 5 min, or a fetch error) corrects it, so a
+ *  client that does not fetch the partition asked the old leader again and again.
+ *  @returns the error of the last query (RD_KAFKA_RESP_ERR_NO_ERROR: lo, hi set). */
+rd_kafka_resp_err_t execrec_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                             int64_t *lo, int64_t *hi, int timeout_ms);
+
 /** Whether the cluster answers a metadata request (of no topic) within timeout_ms:
  *  a sign of life while no message arrives. @returns 1 it answered, 0 not. */
 int execrec_kafka_answers(rd_kafka_t *rk, int timeout_ms);
