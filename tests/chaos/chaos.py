@@ -318,10 +318,24 @@ class Run:
         self.log("start %s (pid %d)" % (name, proc.pid))
         return name
 
+    def ready(self, name):
+        """Whether recorder name is past its start: it logged its subscription (so its
+        signal handlers are in place, and it no longer needs PostgreSQL to start: at
+        start an unreachable PostgreSQL is exit 1 by design)."""
+        r = self.recs[name]
+        if not r.get("ready"):
+            with open(os.path.join(self.work, name + ".log"), errors="replace") as f:
+                r["ready"] = " subscribed to " in f.read()
+        return r["ready"]
+
+    def starting(self):
+        return [n for n, r in self.recs.items() if r["rc"] is None and not self.ready(n)]
+
     def running(self):
-        """Recorders alive, not frozen, not being stopped: the ones a fault may pick."""
+        """Recorders past their start, alive, not frozen, not being stopped: the ones a
+        fault may pick."""
         return [n for n, r in sorted(self.recs.items(), key=lambda kv: int(kv[0][1:]))
-                if r["rc"] is None and not r["stopped"] and not r["sent"]]
+                if r["rc"] is None and not r["stopped"] and not r["sent"] and self.ready(n)]
 
     def signal(self, name, sig):
         r = self.recs[name]
@@ -371,6 +385,11 @@ class Run:
 
     # -- one scheduled action
     def act(self, t, action, args):
+        if action in ("pg_restart", "pg_stop") and self.starting():
+            waited = self.now()
+            while self.starting() and self.now() < waited + 30:
+                self.sleep_until(self.now() + 0.2)
+            self.log("%s waited %.1fs for starting recorders" % (action, self.now() - waited))
         if action in ("kill9", "term", "stop"):
             cands = self.running()
             if not cands:
@@ -508,6 +527,7 @@ class Run:
         threading.Thread(target=self.read_driver, daemon=True).start()
         self.bootstraps = self.dq.get(timeout=30)
         self.stream_done = None
+        self.t0 = time.monotonic()  # the schedule's times count from here
         self.log("mock cluster at %s" % self.bootstraps)
         for _ in range(o.recorders):
             self.start_recorder()
