@@ -189,8 +189,21 @@ static int command(rd_kafka_t *rk, rd_kafka_mock_cluster_t *mcluster, char *line
         for (int t = 0; t < ntopics; t++) {
             for (int p = 0; p < partitions; p++) {
                 int64_t lo = -1, hi = -1;
-                rd_kafka_resp_err_t e =
-                    rd_kafka_query_watermark_offsets(rk, topics[t], p, &lo, &hi, 10000);
+                rd_kafka_resp_err_t e;
+                /* librdkafka keeps a moved leader it cached after "not leader" (the
+                 * recorder's bug, tests/cli/test_run_leader_move.sh): refresh, retry. */
+                for (int attempt = 0; attempt < 10; attempt++) {
+                    e = rd_kafka_query_watermark_offsets(rk, topics[t], p, &lo, &hi, 10000);
+                    if (!e)
+                        break;
+                    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topics[t], NULL);
+                    const struct rd_kafka_metadata *md = NULL;
+                    if (rkt && !rd_kafka_metadata(rk, 0, rkt, &md, 10000))
+                        rd_kafka_metadata_destroy(md);
+                    if (rkt)
+                        rd_kafka_topic_destroy(rkt);
+                    usleep(200 * 1000);
+                }
                 if (e) {
                     printf("error wm %s %d: %s\n", topics[t], p, rd_kafka_err2name(e));
                     fflush(stdout);
