@@ -401,10 +401,45 @@ int execrec_kafka_answers(rd_kafka_t *rk, int timeout_ms) {
     return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+/* One of the log's ends (RD_KAFKA_OFFSET_BEGINNING or _END) of topic [partition], by
+ * a ListOffsets request whose answer is checked: an error of the partition, or no
+ * offset, is an error. */
+static rd_kafka_resp_err_t log_end(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                   int64_t which, int64_t *offset, int timeout_ms) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    if (!l)
+        return RD_KAFKA_RESP_ERR__FAIL;
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = which;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, l, timeout_ms);
+    if (!err)
+        err = l->elems[0].err;
+    if (!err && l->elems[0].offset < 0)
+        err = RD_KAFKA_RESP_ERR__NO_OFFSET;
+    if (!err)
+        *offset = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return err;
+}
+
+static rd_kafka_resp_err_t query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                            int64_t *lo, int64_t *hi, int timeout_ms) {
+    int64_t low = -1, high = -1;
+    rd_kafka_resp_err_t err =
+        log_end(rk, topic, partition, RD_KAFKA_OFFSET_BEGINNING, &low, timeout_ms);
+    if (!err)
+        err = log_end(rk, topic, partition, RD_KAFKA_OFFSET_END, &high, timeout_ms);
+    if (!err && low > high)
+        err = RD_KAFKA_RESP_ERR__INCONSISTENT; /* a leader change between the two */
+    if (!err) {
+        *lo = low;
+        *hi = high;
+    }
+    return err;
+}
+
 rd_kafka_resp_err_t execrec_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                              int64_t *lo, int64_t *hi, int timeout_ms) {
-    rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(rk, topic, partition, lo, hi, timeout_ms);
+    rd_kafka_resp_err_t err = query_watermarks(rk, topic, partition, lo, hi, timeout_ms);
     if (!err)
         return err;
     /* Refresh what librdkafka knows of the topic's leaders, then ask again. */
@@ -416,5 +451,5 @@ rd_kafka_resp_err_t execrec_kafka_watermarks(rd_kafka_t *rk, const char *topic, 
             rd_kafka_metadata_destroy(md);
         rd_kafka_topic_destroy(rkt);
     }
-    return rd_kafka_query_watermark_offsets(rk, topic, partition, lo, hi, timeout_ms);
+    return query_watermarks(rk, topic, partition, lo, hi, timeout_ms);
 }

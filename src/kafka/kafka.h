@@ -86,13 +86,17 @@ execrec_err_t execrec_kafka_check_props(const execrec_config_t *props, const cha
                                         rd_kafka_type_t type, char *errstr,
                                         size_t errstr_size) EXECREC_MUSTCHECK;
 
-/** The low and high watermarks of topic [partition], as rd_kafka_query_watermark_offsets
- *  gives them, except that a failure is followed by a metadata request for the topic
- *  and one more query. librdkafka (2.0.2) keeps the partition leader it cached when
- *  the broker answers "not leader" to this query; only a metadata refresh (every
- *  topic.metadata.refresh.interval.ms, 5 min, or a fetch error) corrects it, so a
- *  client that does not fetch the partition asked the old leader again and again.
- *  @returns the error of the last query (RD_KAFKA_RESP_ERR_NO_ERROR: lo, hi set). */
+/** The low and high watermarks of topic [partition], read as two ListOffsets requests
+ *  (earliest, latest) whose answers are checked, and after a failure a metadata
+ *  request for the topic and one more attempt. rd_kafka_query_watermark_offsets
+ *  (librdkafka 2.0.2) is not used: when the request for the earliest offset fails it
+ *  can report low = high without an error (it takes a missing low for an empty
+ *  partition), which the recorder took for messages deleted by retention and skipped;
+ *  and it keeps the partition leader it cached when the broker answers "not leader",
+ *  until a metadata refresh (every topic.metadata.refresh.interval.ms, 5 min, or a
+ *  fetch error), so a client that does not fetch the partition asked the old leader
+ *  again and again. Both were found by the chaos test (docs/testing.md).
+ *  @returns the error of the last attempt (RD_KAFKA_RESP_ERR_NO_ERROR: lo, hi set). */
 rd_kafka_resp_err_t execrec_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                              int64_t *lo, int64_t *hi, int timeout_ms);
 
