@@ -641,7 +641,14 @@ def main():
     try:
         run.main()
     except Exception as e:  # the harness itself failed: say so, with the seed
-        run.failures.append("harness error: %s" % e)
+        why = "harness error: %s" % e
+        if run.driver and run.driver.poll() is not None:
+            # librdkafka's mock cluster can fail its own assertions (docs/testing.md)
+            with open(os.path.join(o.workdir, "driver.log"), errors="replace") as f:
+                last = [line.strip() for line in f if "chaos_driver" in line or "Assertion" in line]
+            why += " (the chaos driver exited with %s%s)" % (run.driver.returncode,
+                                                            ": " + last[-1] if last else "")
+        run.failures.append(why)
     finally:
         run.cleanup()
     print("chaos: seed %d, %d s: fault log" % (o.seed, o.seconds))
