@@ -563,6 +563,9 @@ class Run:
                 raise RuntimeError("the driver's stream was not acknowledged in time")
         self.log("producer: " + self.stream_done)
         lw, hw = self.watermarks()
+        ans = self.driver_cmd("dump " + os.path.join(self.work, "dump.tsv"), timeout=320)
+        if not ans[-1].startswith("ok"):
+            raise RuntimeError("the driver could not read the log back: " + ans[-1])
         with open(os.path.join(self.work, "watermarks.tsv"), "w") as f:
             for (t, p), h in sorted(hw.items()):
                 f.write("%s\t%d\t%d\t%d\n" % (t, p, lw[(t, p)], h))

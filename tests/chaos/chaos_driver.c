@@ -22,6 +22,8 @@
  *   coord GROUP BROKER        move a group's coordinator
  *   rtt BROKER MS             add round-trip time to a broker
  *   wm                        "wm TOPIC PART LOW HIGH" per partition, then "ok wm"
+ *   dump FILE                 every message the cluster holds, read back by a consumer:
+ *                             "TOPIC<TAB>PARTITION<TAB>OFFSET<TAB>VALUE-IN-HEX" lines
  *   quit                      flush the record, destroy the cluster, exit 0
  */
 #include <errno.h>
@@ -156,6 +158,58 @@ static int set(rd_kafka_conf_t *conf, const char *key, const char *value) {
     return 0;
 }
 
+/* Writes every message the cluster holds, "TOPIC<TAB>PARTITION<TAB>OFFSET<TAB>VALUE-IN-HEX"
+ * per line, to path: what the log really holds, which can differ from the delivery
+ * reports (the mock cluster can append a retried batch twice). */
+static int dump(const char *bootstraps, const char *path, char *const *topics, int ntopics,
+                int partitions) {
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (set(conf, "bootstrap.servers", bootstraps) || set(conf, "group.id", "chaos-dump") ||
+        set(conf, "enable.partition.eof", "true") || set(conf, "log_level", "3"))
+        return -1;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk)
+        return -1;
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(ntopics * partitions);
+    for (int t = 0; t < ntopics; t++)
+        for (int p = 0; p < partitions; p++)
+            rd_kafka_topic_partition_list_add(l, topics[t], p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    FILE *f = fopen(path, "w");
+    int pending = ntopics * partitions, rc = -1;
+    if (f && !rd_kafka_assign(rk, l)) {
+        double deadline = now_s() + 300;
+        while (pending > 0 && now_s() < deadline) {
+            rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 500);
+            if (!rkm)
+                continue;
+            if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+                    l, rd_kafka_topic_name(rkm->rkt), rkm->partition);
+                if (tp && tp->offset != -1000) {
+                    tp->offset = -1000; /* done */
+                    pending--;
+                }
+            } else if (!rkm->err) {
+                fprintf(f, "%s\t%" PRId32 "\t%" PRId64 "\t", rd_kafka_topic_name(rkm->rkt),
+                        rkm->partition, rkm->offset);
+                for (size_t i = 0; i < rkm->len; i++)
+                    fprintf(f, "%02x", ((const unsigned char *)rkm->payload)[i]);
+                fputc('\n', f);
+            }
+            rd_kafka_message_destroy(rkm);
+        }
+        rc = pending == 0 ? 0 : -1;
+    }
+    if (f && fclose(f) != 0)
+        rc = -1;
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 /* One command line; answers on stdout. Returns 1 for quit. */
 static int command(rd_kafka_t *rk, rd_kafka_mock_cluster_t *mcluster, char *line,
                    char *const *topics, int ntopics, int partitions) {
@@ -185,6 +239,9 @@ static int command(rd_kafka_t *rk, rd_kafka_mock_cluster_t *mcluster, char *line
         err = rd_kafka_mock_coordinator_set(mcluster, "group", argv[1], atoi(argv[2]));
     } else if (!strcmp(argv[0], "rtt") && argc == 3) {
         err = rd_kafka_mock_broker_set_rtt(mcluster, atoi(argv[1]), atoi(argv[2]));
+    } else if (!strcmp(argv[0], "dump") && argc == 2) {
+        if (dump(rd_kafka_mock_cluster_bootstraps(mcluster), argv[1], topics, ntopics, partitions))
+            err = RD_KAFKA_RESP_ERR__FAIL;
     } else if (!strcmp(argv[0], "wm") && argc == 1) {
         for (int t = 0; t < ntopics; t++) {
             for (int p = 0; p < partitions; p++) {

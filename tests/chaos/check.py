@@ -6,7 +6,9 @@
 Independent of execrec's code: it reads the chaos driver's own record of where each
 message landed (record.tsv: id, topic, partition, offset), the generator's description
 of each message (meta.jsonl: kind, natural key, version, valid or malformed), the
-watermarks the driver read at the end (watermarks.tsv), and the tables, in plain SQL.
+watermarks the driver read at the end (watermarks.tsv), the log as the driver read it
+back at the end (dump.tsv: the mock cluster can hold a retried batch twice), and the
+tables, in plain SQL.
 It checks:
 
   1. every produced offset is exactly one row or one reject: a malformed message is
@@ -72,6 +74,40 @@ def main(work):
     if len(at) != len(meta):
         print("check: %d messages generated, %d acknowledged at distinct offsets" % (len(meta), len(at)))
         return 3
+    # What the log really holds (dump.tsv, read back by the driver at the end): the
+    # mock cluster can append a batch the producer retried twice, the second copy at
+    # offsets no delivery report names. Each copy is a message to record (the same
+    # value, hence the same kind, natural key and version).
+    by_value = {}
+    with open(os.path.join(work, "stream.tsv")) as f:
+        for line in f:
+            i, topic, _, _, value = line.rstrip("\n").split("\t")
+            by_value[(topic, value)] = meta[int(i)]
+    copies = 0
+    held = {}
+    with open(os.path.join(work, "dump.tsv")) as f:
+        for line in f:
+            topic, part, off, value = line.rstrip("\n").split("\t")
+            c = (topic, int(part), int(off))
+            m = by_value.get((topic, value))
+            if m is None:
+                print("check: %s [%d] @%d holds a message that was never produced: the harness failed" % c)
+                return 3
+            if c in at and at[c] is not m and (at[c]["kind"], at[c]["key"], at[c]["valid"]) != (m["kind"], m["key"], m["valid"]):
+                print("check: %s [%d] @%d: delivery report and log disagree: the harness failed" % c)
+                return 3
+            if c not in at:
+                copies += 1
+            held[c] = m
+    missing = [c for c in at if c not in held]
+    if missing:
+        print("check: %d acknowledged offsets are not in the log (e.g. %s [%d] @%d): the harness failed"
+              % (len(missing), *missing[0]))
+        return 3
+    at = held
+    if copies:
+        print("check: the log holds %d message(s) twice (a retried produce appended again by the mock "
+              "cluster): each copy counts as produced" % copies)
     wm = {}
     with open(os.path.join(work, "watermarks.tsv")) as f:
         for line in f:
@@ -82,7 +118,7 @@ def main(work):
         if lo != 0:
             find("retention", "%s [%d]: low watermark %d: the mock cluster dropped messages (run smaller)" % (k[0], k[1], lo))
         if hi != per_part.get(k, 0):
-            find("watermark", "%s [%d]: high watermark %d, but %d messages acknowledged" % (k[0], k[1], hi, per_part.get(k, 0)))
+            find("watermark", "%s [%d]: high watermark %d, but %d messages in the log" % (k[0], k[1], hi, per_part.get(k, 0)))
 
     # The tables.
     rows = {}  # (topic, partition, offset) -> (kind, natural key, version or None)
