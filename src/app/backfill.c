@@ -119,7 +119,7 @@ static execrec_err_t list_parts(bf_t *b, char *errstr, size_t errstr_size) {
             p->topic = bc->topics[t];
             p->kind = bc->kinds[t];
             p->partition = ids[j];
-            rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
+            rd_kafka_resp_err_t kerr = execrec_kafka_partition_watermarks(
                 b->rk, p->topic, p->partition, &p->lo, &p->hi, KAFKA_TIMEOUT_MS(bc));
             if (kerr) {
                 snprintf(errstr, errstr_size,

@@ -554,8 +554,8 @@ static int reassign(rec_t *r) {
  * fetch is restarted by the main thread (r->refetch, reassign). */
 static void out_of_range(rec_t *r, part_t *p, const char *why) {
     int64_t lo = -1, hi = -1;
-    rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(r->rk, p->topic, p->partition, &lo, &hi, KAFKA_TIMEOUT_MS);
+    rd_kafka_resp_err_t err = execrec_kafka_partition_watermarks(r->rk, p->topic, p->partition, &lo,
+                                                                 &hi, KAFKA_TIMEOUT_MS);
     if (err || p->next > hi) {
         pause_part(r, p);
         if (err) {

@@ -121,7 +121,7 @@ static PGconn *pg_open(const execrec_config_t *conf, const char *cmd) {
 
 static int watermarks(rd_kafka_t *rk, pos_t *p, const char *cmd) {
     rd_kafka_resp_err_t kerr =
-        rd_kafka_query_watermark_offsets(rk, p->topic, p->partition, &p->lo, &p->hi, TIMEOUT_MS);
+        execrec_kafka_partition_watermarks(rk, p->topic, p->partition, &p->lo, &p->hi, TIMEOUT_MS);
     if (kerr) {
         fprintf(stderr, "execrec %s: %s [%" PRId32 "]: cannot read the watermarks: %s\n", cmd,
                 p->topic, p->partition, rd_kafka_err2str(kerr));

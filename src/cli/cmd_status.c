@@ -192,8 +192,8 @@ static int read_kafka(const execrec_config_t *conf, const char *group, const cha
                 break;
             }
             r->in_kafka = 1;
-            rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(rk, r->topic, r->partition,
-                                                                        &r->lo, &r->hi, timeout);
+            rd_kafka_resp_err_t kerr = execrec_kafka_partition_watermarks(
+                rk, r->topic, r->partition, &r->lo, &r->hi, timeout);
             if (kerr) {
                 fprintf(stderr,
                         "execrec status: %s [%" PRId32 "]: cannot read the watermarks: "
