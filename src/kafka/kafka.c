@@ -312,12 +312,15 @@ int execrec_kafka_poll_timeout(int64_t deadline_ms) {
 /* One end of every partition of list into out (which: RD_KAFKA_OFFSET_BEGINNING
  * or RD_KAFKA_OFFSET_END). rd_kafka_offsets_for_times sends the special times -2 and
  * -1, which a broker answers with the log's start and end (as
- * rd_kafka_query_watermark_offsets asks them), grouped by leader. */
+ * rd_kafka_query_watermark_offsets asks them), grouped by leader. Every partition's
+ * answer is checked: its error, or no offset, is an error (*kerr, errstr naming
+ * the partition). */
 static execrec_err_t list_ends(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *list,
-                               int64_t which, int64_t *out, int timeout_ms, char *errstr,
-                               size_t errstr_size) {
+                               int64_t which, int64_t *out, int timeout_ms,
+                               rd_kafka_resp_err_t *kerr, char *errstr, size_t errstr_size) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(list);
     if (!l) {
+        *kerr = RD_KAFKA_RESP_ERR__FAIL;
         execrec_errstr(errstr, errstr_size, "out of memory");
         return EXECREC_ERR_NOMEM;
     }
@@ -331,7 +334,7 @@ static execrec_err_t list_ends(rd_kafka_t *rk, const rd_kafka_topic_partition_li
     for (int i = 0; !err && i < l->cnt; i++) {
         const rd_kafka_topic_partition_t *e = &l->elems[i];
         if (!e->err && e->offset < 0)
-            err = RD_KAFKA_RESP_ERR__FAIL; /* no offset for a log's end: never expected */
+            err = RD_KAFKA_RESP_ERR__NO_OFFSET; /* no offset for a log's end: never expected */
         else
             err = e->err;
         if (err)
@@ -341,42 +344,73 @@ static execrec_err_t list_ends(rd_kafka_t *rk, const rd_kafka_topic_partition_li
         out[i] = e->offset;
     }
     rd_kafka_topic_partition_list_destroy(l);
+    *kerr = err;
     return err ? EXECREC_ERR_KAFKA : EXECREC_OK;
 }
 
 static execrec_err_t list_watermarks(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *list,
-                                     int64_t *lo, int64_t *hi, int timeout_ms, char *errstr,
-                                     size_t errstr_size) {
+                                     int64_t *lo, int64_t *hi, int timeout_ms,
+                                     rd_kafka_resp_err_t *kerr, char *errstr, size_t errstr_size) {
     execrec_err_t err =
-        list_ends(rk, list, RD_KAFKA_OFFSET_BEGINNING, lo, timeout_ms, errstr, errstr_size);
+        list_ends(rk, list, RD_KAFKA_OFFSET_BEGINNING, lo, timeout_ms, kerr, errstr, errstr_size);
     if (!err)
-        err = list_ends(rk, list, RD_KAFKA_OFFSET_END, hi, timeout_ms, errstr, errstr_size);
+        err = list_ends(rk, list, RD_KAFKA_OFFSET_END, hi, timeout_ms, kerr, errstr, errstr_size);
     for (int i = 0; !err && i < list->cnt; i++)
         if (lo[i] > hi[i]) { /* a leader change between the two requests */
             execrec_errstr(errstr, errstr_size,
                            "%s [%" PRId32 "]: cannot read the watermarks from the broker: the "
                            "log's start %" PRId64 " is past its end %" PRId64,
                            list->elems[i].topic, list->elems[i].partition, lo[i], hi[i]);
+            *kerr = RD_KAFKA_RESP_ERR__INCONSISTENT;
             err = EXECREC_ERR_KAFKA;
         }
     return err;
 }
 
-execrec_err_t execrec_kafka_watermarks(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *list,
-                                       int64_t *lo, int64_t *hi, int timeout_ms, char *errstr,
-                                       size_t errstr_size) {
+/* list_watermarks, and after a Kafka error a metadata refresh and one more try:
+ * librdkafka keeps a moved partition's old leader until a metadata refresh (see
+ * execrec_kafka_partition_watermarks). The one reader behind both public calls. */
+static execrec_err_t checked_watermarks(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *list,
+                                        int64_t *lo, int64_t *hi, int timeout_ms,
+                                        rd_kafka_resp_err_t *kerr, char *errstr,
+                                        size_t errstr_size) {
+    *kerr = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (list->cnt == 0)
         return EXECREC_OK;
-    execrec_err_t err = list_watermarks(rk, list, lo, hi, timeout_ms, errstr, errstr_size);
+    execrec_err_t err = list_watermarks(rk, list, lo, hi, timeout_ms, kerr, errstr, errstr_size);
     if (err != EXECREC_ERR_KAFKA)
         return err;
-    /* librdkafka keeps a moved partition's old leader until a metadata refresh (see
-     * execrec_kafka_partition_watermarks): refresh, then ask once more. */
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
     if (md)
         rd_kafka_metadata_destroy(md);
-    return list_watermarks(rk, list, lo, hi, timeout_ms, errstr, errstr_size);
+    return list_watermarks(rk, list, lo, hi, timeout_ms, kerr, errstr, errstr_size);
+}
+
+execrec_err_t execrec_kafka_watermarks(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *list,
+                                       int64_t *lo, int64_t *hi, int timeout_ms, char *errstr,
+                                       size_t errstr_size) {
+    rd_kafka_resp_err_t kerr;
+    return checked_watermarks(rk, list, lo, hi, timeout_ms, &kerr, errstr, errstr_size);
+}
+
+rd_kafka_resp_err_t execrec_kafka_partition_watermarks(rd_kafka_t *rk, const char *topic,
+                                                       int32_t partition, int64_t *lo, int64_t *hi,
+                                                       int timeout_ms) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    if (!l)
+        return RD_KAFKA_RESP_ERR__FAIL;
+    rd_kafka_topic_partition_list_add(l, topic, partition);
+    int64_t low = -1, high = -1;
+    rd_kafka_resp_err_t kerr;
+    char errstr[256];
+    checked_watermarks(rk, l, &low, &high, timeout_ms, &kerr, errstr, sizeof(errstr));
+    rd_kafka_topic_partition_list_destroy(l);
+    if (!kerr) {
+        *lo = low;
+        *hi = high;
+    }
+    return kerr;
 }
 
 /* The first message of topic [partition] at or after offset: *at its offset, *ts
@@ -469,58 +503,4 @@ int execrec_kafka_answers(rd_kafka_t *rk, int timeout_ms) {
     if (md)
         rd_kafka_metadata_destroy(md);
     return err == RD_KAFKA_RESP_ERR_NO_ERROR;
-}
-
-/* One of the log's ends (RD_KAFKA_OFFSET_BEGINNING or _END) of topic [partition], by
- * a ListOffsets request whose answer is checked: an error of the partition, or no
- * offset, is an error. */
-static rd_kafka_resp_err_t log_end(rd_kafka_t *rk, const char *topic, int32_t partition,
-                                   int64_t which, int64_t *offset, int timeout_ms) {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    if (!l)
-        return RD_KAFKA_RESP_ERR__FAIL;
-    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = which;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, l, timeout_ms);
-    if (!err)
-        err = l->elems[0].err;
-    if (!err && l->elems[0].offset < 0)
-        err = RD_KAFKA_RESP_ERR__NO_OFFSET;
-    if (!err)
-        *offset = l->elems[0].offset;
-    rd_kafka_topic_partition_list_destroy(l);
-    return err;
-}
-
-static rd_kafka_resp_err_t query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
-                                            int64_t *lo, int64_t *hi, int timeout_ms) {
-    int64_t low = -1, high = -1;
-    rd_kafka_resp_err_t err =
-        log_end(rk, topic, partition, RD_KAFKA_OFFSET_BEGINNING, &low, timeout_ms);
-    if (!err)
-        err = log_end(rk, topic, partition, RD_KAFKA_OFFSET_END, &high, timeout_ms);
-    if (!err && low > high)
-        err = RD_KAFKA_RESP_ERR__INCONSISTENT; /* a leader change between the two */
-    if (!err) {
-        *lo = low;
-        *hi = high;
-    }
-    return err;
-}
-
-rd_kafka_resp_err_t execrec_kafka_partition_watermarks(rd_kafka_t *rk, const char *topic,
-                                                       int32_t partition, int64_t *lo, int64_t *hi,
-                                                       int timeout_ms) {
-    rd_kafka_resp_err_t err = query_watermarks(rk, topic, partition, lo, hi, timeout_ms);
-    if (!err)
-        return err;
-    /* Refresh what librdkafka knows of the topic's leaders, then ask again. */
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    if (rkt) {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
-    }
-    return query_watermarks(rk, topic, partition, lo, hi, timeout_ms);
 }

@@ -86,9 +86,9 @@ execrec_err_t execrec_kafka_check_props(const execrec_config_t *props, const cha
                                         rd_kafka_type_t type, char *errstr,
                                         size_t errstr_size) EXECREC_MUSTCHECK;
 
-/** The low and high watermarks of topic [partition], read as two ListOffsets requests
- *  (earliest, latest) whose answers are checked, and after a failure a metadata
- *  request for the topic and one more attempt. rd_kafka_query_watermark_offsets
+/** The low and high watermarks of topic [partition]: execrec_kafka_watermarks for a
+ *  list of one (two ListOffsets requests, earliest and latest, whose answers are
+ *  checked, and after a failure a metadata refresh and one more attempt). rd_kafka_query_watermark_offsets
  *  (librdkafka 2.0.2) is not used: when the request for the earliest offset fails it
  *  can report low = high without an error (it takes a missing low for an empty
  *  partition), which the recorder took for messages deleted by retention and skipped;
